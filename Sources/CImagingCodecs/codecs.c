@@ -1,0 +1,156 @@
+#include "imagingx_codecs.h"
+#include <setjmp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <jpeglib.h>
+#include <png.h>
+
+void ixc_free(void *p) { free(p); }
+
+/* ---- JPEG ---------------------------------------------------------------------------- */
+
+typedef struct {
+    struct jpeg_error_mgr base;
+    jmp_buf jump;
+    char *message;
+    size_t message_size;
+} ixc_jpeg_error;
+
+static void ixc_jpeg_error_exit(j_common_ptr cinfo) {
+    ixc_jpeg_error *err = (ixc_jpeg_error *)cinfo->err;
+    if (err->message && err->message_size) {
+        char buffer[JMSG_LENGTH_MAX];
+        (*cinfo->err->format_message)(cinfo, buffer);
+        snprintf(err->message, err->message_size, "%s", buffer);
+    }
+    longjmp(err->jump, 1);
+}
+
+static void ixc_jpeg_silence(j_common_ptr cinfo, int level) { (void)cinfo; (void)level; }
+
+int ixc_jpeg_encode(const uint8_t *pixels, const ixc_jpeg_options *opt,
+                    uint8_t **out, size_t *out_size, char *message, size_t message_size) {
+    struct jpeg_compress_struct cinfo;
+    ixc_jpeg_error jerr;
+    unsigned char *buffer = NULL;
+    unsigned long size = 0;
+    *out = NULL;
+    *out_size = 0;
+    memset(&cinfo, 0, sizeof cinfo);
+    cinfo.err = jpeg_std_error(&jerr.base);
+    jerr.base.error_exit = ixc_jpeg_error_exit;
+    jerr.base.emit_message = ixc_jpeg_silence;
+    jerr.message = message;
+    jerr.message_size = message_size;
+    if (setjmp(jerr.jump)) {
+        jpeg_destroy_compress(&cinfo);
+        free(buffer);
+        return 1;
+    }
+    jpeg_create_compress(&cinfo);
+    jpeg_mem_dest(&cinfo, &buffer, &size);
+    cinfo.image_width = (JDIMENSION)opt->width;
+    cinfo.image_height = (JDIMENSION)opt->height;
+    cinfo.input_components = opt->components;
+    cinfo.in_color_space = opt->components == 1 ? JCS_GRAYSCALE
+                         : opt->components == 4 ? JCS_CMYK : JCS_RGB;
+    jpeg_set_defaults(&cinfo);
+    jpeg_set_quality(&cinfo, opt->quality, TRUE);
+    if (opt->progressive) jpeg_simple_progression(&cinfo);
+    cinfo.write_JFIF_header = opt->write_jfif ? TRUE : FALSE;
+    cinfo.density_unit = (UINT8)opt->density_unit;
+    cinfo.X_density = (UINT16)opt->x_density;
+    cinfo.Y_density = (UINT16)opt->y_density;
+    jpeg_start_compress(&cinfo, TRUE);
+    size_t stride = (size_t)opt->width * (size_t)opt->components;
+    while (cinfo.next_scanline < cinfo.image_height) {
+        JSAMPROW row = (JSAMPROW)(pixels + stride * cinfo.next_scanline);
+        jpeg_write_scanlines(&cinfo, &row, 1);
+    }
+    jpeg_finish_compress(&cinfo);
+    jpeg_destroy_compress(&cinfo);
+    *out = buffer;
+    *out_size = size;
+    return 0;
+}
+
+/* ---- PNG ----------------------------------------------------------------------------- */
+
+typedef struct {
+    uint8_t *data;
+    size_t size, capacity;
+    int failed;
+} ixc_sink;
+
+static void ixc_png_write(png_structp png, png_bytep data, png_size_t length) {
+    ixc_sink *sink = (ixc_sink *)png_get_io_ptr(png);
+    if (sink->failed) return;
+    if (sink->size + length > sink->capacity) {
+        size_t capacity = sink->capacity ? sink->capacity * 2 : 4096;
+        while (capacity < sink->size + length) capacity *= 2;
+        uint8_t *grown = realloc(sink->data, capacity);
+        if (!grown) { sink->failed = 1; png_error(png, "out of memory"); }
+        sink->data = grown;
+        sink->capacity = capacity;
+    }
+    memcpy(sink->data + sink->size, data, length);
+    sink->size += length;
+}
+
+static void ixc_png_flush(png_structp png) { (void)png; }
+
+typedef struct { char *message; size_t message_size; } ixc_png_context;
+
+static void ixc_png_error(png_structp png, png_const_charp text) {
+    ixc_png_context *ctx = (ixc_png_context *)png_get_error_ptr(png);
+    if (ctx && ctx->message && ctx->message_size) snprintf(ctx->message, ctx->message_size, "%s", text);
+    png_longjmp(png, 1);
+}
+
+static void ixc_png_warning(png_structp png, png_const_charp text) { (void)png; (void)text; }
+
+int ixc_png_encode(const uint8_t *pixels, const ixc_png_options *opt,
+                   uint8_t **out, size_t *out_size, char *message, size_t message_size) {
+    ixc_png_context ctx = { message, message_size };
+    ixc_sink sink = { NULL, 0, 0, 0 };
+    *out = NULL;
+    *out_size = 0;
+    png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, &ctx, ixc_png_error, ixc_png_warning);
+    if (!png) return 1;
+    png_infop info = png_create_info_struct(png);
+    if (!info) { png_destroy_write_struct(&png, NULL); return 1; }
+    if (setjmp(png_jmpbuf(png))) {
+        png_destroy_write_struct(&png, &info);
+        free(sink.data);
+        return 1;
+    }
+    png_set_write_fn(png, &sink, ixc_png_write, ixc_png_flush);
+    png_set_IHDR(png, info, (png_uint_32)opt->width, (png_uint_32)opt->height, opt->bit_depth,
+                 opt->color_type, opt->interlace ? PNG_INTERLACE_ADAM7 : PNG_INTERLACE_NONE,
+                 PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
+    if (opt->color_type == PNG_COLOR_TYPE_PALETTE) {
+        png_color palette[256];
+        int n = opt->palette_size > 0 && opt->palette_size <= 256 ? opt->palette_size : 256;
+        for (int i = 0; i < n; i++) {
+            png_byte v = (png_byte)(n > 1 ? (i * 255) / (n - 1) : 0);
+            palette[i].red = v; palette[i].green = v; palette[i].blue = (png_byte)(255 - v);
+        }
+        png_set_PLTE(png, info, palette, n);
+    }
+    if (opt->phys_unit >= 0)
+        png_set_pHYs(png, info, opt->ppu_x, opt->ppu_y,
+                     opt->phys_unit == 1 ? PNG_RESOLUTION_METER : PNG_RESOLUTION_UNKNOWN);
+    png_write_info(png, info);
+    int channels = opt->color_type == 2 ? 3 : opt->color_type == 4 ? 2 : opt->color_type == 6 ? 4 : 1;
+    size_t stride = ((size_t)opt->width * (size_t)channels * (size_t)opt->bit_depth + 7) / 8;
+    int passes = png_set_interlace_handling(png);
+    for (int pass = 0; pass < passes; pass++)
+        for (int y = 0; y < opt->height; y++)
+            png_write_row(png, (png_const_bytep)(pixels + stride * (size_t)y));
+    png_write_end(png, info);
+    png_destroy_write_struct(&png, &info);
+    *out = sink.data;
+    *out_size = sink.size;
+    return 0;
+}

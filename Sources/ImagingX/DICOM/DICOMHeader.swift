@@ -1,0 +1,52 @@
+/// Geometry and value-transform attributes, which live at the top level of classic objects and
+/// inside functional group items (PS3.3 §C.7.6.16) of enhanced multi-frame objects.
+struct DICOMGeometry {
+    var pixelSpacing: [Double]?
+    var sliceThickness: Double?
+    var spacingBetweenSlices: Double?
+    var orientation: [Double]?
+    var position: [Double]?
+    var rescaleSlope: Double?
+    var rescaleIntercept: Double?
+
+    var isEmpty: Bool {
+        pixelSpacing == nil && sliceThickness == nil && spacingBetweenSlices == nil && orientation == nil
+            && position == nil && rescaleSlope == nil && rescaleIntercept == nil
+    }
+}
+
+/// What the reader keeps of a DICOM header: the few attributes the record needs.
+/// Identity attributes (PS3.15 Annex E) are never read into it; the SeriesInstanceUID is
+/// held only until it is hashed into the record's `series_key`.
+struct DICOMHeader {
+    var hasPreamble = false
+    var hasFileMeta = false
+    var transferSyntax: String?
+    /// The syntax the dataset was read with (declared, or inferred when the meta lacks it).
+    var encodingSyntax = TransferSyntax.explicitLittle
+    var mediaStorageSOPClassUID: String?
+    var sopClassUID: String?
+    var modality: String?
+    var photometric: String?
+    var seriesInstanceUID: String?
+    var rows: Int?
+    var columns: Int?
+    var numberOfFrames: Int?
+    var samplesPerPixel: Int?
+    var bitsAllocated: Int?
+    var bitsStored: Int?
+    var pixelRepresentation: Int?
+    var imagerPixelSpacing: [Double]?
+    var top = DICOMGeometry()
+    var shared = DICOMGeometry()
+    var perFrame = DICOMGeometry()
+    var hasSharedGroups = false
+    var hasPerFrameGroups = false
+    var isDirectory = false
+    /// The Pixel Data element the reader stopped at (7FE0,0010 / 0008 / 0009), if any.
+    var pixelDataTag: UInt32?
+    var pixelDataOffset = 0
+    var pixelDataUndefinedLength = false
+    var pixelDataLength = 0
+    var findings: [Finding] = []
+}

@@ -1,0 +1,134 @@
+/// Turns a parsed DICOM header into the record's fields.
+enum DICOMRecord {
+    /// SOP classes whose objects hold no image grid (PS3.4 Annex B; PS3.6 Annex A).
+    static let directorySOPClass = "1.2.840.10008.1.3.10"
+
+    static func fill(_ record: inout ImageRecord, from h: DICOMHeader) {
+        record.format = .dicom
+        record.transferSyntax = h.transferSyntax ?? h.encodingSyntax
+        record.sopClassUID = h.sopClassUID ?? h.mediaStorageSOPClassUID
+        record.modality = h.modality
+        record.findings.append(contentsOf: h.findings)
+        if let uid = h.seriesInstanceUID {
+            record.seriesKey = String(SHA256.hex(Array(uid.utf8)).prefix(32))
+        }
+        if h.isDirectory || record.sopClassUID == directorySOPClass {
+            record.note("dicomdir", .info, "media storage directory (DICOMDIR): no image")
+            return
+        }
+        let hasImage = h.pixelDataTag != nil || (h.rows != nil && h.columns != nil)
+        guard hasImage else {
+            record.note("no_image", .info, "no Pixel Data and no image grid: a non-image object")
+            return
+        }
+        record.photometric = h.photometric
+        let encapsulated = h.pixelDataUndefinedLength
+            || !TransferSyntax.isNative(h.transferSyntax ?? h.encodingSyntax)
+        record.compressed = encapsulated
+
+        guard let columns = h.columns, let rows = h.rows else {
+            record.note("grid_missing", .error, "Pixel Data present but Rows (0028,0010) or Columns (0028,0011) missing")
+            return
+        }
+        var dims = [columns, rows]
+        let frames = h.numberOfFrames ?? 1
+        if frames > 1 { dims.append(frames) }
+        if frames < 1 { record.note("frames_invalid", .warning, "NumberOfFrames is \(frames)") }
+        record.dims = dims
+
+        let samples = h.samplesPerPixel ?? 1
+        record.channels = samples
+        record.bitsStored = h.bitsStored ?? h.bitsAllocated
+        record.dtype = dtype(h, samples: samples)
+        if h.bitsAllocated == nil { record.note("bits_allocated_missing", .warning, "BitsAllocated (0028,0100) missing") }
+
+        // Geometry: top level (classic objects), else the shared functional groups, else the
+        // first frame's functional groups (PS3.3 §C.7.6.16).
+        func pick<T>(_ key: KeyPath<DICOMGeometry, T?>) -> T? { h.top[keyPath: key] ?? h.shared[keyPath: key] ?? h.perFrame[keyPath: key] }
+        let pixelSpacing = pick(\.pixelSpacing)
+        var inPlane: [Double]?
+        if let ps = pixelSpacing, ps.count >= 2 {
+            inPlane = [ps[1], ps[0]]
+            if ps.count != 2 { record.note("pixel_spacing_vm", .warning, "PixelSpacing has \(ps.count) values, expected 2") }
+        } else if let ips = h.imagerPixelSpacing, ips.count >= 2 {
+            inPlane = [ips[1], ips[0]]
+            record.note("spacing_from_imager", .info, "PixelSpacing absent: ImagerPixelSpacing (0018,1164) used (detector plane, not patient)")
+        } else {
+            record.note("spacing_missing", .warning, "no PixelSpacing (0028,0030) or ImagerPixelSpacing (0018,1164)")
+        }
+        if let s = inPlane, s.contains(where: { !($0 > 0) || !$0.isFinite }) {
+            record.note("spacing_nonpositive", .error, "pixel spacing \(s) is not positive")
+        }
+        let between = pick(\.spacingBetweenSlices)
+        let thickness = pick(\.sliceThickness)
+        if var s = inPlane {
+            if frames > 1, let between { s.append(between) }
+            record.spacing = s
+        }
+        record.rescaleSlope = pick(\.rescaleSlope)
+        record.rescaleIntercept = pick(\.rescaleIntercept)
+        if record.rescaleSlope == 0 { record.note("rescale_slope_zero", .warning, "RescaleSlope is 0") }
+
+        if let iop = pick(\.orientation), let ipp = pick(\.position), let s = inPlane {
+            guard iop.count == 6, ipp.count == 3 else {
+                record.note("geometry_vm", .warning, "ImageOrientationPatient or ImagePositionPatient has the wrong number of values")
+                return
+            }
+            let row = Array(iop[0..<3]), col = Array(iop[3..<6])
+            let dot = row[0] * col[0] + row[1] * col[1] + row[2] * col[2]
+            let rowNorm = (row[0] * row[0] + row[1] * row[1] + row[2] * row[2]).squareRoot()
+            let colNorm = (col[0] * col[0] + col[1] * col[1] + col[2] * col[2]).squareRoot()
+            if abs(dot) > 1e-3 || abs(rowNorm - 1) > 1e-3 || abs(colNorm - 1) > 1e-3 {
+                record.note("orientation_not_orthonormal", .warning,
+                            "ImageOrientationPatient cosines are not orthonormal (dot \(dot), norms \(rowNorm), \(colNorm))")
+            }
+            var normal = [row[1] * col[2] - row[2] * col[1], row[2] * col[0] - row[0] * col[2], row[0] * col[1] - row[1] * col[0]]
+            let nn = (normal[0] * normal[0] + normal[1] * normal[1] + normal[2] * normal[2]).squareRoot()
+            if nn > 0 { normal = normal.map { $0 / nn } }
+            let dz = between ?? thickness ?? 1
+            // PS3.3 §C.7.6.2.1.1: P = S + i·Δc·rowCosine + j·Δr·columnCosine, i = column index.
+            // LPS → RAS+ negates the first two world rows.
+            var m = Matrix4.identity
+            for axis in 0..<3 {
+                let sign: Double = axis < 2 ? -1 : 1
+                m[axis, 0] = sign * row[axis] * s[0]
+                m[axis, 1] = sign * col[axis] * s[1]
+                m[axis, 2] = sign * normal[axis] * dz
+                m[axis, 3] = sign * ipp[axis]
+            }
+            if m.isFinite {
+                record.affine = m
+                record.axcodes = m.axcodes
+            }
+        } else {
+            var missing: [String] = []
+            if pick(\.orientation) == nil { missing.append("ImageOrientationPatient") }
+            if pick(\.position) == nil { missing.append("ImagePositionPatient") }
+            if !missing.isEmpty {
+                record.note("geometry_missing", .info, "no \(missing.joined(separator: " or ")): no patient-space affine")
+            }
+        }
+        if !encapsulated, h.pixelDataLength >= 0, h.pixelDataTag != nil,
+           let bits = h.bitsAllocated, bits > 0 {
+            let expected = columns * rows * max(frames, 1) * samples * bits / 8
+            if h.pixelDataLength < expected {
+                record.note("pixel_data_short", .error, "Pixel Data holds \(h.pixelDataLength) bytes; the grid needs \(expected)")
+            }
+        }
+    }
+
+    static func dtype(_ h: DICOMHeader, samples: Int) -> String? {
+        let signed = h.pixelRepresentation == 1
+        if h.pixelDataTag == Tag.floatPixelData { return "float32" }
+        if h.pixelDataTag == Tag.doubleFloatPixelData { return "float64" }
+        guard let bits = h.bitsAllocated else { return nil }
+        switch bits {
+        case 1: return "bit"
+        case 8: return samples == 3 ? "rgb24" : signed ? "int8" : "uint8"
+        case 16: return signed ? "int16" : "uint16"
+        case 32: return signed ? "int32" : "uint32"
+        case 64: return signed ? "int64" : "uint64"
+        default: return nil
+        }
+    }
+}

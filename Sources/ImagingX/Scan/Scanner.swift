@@ -1,0 +1,117 @@
+import Dispatch
+import Synchronization
+
+/// Counts for the end-of-scan summary; one per worker, merged at the end.
+public struct ScanSummary: Sendable {
+    public var files = 0
+    public var byFormat: [FileFormat: Int] = [:]
+    public var errors = 0
+    public var unsupported = 0
+    public var bytesRead = 0
+    public var withFindings = 0
+
+    mutating func add(_ r: ImageRecord) {
+        files += 1
+        byFormat[r.format, default: 0] += 1
+        if r.status == .error { errors += 1 }
+        if r.status == .unsupported { unsupported += 1 }
+        if !r.findings.isEmpty { withFindings += 1 }
+    }
+
+    mutating func merge(_ o: ScanSummary) {
+        files += o.files
+        for (k, v) in o.byFormat { byFormat[k, default: 0] += v }
+        errors += o.errors
+        unsupported += o.unsupported
+        bytesRead += o.bytesRead
+        withFindings += o.withFindings
+    }
+}
+
+/// Reads headers of many files in parallel and hands serialised records back in path order.
+///
+/// Work is split into batches; inside a batch, `jobs` workers take indices from an atomic
+/// counter and write each serialised record into that index's slot, so output order never
+/// depends on timing and hot loops take no locks.
+public final class Scanner: Sendable {
+    public let jobs: Int
+    public let format: OutputFormat
+    public let batchSize: Int
+
+    public init(jobs: Int, format: OutputFormat = .jsonl, batchSize: Int = 4096) {
+        self.jobs = max(1, jobs)
+        self.format = format
+        self.batchSize = max(1, batchSize)
+    }
+
+    /// Scans `entries`; `emit` receives each batch's bytes in order, `progress` the count done.
+    public func scan(_ entries: [WalkEntry], emit: ([UInt8]) -> Void,
+                     progress: (Int) -> Void = { _ in }) -> ScanSummary {
+        let workers = (0..<jobs).map { _ in Worker() }
+        var start = 0
+        while start < entries.count {
+            let end = min(start + batchSize, entries.count)
+            let count = end - start
+            let slots = UnsafeMutableBufferPointer<[UInt8]>.allocate(capacity: count)
+            slots.initialize(repeating: [])
+            let next = Counter()
+            let box = UnsafeSendable(slots: slots, workers: workers, entries: entries, start: start, format: format)
+            let body: @Sendable (Int) -> Void = { workerIndex in
+                let worker = box.workers[workerIndex]
+                while true {
+                    let i = next.value.wrappingAdd(1, ordering: .relaxed).oldValue
+                    if i >= count { break }
+                    let entry = box.entries[box.start + i]
+                    let record = worker.reader.read(fullPath: entry.fullPath, path: entry.path)
+                    worker.summary.add(record)
+                    var bytes: [UInt8] = []
+                    bytes.reserveCapacity(1024)
+                    switch box.format {
+                    case .jsonl: RecordWriter.appendJSON(record, to: &bytes)
+                    case .csv: RecordWriter.appendCSV(record, to: &bytes)
+                    }
+                    box.slots[i] = bytes
+                }
+            }
+            if jobs == 1 {
+                body(0)
+            } else {
+                DispatchQueue.concurrentPerform(iterations: jobs, execute: body)
+            }
+            var batch: [UInt8] = []
+            batch.reserveCapacity(count * 900)
+            for s in slots { batch.append(contentsOf: s) }
+            slots.deinitialize()
+            slots.deallocate()
+            emit(batch)
+            start = end
+            progress(end)
+        }
+        var total = ScanSummary()
+        for w in workers {
+            w.summary.bytesRead = w.reader.bytesRead
+            total.merge(w.summary)
+        }
+        return total
+    }
+
+    final class Counter: Sendable {
+        let value = Atomic<Int>(0)
+    }
+
+    final class Worker {
+        let reader = FileReader()
+        var summary = ScanSummary()
+    }
+
+    /// What the worker closure captures. Safe to share: each worker touches only its own
+    /// `Worker`, and each slot index is claimed by exactly one worker through the atomic counter;
+    /// the batch is read only after `concurrentPerform` returns.
+    struct UnsafeSendable: @unchecked Sendable {
+        let slots: UnsafeMutableBufferPointer<[UInt8]>
+        let workers: [Worker]
+        let entries: [WalkEntry]
+        let start: Int
+        let format: OutputFormat
+    }
+}
