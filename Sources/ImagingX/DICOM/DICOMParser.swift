@@ -94,6 +94,8 @@ struct DICOMParser {
                 header.encodingSyntax = ts
             } else {
                 encoding = try guessEncoding(at: pos)
+                header.encodingSyntax = encoding == .implicitLittle ? TransferSyntax.implicitLittle
+                    : encoding.bigEndian ? TransferSyntax.explicitBig : TransferSyntax.explicitLittle
                 header.findings.append(Finding("transfer_syntax_missing", .warning,
                     "file meta has no TransferSyntaxUID (0002,0010); dataset read as \(encoding.explicit ? "explicit" : "implicit") VR"))
             }
@@ -112,6 +114,17 @@ struct DICOMParser {
             src = inflated
             offsetNote = " of the inflated dataset"
             pos = 0
+        }
+        // Writers sometimes declare one VR encoding and write the other. As pydicom does, the
+        // first element decides: two uppercase letters where the VR belongs mean explicit VR.
+        if src.has(8, at: pos) {
+            let b = try src.bytes(at: pos, count: 8, "first dataset element")
+            let looksExplicit = (0x41...0x5A).contains(b[4]) && (0x41...0x5A).contains(b[5])
+            if looksExplicit != encoding.explicit {
+                header.findings.append(Finding("vr_encoding_mismatch", .warning,
+                    "transfer syntax implies \(encoding.explicit ? "explicit" : "implicit") VR but the dataset is written in \(looksExplicit ? "explicit" : "implicit") VR"))
+                encoding.explicit = looksExplicit
+            }
         }
         do {
             _ = try parseElements(from: pos, end: src.size, encoding: encoding, scope: .top, depth: 0)
@@ -244,6 +257,12 @@ struct DICOMParser {
                 header.pixelDataLength = h.pixelDataLengthValue
                 return pos
             }
+            if h.length == DICOMParser.undefinedLength,
+               h.tag == Tag.pixelData || h.tag == Tag.floatPixelData || h.tag == Tag.doubleFloatPixelData {
+                // Encapsulated pixel data nested in an item (an icon image, PS3.3 §C.7.6.1.1.6).
+                pos = try skipEncapsulated(from: h.valueOffset, encoding: enc)
+                continue
+            }
             let isSequence = h.vr == VR.SQ
                 || (h.vr == VR.UN && h.length == DICOMParser.undefinedLength)
                 || (h.vr == VR.implicit && (h.length == DICOMParser.undefinedLength || Tag.isFunctionalGroupSequence(h.tag)))
@@ -340,6 +359,25 @@ struct DICOMParser {
                 pos = item.valueOffset + length
             }
             index += 1
+        }
+    }
+
+    /// Steps over encapsulated fragments (PS3.5 §A.4): items of defined length up to the
+    /// sequence delimiter.
+    private func skipEncapsulated(from start: Int, encoding enc: Encoding) throws(ParseError) -> Int {
+        var pos = start
+        let itemEncoding = Encoding(explicit: false, bigEndian: enc.bigEndian)
+        while true {
+            let item = try readElementHeader(at: pos, itemEncoding)
+            if item.tag == Tag.sequenceDelimitation { return item.valueOffset }
+            guard item.tag == Tag.item, item.length != DICOMParser.undefinedLength else {
+                throw ParseError(.malformed, at: pos, "encapsulated pixel data holds \(Tag.describe(item.tag)) where a fragment item belongs")
+            }
+            let length = Int(item.length)
+            guard src.has(length, at: item.valueOffset) else {
+                throw .truncated(at: item.valueOffset, need: length, have: src.size - item.valueOffset, "a pixel data fragment")
+            }
+            pos = item.valueOffset + length
         }
     }
 

@@ -1,0 +1,447 @@
+"""Field-by-field conformance of `imagingx scan` with pydicom, nibabel and Pillow.
+
+For every file the peers ship as test data (pydicom/data/test_files, nibabel/tests/data,
+nibabel/nicom/tests/data) and every file of a generated PNG/JPEG corpus, this script writes the
+peers' view of the header (reference.jsonl beside our records) and compares it with our record,
+field by field. A disagreement fails the run unless exclusions.json lists it with a reason.
+
+The peers' view is what their public API says (pydicom elements, nibabel header methods,
+Pillow's size/mode/info); where the record needs a computation the peer does not offer (the DICOM
+affine, the series hash), it is computed here with numpy from the values the peer read, by
+the rule the README documents, so the comparison checks both our parsing and our arithmetic.
+
+Usage: conformance.py --imagingx PATH --work DIR [--exclusions FILE]
+"""
+import argparse
+import fnmatch
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import warnings
+
+import numpy as np
+
+warnings.filterwarnings("ignore")
+
+import nibabel as nib  # noqa: E402
+import pydicom  # noqa: E402
+from nibabel.orientations import aff2axcodes  # noqa: E402
+from PIL import Image  # noqa: E402
+from pydicom.errors import InvalidDicomError  # noqa: E402
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+NATIVE_SYNTAXES = {"1.2.840.10008.1.2", "1.2.840.10008.1.2.1", "1.2.840.10008.1.2.1.99", "1.2.840.10008.1.2.2"}
+DICOMDIR_SOP_CLASS = "1.2.840.10008.1.3.10"
+
+# PS3.15 Annex E Basic Application Level Confidentiality Profile attributes whose values, where a
+# test file carries them, must never appear in our output (the privacy check).
+IDENTITY_KEYWORDS = [
+    "PatientName", "PatientID", "PatientBirthDate", "PatientAddress", "OtherPatientIDs",
+    "OtherPatientNames", "PatientMotherBirthName", "InstitutionName", "InstitutionAddress",
+    "ReferringPhysicianName", "PerformingPhysicianName", "OperatorsName", "NameOfPhysiciansReadingStudy",
+    "AccessionNumber", "StudyID", "StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID",
+    "FrameOfReferenceUID", "DeviceSerialNumber", "StationName",
+]
+
+
+# ---------------------------------------------------------------- pydicom view
+
+def dicom_value(ds, keyword):
+    try:
+        return ds.get(keyword)
+    except Exception:
+        return None
+
+
+def first_fg(ds, seq_keyword, macro_keyword, attr):
+    """attr from Shared Functional Groups, else the first Per-frame item (PS3.3 C.7.6.16)."""
+    for fg_keyword in ("SharedFunctionalGroupsSequence", "PerFrameFunctionalGroupsSequence"):
+        try:
+            fg = ds.get(fg_keyword)
+            if not fg:
+                continue
+            macro = fg[0].get(macro_keyword)
+            if macro:
+                v = macro[0].get(attr)
+                if v is not None and v != "":
+                    return v
+        except Exception:
+            continue
+    return None
+
+
+def geometry(ds, attr, macro):
+    v = dicom_value(ds, attr)
+    if v is None or v == "":
+        v = first_fg(ds, None, macro, attr)
+    return v
+
+
+def as_floats(v):
+    if v is None or v == "":
+        return None
+    try:
+        if isinstance(v, (list, tuple, pydicom.multival.MultiValue)):
+            return [float(x) for x in v]
+        return [float(v)]
+    except Exception:
+        return None
+
+
+def dicom_view(path):
+    forced = False
+    try:
+        ds = pydicom.dcmread(path, stop_before_pixels=True)
+    except InvalidDicomError:
+        try:
+            ds = pydicom.dcmread(path, stop_before_pixels=True, force=True)
+            forced = True
+        except Exception as e:
+            return None
+        # A forced read claims any bytes; count it as DICOM only if it yields identifying elements.
+        try:
+            if not any(elem.tag.group in (0x0002, 0x0008) for elem in ds.iterall()):
+                return None
+        except Exception:
+            return None
+    except Exception as e:
+        return {"format": "dicom", "status": "error", "peer_error": f"{type(e).__name__}: {e}"}
+
+    view = {"format": "dicom", "status": "ok"}
+    meta = getattr(ds, "file_meta", None)
+    ts = None
+    if meta is not None:
+        ts = meta.get("TransferSyntaxUID")
+    if ts is None:
+        implicit, little = ds.original_encoding
+        ts = "1.2.840.10008.1.2" if implicit else ("1.2.840.10008.1.2.1" if little else "1.2.840.10008.1.2.2")
+    view["transfer_syntax"] = str(ts)
+    sop = dicom_value(ds, "SOPClassUID")
+    if sop is None and meta is not None:
+        sop = meta.get("MediaStorageSOPClassUID")
+    view["sop_class_uid"] = str(sop) if sop else None
+    modality = dicom_value(ds, "Modality")
+    view["modality"] = str(modality) if modality else None
+    series = dicom_value(ds, "SeriesInstanceUID")
+    view["series_key"] = hashlib.sha256(str(series).encode()).hexdigest()[:32] if series else None
+
+    # Pixel data presence and encapsulation need the element itself: read again without
+    # stopping (values are deferred, so no pixel bytes are loaded).
+    pixel_tag = None
+    undefined = False
+    try:
+        full = pydicom.dcmread(path, defer_size=64, force=forced)
+        for tag in (0x7FE00010, 0x7FE00008, 0x7FE00009):
+            if tag in full:
+                pixel_tag = tag
+                raw = full.get_item(tag)
+                undefined = getattr(raw, "is_undefined_length", False) or getattr(raw, "length", 0) == 0xFFFFFFFF
+                break
+    except Exception:
+        pass
+
+    rows, cols = dicom_value(ds, "Rows"), dicom_value(ds, "Columns")
+    if (rows is None or cols is None) and pixel_tag is not None:
+        # Pixel Data without a grid: the record can say nothing about the image.
+        view["compressed"] = bool(undefined or str(ts) not in NATIVE_SYNTAXES)
+        view["dims"] = None
+        return view
+    is_dir = sop == DICOMDIR_SOP_CLASS or "DirectoryRecordSequence" in ds
+    has_image = not is_dir and (pixel_tag is not None or (rows is not None and cols is not None))
+    if not has_image:
+        for k in ("dims", "spacing", "dtype", "affine"):
+            view[k] = None
+        return view
+
+    view["compressed"] = bool(undefined or str(ts) not in NATIVE_SYNTAXES)
+    frames = dicom_value(ds, "NumberOfFrames")
+    try:
+        frames = int(frames) if frames not in (None, "") else 1
+    except Exception:
+        frames = 1
+    view["dims"] = [int(cols), int(rows)] + ([frames] if frames > 1 else []) if rows is not None and cols is not None else None
+    samples = dicom_value(ds, "SamplesPerPixel") or 1
+    view["channels"] = int(samples)
+    bits_alloc = dicom_value(ds, "BitsAllocated")
+    bits_stored = dicom_value(ds, "BitsStored") or bits_alloc
+    view["bits_stored"] = int(bits_stored) if bits_stored is not None else None
+    signed = dicom_value(ds, "PixelRepresentation") == 1
+    dtype = None
+    if pixel_tag == 0x7FE00008:
+        dtype = "float32"
+    elif pixel_tag == 0x7FE00009:
+        dtype = "float64"
+    elif bits_alloc is not None:
+        dtype = {1: "bit", 8: ("rgb24" if samples == 3 else ("int8" if signed else "uint8")),
+                 16: "int16" if signed else "uint16", 32: "int32" if signed else "uint32",
+                 64: "int64" if signed else "uint64"}.get(int(bits_alloc))
+    view["dtype"] = dtype
+
+    ps = as_floats(geometry(ds, "PixelSpacing", "PixelMeasuresSequence"))
+    spacing = None
+    if ps and len(ps) >= 2:
+        spacing = [ps[1], ps[0]]
+    else:
+        ips = as_floats(dicom_value(ds, "ImagerPixelSpacing"))
+        if ips and len(ips) >= 2:
+            spacing = [ips[1], ips[0]]
+    between = as_floats(geometry(ds, "SpacingBetweenSlices", "PixelMeasuresSequence"))
+    thickness = as_floats(geometry(ds, "SliceThickness", "PixelMeasuresSequence"))
+    view["spacing"] = None if spacing is None else spacing + ([between[0]] if frames > 1 and between else [])
+    slope = as_floats(geometry(ds, "RescaleSlope", "PixelValueTransformationSequence"))
+    inter = as_floats(geometry(ds, "RescaleIntercept", "PixelValueTransformationSequence"))
+    view["rescale_slope"] = slope[0] if slope else None
+    view["rescale_intercept"] = inter[0] if inter else None
+
+    iop = as_floats(geometry(ds, "ImageOrientationPatient", "PlaneOrientationSequence"))
+    ipp = as_floats(geometry(ds, "ImagePositionPatient", "PlanePositionSequence"))
+    if iop and ipp and spacing and len(iop) == 6 and len(ipp) == 3:
+        row, col = np.array(iop[:3]), np.array(iop[3:])
+        normal = np.cross(row, col)
+        n = np.linalg.norm(normal)
+        if n > 0:
+            normal = normal / n
+        dz = between[0] if between else (thickness[0] if thickness else 1.0)
+        lps = np.eye(4)
+        lps[:3, 0] = row * spacing[0]
+        lps[:3, 1] = col * spacing[1]
+        lps[:3, 2] = normal * dz
+        lps[:3, 3] = ipp
+        ras = np.diag([-1, -1, 1, 1]) @ lps
+        view["affine"] = ras.tolist()
+        try:
+            view["axcodes"] = "".join(aff2axcodes(ras))
+        except Exception:
+            view["axcodes"] = None
+    else:
+        view["affine"] = None
+    return view
+
+
+def identity_values(path):
+    try:
+        ds = pydicom.dcmread(path, stop_before_pixels=True, force=True)
+    except Exception:
+        return []
+    values = []
+    try:
+        for elem in ds.iterall():
+            if elem.keyword in IDENTITY_KEYWORDS:
+                v = elem.value
+                for item in (v if isinstance(v, (list, pydicom.multival.MultiValue)) else [v]):
+                    s = str(item).strip()
+                    if len(s) >= 6:
+                        values.append(s)
+    except Exception:
+        pass
+    return values
+
+
+# ---------------------------------------------------------------- nibabel view
+
+NIB_DTYPES = {"u1": "uint8", "i1": "int8", "u2": "uint16", "i2": "int16", "u4": "uint32", "i4": "int32",
+              "u8": "uint64", "i8": "int64", "f4": "float32", "f8": "float64", "c8": "complex64",
+              "c16": "complex128", "f16": "float128", "c32": "complex256"}
+SPACE_SCALE = {"meter": 1000.0, "mm": 1.0, "micron": 0.001, "unknown": 1.0}
+TIME_SCALE = {"msec": 0.001, "usec": 0.000001}
+
+
+def nifti_view(path):
+    try:
+        img = nib.load(path)
+    except Exception:
+        return None
+    hdr = getattr(img, "nifti_header", None) or img.header
+    if isinstance(hdr, nib.Nifti2Header):
+        fmt = "nifti2"
+    elif isinstance(hdr, nib.Nifti1Header):
+        fmt = "nifti1"
+    elif isinstance(hdr, nib.analyze.AnalyzeHeader):
+        fmt = "analyze"
+    else:
+        return None  # MGH, MINC, PAR/REC, ECAT, ...: not formats ImagingX claims
+    view = {"format": fmt, "status": "ok"}
+    ndim = int(hdr["dim"][0])
+    view["dims"] = [int(x) for x in hdr["dim"][1:ndim + 1]]
+    dt = hdr.get_data_dtype()
+    if dt.names == ("R", "G", "B"):
+        view["dtype"], view["channels"] = "rgb24", 3
+    elif dt.names == ("R", "G", "B", "A"):
+        view["dtype"], view["channels"] = "rgba32", 4
+    else:
+        view["dtype"], view["channels"] = NIB_DTYPES.get(dt.str[1:], dt.name), 1
+    view["bits_stored"] = dt.itemsize * 8
+    zooms = [float(z) for z in hdr.get_zooms()]
+    if fmt != "analyze":
+        space, time = hdr.get_xyzt_units()
+        zooms = [z * (SPACE_SCALE.get(space, 1.0) if i < 3 else TIME_SCALE.get(time, 1.0) if i == 3 else 1.0)
+                 for i, z in enumerate(zooms)]
+        # nibabel moves scl_slope/scl_inter from img.header into the data proxy on load:
+        # read them from the file's own header block.
+        header_path = (img.file_map.get("header") or img.file_map["image"]).filename
+        with nib.openers.ImageOpener(header_path) as f:
+            raw = type(hdr).from_fileobj(f, check=False)
+        slope, inter = raw.get_slope_inter()
+        view["rescale_slope"] = None if slope is None else float(slope)
+        view["rescale_intercept"] = None if inter is None else float(inter)
+        affine = hdr.get_best_affine()
+    else:
+        affine = nib.analyze.AnalyzeHeader.get_base_affine(hdr)
+    view["spacing"] = zooms
+    view["affine"] = np.asarray(affine, dtype=float).tolist()
+    view["axcodes"] = "".join(aff2axcodes(affine))
+    view["compressed"] = path.endswith(".gz")
+    return view
+
+
+# ---------------------------------------------------------------- Pillow view
+
+PIL_MODES = {"1": (1, "bit"), "L": (1, "uint8"), "LA": (2, "uint8"), "I;16": (1, "uint16"),
+             "I;16B": (1, "uint16"), "I": (1, "uint16"), "RGB": (3, "rgb24"), "RGBA": (4, "rgba32"),
+             "CMYK": (4, "uint8")}
+
+
+def raster_view(path):
+    try:
+        im = Image.open(path)
+    except Exception:
+        return None
+    with im:
+        if im.format not in ("PNG", "JPEG"):
+            return None
+        view = {"format": im.format.lower(), "status": "ok", "dims": list(im.size)}
+        mode = im.mode
+        if mode == "P":
+            channels, dtype = (4, "rgba32") if "transparency" in im.info else (3, "rgb24")
+        else:
+            channels, dtype = PIL_MODES.get(mode, (None, None))
+        view["channels"] = channels
+        view["dtype"] = dtype
+        dpi = im.info.get("dpi")
+        view["spacing"] = [25.4 / float(dpi[0]), 25.4 / float(dpi[1])] if dpi and dpi[0] and dpi[1] else None
+        if im.format == "PNG":
+            view["interlaced"] = bool(im.info.get("interlace", 0))
+        else:
+            view["interlaced"] = bool(im.info.get("progressive", 0))
+            view["bits_stored"] = getattr(im, "bits", None)
+        return view
+
+
+# ---------------------------------------------------------------- comparison
+
+def same(a, b):
+    if a is None or b is None:
+        return a is None and b is None
+    if isinstance(a, bool) or isinstance(b, bool):
+        return a == b
+    if isinstance(a, (int, float)) and isinstance(b, (int, float)):
+        return abs(float(a) - float(b)) <= 1e-4 * max(1.0, abs(float(b)))
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b))
+    return a == b
+
+
+def peer_view(path):
+    return dicom_view(path) or nifti_view(path) or raster_view(path)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--imagingx", required=True)
+    ap.add_argument("--work", required=True)
+    ap.add_argument("--exclusions", default=os.path.join(HERE, "exclusions.json"))
+    args = ap.parse_args()
+
+    os.makedirs(args.work, exist_ok=True)
+    raster = os.path.join(args.work, "raster")
+    subprocess.run([sys.executable, os.path.join(HERE, "make_raster_corpus.py"), raster], check=True,
+                   stdout=subprocess.DEVNULL)
+    corpora = {
+        "pydicom": os.path.join(os.path.dirname(pydicom.__file__), "data", "test_files"),
+        "nibabel": os.path.join(os.path.dirname(nib.__file__), "tests", "data"),
+        "nicom": os.path.join(os.path.dirname(nib.__file__), "nicom", "tests", "data"),
+        "raster": raster,
+    }
+    with open(args.exclusions) as f:
+        exclusions = json.load(f)["exclusions"]
+    used = set()
+
+    def excluded(corpus, path, field):
+        for i, e in enumerate(exclusions):
+            if e["corpus"] == corpus and fnmatch.fnmatch(path, e["path"]) and e["field"] in (field, "*"):
+                used.add(i)
+                return True
+        return False
+
+    passed = failed = excused = 0
+    fields_checked = 0
+    privacy_leaks = []
+    for corpus, root in corpora.items():
+        ours_path = os.path.join(args.work, f"{corpus}.ours.jsonl")
+        run = subprocess.run([args.imagingx, "scan", root, "--all", "--output", ours_path, "--quiet"])
+        if run.returncode != 0:
+            print(f"FAIL {corpus}: imagingx exited {run.returncode}")
+            failed += 1
+            continue
+        with open(ours_path) as f:
+            text = f.read()
+        ours = {r["path"]: r for r in map(json.loads, text.splitlines())}
+        values_text = "\n".join(json.dumps({k: v for k, v in r.items() if k != "path"}) for r in ours.values())
+        refs = []
+        for rel in sorted(ours):
+            full = os.path.join(root, rel)
+            view = peer_view(full)
+            refs.append({"path": rel, "peer": view})
+            mine = ours[rel]
+            problems = []
+            if view is None:
+                # No peer reads it: we must not claim an image either.
+                if mine["status"] == "ok":
+                    problems.append(("status", mine["status"], "unreadable by pydicom, nibabel and Pillow"))
+            elif view.get("status") == "error":
+                if mine["status"] == "ok":
+                    problems.append(("status", "ok", view.get("peer_error")))
+            else:
+                if mine["status"] != "ok":
+                    problems.append(("status", f'{mine["status"]}: {mine["error"]}', "ok"))
+                else:
+                    for field, expected in view.items():
+                        if field in ("status", "peer_error"):
+                            continue
+                        fields_checked += 1
+                        if not same(mine.get(field), expected):
+                            problems.append((field, mine.get(field), expected))
+            bad = [p for p in problems if not excluded(corpus, rel, p[0])]
+            if bad:
+                failed += 1
+                for field, got, want in bad:
+                    print(f"DIFF {corpus}/{rel} {field}: ours={json.dumps(got)} peer={json.dumps(want)}")
+            else:
+                passed += 1
+                excused += bool(problems)
+            if corpus != "raster" and view and view.get("format") == "dicom":
+                # Paths are printed as the user's folders name them (DICOMDIR layouts often use
+                # patient IDs as folder names); every other field must be free of identity.
+                for value in identity_values(full):
+                    if value in values_text:
+                        privacy_leaks.append((corpus, rel, value))
+        with open(os.path.join(args.work, f"{corpus}.reference.jsonl"), "w") as f:
+            for r in refs:
+                f.write(json.dumps(r) + "\n")
+
+    for corpus, rel, value in privacy_leaks:
+        print(f"PRIVACY {corpus}/{rel}: an identity value ({len(value)} chars) appears in the output")
+    stale = [e for i, e in enumerate(exclusions) if i not in used]
+    for e in stale:
+        print(f"STALE exclusion (matched nothing): {e['corpus']}/{e['path']} {e['field']}")
+    print(f"files agreeing: {passed} ({excused} through listed exclusions); fields compared: {fields_checked}; "
+          f"privacy leaks: {len(privacy_leaks)}; stale exclusions: {len(stale)}")
+    failed += len(privacy_leaks) + len(stale)
+    print(f"conformance: {passed} passed, {failed} failed")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
