@@ -163,7 +163,7 @@ struct DICOMTests {
         meta.preamble = true
         let header = meta.encode()
         var body: [UInt8] = []
-        for e in CTSliceSpec().elements(pixels: nil).sorted(by: { $0.tag < $1.tag }) {
+        for e in CTSliceSpec().elements(pixels: [Int16](repeating: 0, count: 64 * 64)).sorted(by: { $0.tag < $1.tag }) {
             DICOMBuilder.write(e, explicit: false, bigEndian: false, to: &body)
         }
         let bytes = header + body

@@ -17,6 +17,20 @@ enum DICOMRecord {
             return
         }
         let hasImage = h.pixelDataTag != nil || (h.rows != nil && h.columns != nil)
+        if h.pixelDataTag == nil {
+            // A file cut at an element boundary parses cleanly. What gives it away is an object
+            // that should carry pixels (an image storage class, or an image pixel module) but
+            // ends without them, or one with no SOP class at all. Header-only files (pixels
+            // stripped for sharing) look the same, so this is a finding, not an error.
+            let sop = record.sopClassUID
+            if sop.map(isImageStorage) == true || h.bitsAllocated != nil {
+                record.note("pixel_data_absent", .warning,
+                            "an image object (SOP class \(sop ?? "unknown")) ends at byte \(record.sizeBytes) without Pixel Data: header-only, or cut short")
+            } else if sop == nil {
+                record.note("sop_class_missing", .warning,
+                            "no SOPClassUID (0008,0016 or 0002,0002) and no Pixel Data: an incomplete object, or cut short")
+            }
+        }
         guard hasImage else {
             record.note("no_image", .info, "no Pixel Data and no image grid: a non-image object")
             return
@@ -115,6 +129,21 @@ enum DICOMRecord {
                 record.note("pixel_data_short", .error, "Pixel Data holds \(h.pixelDataLength) bytes; the grid needs \(expected)")
             }
         }
+    }
+
+    /// Storage SOP classes (PS3.4 Annex B, PS3.6 Annex A) under 1.2.840.10008.5.1.4.1.1 that
+    /// hold images, i.e. everything there except documents, reports, presentation states,
+    /// waveforms, RT non-image objects, registrations, surfaces and measurements.
+    static func isImageStorage(_ uid: String) -> Bool {
+        let root = "1.2.840.10008.5.1.4.1.1."
+        guard uid.hasPrefix(root) else { return false }
+        let rest = uid.dropFirst(root.count)
+        let family = rest.split(separator: ".", maxSplits: 1).first.map(String.init) ?? ""
+        let nonImageFamilies: Set<String> = ["9", "11", "88", "104", "67", "68", "78", "79", "80", "81", "82", "90", "91", "200", "201"]
+        if nonImageFamilies.contains(family) { return false }
+        let nonImage: Set<Substring> = ["66", "66.1", "66.2", "66.3", "66.5", "66.6", "481.3", "481.4", "481.5", "481.6",
+                                        "481.7", "481.8", "481.9", "481.10", "481.11", "481.12", "481.13"]
+        return !nonImage.contains(rest)
     }
 
     static func dtype(_ h: DICOMHeader, samples: Int) -> String? {

@@ -83,6 +83,14 @@ public final class FileReader {
             try checkData(&record, result, fullPath: fullPath)
             return
         }
+        if head.count >= 4 {
+            // sizeof_hdr of NIfTI-1/Analyze (348) or NIfTI-2 (540), in either byte order, in a
+            // file too short to hold that header: a truncated NIfTI, not an unknown file.
+            let raw = head.loadUnaligned(as: UInt32.self)
+            for declared in [UInt32(348), 540] where (raw == declared.littleEndian || raw == declared.bigEndian) && size < Int(declared) {
+                throw .truncated(at: size, need: Int(declared), have: size, "a \(declared)-byte NIfTI/Analyze header")
+            }
+        }
         if head.count >= 3, head[0] == 0x1F, head[1] == 0x8B {
             try readGzip(&record)
             return

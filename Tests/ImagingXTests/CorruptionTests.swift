@@ -1,0 +1,95 @@
+import ImagingX
+import ImagingXFixtures
+import Testing
+
+/// Truncation and byte-flip sweeps: every damaged fixture yields a record (never a trap), an
+/// error names an offset inside the file, and no prefix shorter than the header reads as ok.
+@Suite("Corruption sweeps")
+struct CorruptionTests {
+    struct Fixture: Sendable, CustomStringConvertible {
+        var name: String
+        var bytes: [UInt8]
+        var description: String { name }
+    }
+
+    static let fixtures: [Fixture] = {
+        var spec = CTSliceSpec()
+        spec.columns = 8
+        spec.rows = 8
+        var nifti1 = NIfTIBuilder(.nifti1)
+        nifti1.setGrid(dims: [3, 4, 5], pixdim: [1, 1, 2], datatype: 4, bitpix: 16)
+        nifti1.setSform([[1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 2, 0]])
+        var nifti2 = NIfTIBuilder(.nifti2, bigEndian: true)
+        nifti2.setGrid(dims: [3, 4, 5], pixdim: [1, 1, 2], datatype: 16, bitpix: 32)
+        let png = try! RasterBuilder.png(width: 5, height: 3, bitDepth: 8, colorType: 2, pixelsPerMetre: (1000, 1000),
+                                         pixels: [UInt8](repeating: 1, count: 45))
+        let jpeg = try! RasterBuilder.jpeg(width: 6, height: 4, components: 3, pixels: [UInt8](repeating: 1, count: 72))
+        return [
+            Fixture(name: "dicom-explicit-le", bytes: DICOMFixtures.ctSlice(spec: spec)),
+            Fixture(name: "dicom-implicit", bytes: DICOMFixtures.ctSlice(syntax: .implicitLittle, spec: spec)),
+            Fixture(name: "dicom-big-endian", bytes: DICOMFixtures.ctSlice(syntax: .explicitBig, spec: spec)),
+            Fixture(name: "dicom-deflated", bytes: DICOMFixtures.ctSlice(syntax: .deflatedExplicitLittle, spec: spec)),
+            Fixture(name: "dicom-no-meta", bytes: DICOMFixtures.ctSlice(preamble: false, fileMeta: false, spec: spec)),
+            Fixture(name: "dicom-enhanced", bytes: DICOMFixtures.enhancedMultiFrame(frames: 2, undefinedLengths: true, columns: 4, rows: 4)),
+            Fixture(name: "dicom-enhanced-defined", bytes: DICOMFixtures.enhancedMultiFrame(frames: 2, undefinedLengths: false, columns: 4, rows: 4)),
+            Fixture(name: "nifti1", bytes: nifti1.singleFile(data: [UInt8](repeating: 0, count: 120))),
+            Fixture(name: "nifti2-big-endian", bytes: nifti2.singleFile(data: [UInt8](repeating: 0, count: 240))),
+            Fixture(name: "nifti1-gz", bytes: Compression.gzip(nifti1.singleFile(data: [UInt8](repeating: 0, count: 120)))),
+            Fixture(name: "png", bytes: png),
+            Fixture(name: "jpeg", bytes: jpeg),
+        ]
+    }()
+
+    /// The offset in "... at byte N", if the message has one.
+    static func offset(_ error: String?) -> Int? {
+        guard let error, let range = error.range(of: "at byte ", options: .backwards) else { return nil }
+        return Int(error[range.upperBound...].prefix { $0.isNumber })
+    }
+
+    @Test("every prefix: a record, an in-file offset, never clean before the file is complete", arguments: fixtures)
+    func truncation(_ f: Fixture) {
+        let reader = FileReader()
+        #expect(reader.read(bytes: f.bytes, path: f.name).status == .ok, "the intact fixture reads")
+        var firstOK: Int?
+        var okAfterFirstOK = true
+        for length in 0..<f.bytes.count {
+            let r = reader.read(bytes: Array(f.bytes.prefix(length)), path: f.name)
+            // A DICOM cut at an element boundary is a well-formed dataset; it must still never
+            // look complete: it carries a finding that says pixels or the SOP class are missing.
+            let flagged = r.findings.contains { $0.code == "pixel_data_absent" || $0.code == "sop_class_missing" }
+            if r.status == .ok && !flagged {
+                if firstOK == nil { firstOK = length }
+            } else {
+                if firstOK != nil { okAfterFirstOK = false }
+                if r.status == .error {
+                    let at = CorruptionTests.offset(r.error)
+                    #expect(at != nil, "\(f.name)[..<\(length)]: error without an offset: \(r.error ?? "")")
+                    if let at { #expect(at >= 0 && at <= max(length, 1 << 20), "\(f.name)[..<\(length)]: offset \(at)") }
+                }
+            }
+        }
+        // Readable prefixes form one tail: once the header is complete, longer prefixes stay ok.
+        #expect(okAfterFirstOK, "\(f.name): a longer prefix failed after a shorter one read")
+        if f.name.hasPrefix("dicom") || f.name.hasPrefix("nifti1") && !f.name.hasSuffix("gz") || f.name.hasPrefix("nifti2") {
+            // These carry the image data in the file: only the whole file reads clean.
+            #expect(firstOK == nil, "\(f.name): a strict prefix of \(firstOK ?? -1) bytes read clean")
+        }
+    }
+
+    @Test("every byte set to 0x00, 0xFF and flipped: a record, never a trap", arguments: fixtures)
+    func flips(_ f: Fixture) {
+        let reader = FileReader()
+        let limit = min(f.bytes.count, 1500)
+        for i in 0..<limit {
+            for value in [UInt8(0), 0xFF, f.bytes[i] ^ 0x80] {
+                var damaged = f.bytes
+                damaged[i] = value
+                let r = reader.read(bytes: damaged, path: f.name)
+                if r.status == .error {
+                    let at = CorruptionTests.offset(r.error)
+                    #expect(at != nil, "\(f.name) byte \(i) = \(value): \(r.error ?? "")")
+                }
+            }
+        }
+    }
+}
