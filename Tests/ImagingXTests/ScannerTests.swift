@@ -1,0 +1,139 @@
+import Foundation
+import ImagingX
+import ImagingXFixtures
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+@Suite("Walker, scanner and CLI")
+struct ScannerTests {
+    /// A tree with hidden entries, a symlink loop, a fifo and a link to a file.
+    static func makeTree() throws -> URL {
+        let root = try temporaryDirectory("tree")
+        let png = try RasterBuilder.png(width: 2, height: 2, bitDepth: 8, colorType: 0, pixels: [0, 1, 2, 3])
+        try write(png, to: root.appendingPathComponent("b/one.png"))
+        try write(png, to: root.appendingPathComponent("a/two.png"))
+        try write(png, to: root.appendingPathComponent(".hidden/three.png"))
+        try write(png, to: root.appendingPathComponent("a/.four.png"))
+        try write(Array("text".utf8), to: root.appendingPathComponent("notes.txt"))
+        try FileManager.default.createSymbolicLink(atPath: root.appendingPathComponent("a/loop").path, withDestinationPath: "..")
+        try FileManager.default.createSymbolicLink(atPath: root.appendingPathComponent("link.png").path, withDestinationPath: "b/one.png")
+        try FileManager.default.createSymbolicLink(atPath: root.appendingPathComponent("dangling").path, withDestinationPath: "nowhere")
+        #expect(mkfifo(root.appendingPathComponent("pipe").path, 0o644) == 0)
+        return root
+    }
+
+    @Test("walk: recursive, sorted, hidden skipped unless asked, loops and fifos never followed")
+    func walk() throws {
+        let root = try ScannerTests.makeTree()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let visible = Walker().walk([root.path])
+        #expect(visible.errors.isEmpty)
+        #expect(visible.entries.map(\.path) == ["a/two.png", "b/one.png", "link.png", "notes.txt"])
+        #expect(visible.skipped == 2)  // the fifo and the dangling link
+        let all = Walker(includeHidden: true).walk([root.path])
+        #expect(all.entries.map(\.path) == [".hidden/three.png", "a/.four.png", "a/two.png", "b/one.png", "link.png", "notes.txt"])
+        let missing = Walker().walk([root.path, root.appendingPathComponent("absent").path])
+        #expect(missing.errors.count == 1)
+        #expect(missing.entries.allSatisfy { $0.path.hasPrefix(root.path + "/") }, "several roots: paths keep their root")
+    }
+
+    @Test("output is identical whatever the number of jobs and the batch size")
+    func deterministic() throws {
+        let root = try temporaryDirectory("det")
+        defer { try? FileManager.default.removeItem(at: root) }
+        _ = try SampleData.write(to: root.path)
+        let entries = Walker().walk([root.path]).entries
+        func run(jobs: Int, batch: Int) -> [UInt8] {
+            var out: [UInt8] = []
+            _ = Scanner(jobs: jobs, batchSize: batch).scan(entries, emit: { out += $0 })
+            return out
+        }
+        let one = run(jobs: 1, batch: 4096)
+        #expect(one == run(jobs: 4, batch: 3))
+        #expect(one == run(jobs: 2, batch: 1))
+        let lines = String(decoding: one, as: UTF8.self).split(separator: "\n")
+        #expect(lines.count == entries.count)
+    }
+
+    @Test("SampleData: every kind reads, broken files give error records, no identity leaks")
+    func sampleData() throws {
+        let root = try temporaryDirectory("sample")
+        defer { try? FileManager.default.removeItem(at: root) }
+        _ = try SampleData.write(to: root.path)
+        let entries = Walker().walk([root.path]).entries
+        var jsonl: [UInt8] = []
+        var csv: [UInt8] = []
+        let summary = Scanner(jobs: 2).scan(entries, emit: { jsonl += $0 })
+        _ = Scanner(jobs: 2, format: .csv).scan(entries, emit: { csv += $0 })
+        #expect(summary.byFormat[.dicom] == 14)
+        #expect(summary.byFormat[.nifti1] == 7)
+        #expect(summary.byFormat[.png] == 4)
+        #expect(summary.byFormat[.jpeg] == 4)
+        let records = String(decoding: jsonl, as: UTF8.self).split(separator: "\n").map(String.init)
+        for line in records where line.contains("\"path\":\"broken/") && !line.contains("notes.txt") {
+            #expect(line.contains("\"status\":\"error\""), "\(line.prefix(120))")
+            #expect(line.contains("at byte "), "\(line.prefix(120))")
+        }
+        for line in records where line.contains("\"path\":\"ct-series/") {
+            #expect(line.contains("\"status\":\"ok\"") && line.contains("\"axcodes\":\"LPS\""))
+        }
+        let outputs = String(decoding: jsonl + csv, as: UTF8.self)
+        for i in 0..<12 {
+            for value in SampleData.ctSlice(i, of: 12).identityValues {
+                #expect(!outputs.contains(value), "identity value \(value) in output")
+            }
+        }
+        #expect(!outputs.contains("1.2.826.0.1.3680043.8.498.30.1"), "study UID in output")
+    }
+
+    /// The built `imagingx` beside the test bundle.
+    static var binary: String {
+        let here = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        for candidate in [here, here.deletingLastPathComponent()] {
+            let path = candidate.appendingPathComponent("imagingx").path
+            if FileManager.default.isExecutableFile(atPath: path) { return path }
+        }
+        return here.appendingPathComponent("imagingx").path
+    }
+
+    static func run(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: binary)
+        p.arguments = arguments
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        try p.run()
+        let o = out.fileHandleForReading.readDataToEndOfFile()
+        let e = err.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+    }
+
+    @Test("CLI exit codes: 0 scanned, 1 unreadable root or --strict with errors, 2 usage")
+    func exitCodes() throws {
+        #expect(FileManager.default.isExecutableFile(atPath: ScannerTests.binary), "imagingx built at \(ScannerTests.binary)")
+        let root = try temporaryDirectory("cli")
+        defer { try? FileManager.default.removeItem(at: root) }
+        _ = try SampleData.write(to: root.path)
+        let ok = try ScannerTests.run(["scan", root.appendingPathComponent("ct-series").path])
+        #expect(ok.status == 0)
+        #expect(ok.stdout.split(separator: "\n").count == 12)
+        #expect(ok.stderr.contains("formats: dicom 12"))
+        let broken = try ScannerTests.run(["scan", root.path, "--quiet"])
+        #expect(broken.status == 0, "per-file errors are counted, not fatal")
+        #expect(broken.stderr.isEmpty)
+        #expect(try ScannerTests.run(["scan", root.path, "--strict", "--quiet"]).status == 1)
+        #expect(try ScannerTests.run(["scan", root.appendingPathComponent("absent").path]).status == 1)
+        #expect(try ScannerTests.run(["scan", root.path, "--format", "xml"]).status == 2)
+        #expect(try ScannerTests.run(["scan", root.path, "--jobs", "0"]).status == 2)
+        #expect(try ScannerTests.run(["scan", root.path, "--no-such-flag"]).status == 2)
+        let csv = try ScannerTests.run(["scan", root.appendingPathComponent("xray-png").path, "--format", "csv"])
+        #expect(csv.stdout.hasPrefix("path,format,status,"))
+        let file = root.appendingPathComponent("out.jsonl").path
+        #expect(try ScannerTests.run(["scan", root.appendingPathComponent("photo-jpeg").path, "-o", file, "--quiet"]).status == 0)
+        #expect(try String(contentsOfFile: file, encoding: .utf8).split(separator: "\n").count == 3)
+    }
+}
