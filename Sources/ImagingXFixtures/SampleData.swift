@@ -171,7 +171,8 @@ public enum SampleData {
         try put("broken/truncated-pixels.dcm", Array(good.prefix(good.count - 1000)))
         try put("broken/empty.nii", [])
         var absurd = NIfTIBuilder(.nifti1)
-        absurd.setGrid(dims: [2_000_000_000, 2_000_000_000, 2_000_000_000], pixdim: [1, 1, 1], datatype: 16, bitpix: 32)
+        // 32767³ float64 voxels: 281 TB of data declared in a 352-byte file.
+        absurd.setGrid(dims: [32767, 32767, 32767], pixdim: [1, 1, 1], datatype: 64, bitpix: 64)
         try put("broken/absurd-dims.nii", absurd.singleFile(data: []))
         try put("broken/not-really.nii.gz", [0x1F, 0x8B, 0x08, 0x00] + Array("this is not a deflate stream at all".utf8))
         var badCRC = try RasterBuilder.png(width: 4, height: 4, bitDepth: 8, colorType: 0, pixels: [UInt8](repeating: 9, count: 16))

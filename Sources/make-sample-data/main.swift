@@ -1,11 +1,21 @@
 import Foundation
 import ImagingXFixtures
 
-// Regenerates SampleData/ deterministically: `swift run make-sample-data [DIR]`.
-let root = CommandLine.arguments.count > 1 ? CommandLine.arguments[1] : "SampleData"
+// Regenerates SampleData/ deterministically:      swift run make-sample-data [DIR]
+// Writes the generated DICOM conformance corpus:  swift run make-sample-data --dicom-corpus DIR
+let arguments = Array(CommandLine.arguments.dropFirst())
 do {
-    let written = try SampleData.write(to: root)
-    print("wrote \(written.files) files (\(written.bytes) bytes) under \(root)")
+    if arguments.first == "--dicom-corpus", arguments.count == 2 {
+        let n = try GeneratedCorpus.writeDICOM(to: arguments[1])
+        print("wrote \(n) DICOM files under \(arguments[1])")
+    } else if arguments.count <= 1, arguments.first?.hasPrefix("-") != true {
+        let root = arguments.first ?? "SampleData"
+        let written = try SampleData.write(to: root)
+        print("wrote \(written.files) files (\(written.bytes) bytes) under \(root)")
+    } else {
+        FileHandle.standardError.write(Data("usage: make-sample-data [DIR] | --dicom-corpus DIR\n".utf8))
+        exit(2)
+    }
 } catch {
     FileHandle.standardError.write(Data("make-sample-data: \(error)\n".utf8))
     exit(1)

@@ -352,6 +352,8 @@ def main():
     ap.add_argument("--imagingx", required=True)
     ap.add_argument("--work", required=True)
     ap.add_argument("--exclusions", default=os.path.join(HERE, "exclusions.json"))
+    ap.add_argument("--generated-dicom", help="folder written by `make-sample-data --dicom-corpus`")
+    ap.add_argument("--sample-data", help="the SampleData folder")
     args = ap.parse_args()
 
     os.makedirs(args.work, exist_ok=True)
@@ -364,6 +366,10 @@ def main():
         "nicom": os.path.join(os.path.dirname(nib.__file__), "nicom", "tests", "data"),
         "raster": raster,
     }
+    if args.generated_dicom:
+        corpora["generated-dicom"] = args.generated_dicom
+    if args.sample_data:
+        corpora["sampledata"] = args.sample_data
     with open(args.exclusions) as f:
         exclusions = json.load(f)["exclusions"]
     used = set()
