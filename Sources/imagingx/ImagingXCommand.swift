@@ -79,7 +79,7 @@ struct Scan: ParsableCommand {
         let showProgress = !quiet && isatty(2) == 1
         var lastProgress = started
         let scanner = Scanner(jobs: workers, format: outputFormat)
-        let summary = scanner.scan(walk.entries, emit: { sink.write($0) }, progress: { done in
+        let summary = scanner.scan(walk.entries, emit: { (bytes: UnsafeRawBufferPointer) in sink.write(bytes) }, progress: { done in
             guard showProgress else { return }
             let now = DispatchTime.now().uptimeNanoseconds
             if now - lastProgress > 200_000_000 || done == total {
@@ -147,7 +147,11 @@ final class OutputSink {
     }
 
     func write(_ bytes: [UInt8]) {
-        bytes.withUnsafeBytes { raw in
+        bytes.withUnsafeBytes { write($0) }
+    }
+
+    func write(_ raw: UnsafeRawBufferPointer) {
+        do {
             var done = 0
             while done < raw.count {
                 let n = Glibc.write(fd, raw.baseAddress! + done, raw.count - done)

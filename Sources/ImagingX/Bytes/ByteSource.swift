@@ -18,84 +18,101 @@ public final class ByteSource {
     /// The window is never grown past this (a single needed value larger than it is refused).
     public static let maxWindow = 64 << 20
 
-    private var storage: UnsafeMutableRawPointer
-    private var capacity: Int
-    private var windowStart = 0
-    private var windowCount = 0
-    private var fd: Int32 = -1
-    /// Total size of the current source (file size, or length of the memory buffer).
-    public private(set) var size = 0
-    /// Bytes read from the file descriptor since `open`, for the scan summary.
-    public private(set) var bytesRead = 0
-    /// Refill granularity: a refill reads at least this many bytes.
-    public var chunk = 64 << 10
-
-    public init(capacity: Int = 128 << 10) {
-        self.capacity = max(capacity, 4096)
-        self.storage = UnsafeMutableRawPointer.allocate(byteCount: self.capacity, alignment: 16)
+    /// Mutable state behind a pointer: stored `var`s of a class pay a dynamic exclusivity
+    /// check (swift_beginAccess) on every access, which would dominate the per-element reads.
+    struct State {
+        var storage: UnsafeMutableRawPointer
+        var capacity: Int
+        var windowStart = 0
+        var windowCount = 0
+        var fd: Int32 = -1
+        var size = 0
+        var bytesRead = 0
+        var chunk = 64 << 10
     }
 
-    deinit { storage.deallocate() }
+    let s: UnsafeMutablePointer<State>
+
+    public init(capacity: Int = 128 << 10) {
+        let capacity = max(capacity, 4096)
+        s = .allocate(capacity: 1)
+        s.initialize(to: State(storage: UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 16), capacity: capacity))
+    }
+
+    deinit {
+        s.pointee.storage.deallocate()
+        s.deinitialize(count: 1)
+        s.deallocate()
+    }
+
+    /// Total size of the current source (file size, or length of the memory buffer).
+    public var size: Int { s.pointee.size }
+    /// Bytes read from the file descriptor since `attach`, for the scan summary.
+    public var bytesRead: Int { s.pointee.bytesRead }
 
     /// Points the window at an open descriptor (not owned) of `size` bytes and reads its first
     /// `initialRead` bytes.
     public func attach(fd: Int32, size: Int, initialRead: Int = 4096) throws(ParseError) {
-        self.fd = fd
-        self.size = size
-        windowStart = 0
-        windowCount = 0
-        bytesRead = 0
+        s.pointee.fd = fd
+        s.pointee.size = size
+        s.pointee.windowStart = 0
+        s.pointee.windowCount = 0
+        s.pointee.bytesRead = 0
         if size > 0 { try fill(from: 0, atLeast: min(size, initialRead), readSize: min(size, initialRead)) }
     }
 
     /// Makes the window an in-memory copy of `bytes` (inflated data, tests).
     public func attach<C: Collection<UInt8>>(memory bytes: C) {
-        fd = -1
-        size = bytes.count
+        s.pointee.fd = -1
+        s.pointee.size = bytes.count
         ensureCapacity(bytes.count)
-        let buffer = UnsafeMutableRawBufferPointer(start: storage, count: capacity)
+        let buffer = UnsafeMutableRawBufferPointer(start: s.pointee.storage, count: s.pointee.capacity)
         _ = buffer.initializeMemory(as: UInt8.self, from: bytes)
-        windowStart = 0
-        windowCount = bytes.count
-        bytesRead = 0
+        s.pointee.windowStart = 0
+        s.pointee.windowCount = bytes.count
+        s.pointee.bytesRead = 0
     }
 
     /// Appends inflated bytes directly into the window (memory sources only).
     func withAppendBuffer(minimum: Int, _ body: (UnsafeMutableRawBufferPointer) -> Int) {
-        ensureCapacity(windowCount + minimum)
-        let free = UnsafeMutableRawBufferPointer(start: storage + windowCount, count: capacity - windowCount)
+        ensureCapacity(s.pointee.windowCount + minimum)
+        let free = UnsafeMutableRawBufferPointer(start: s.pointee.storage + s.pointee.windowCount,
+                                                 count: s.pointee.capacity - s.pointee.windowCount)
         let written = body(free)
-        windowCount += written
-        size = windowCount
+        s.pointee.windowCount += written
+        s.pointee.size = s.pointee.windowCount
     }
 
     func resetMemory() {
-        fd = -1
-        size = 0
-        windowStart = 0
-        windowCount = 0
-        bytesRead = 0
+        s.pointee.fd = -1
+        s.pointee.size = 0
+        s.pointee.windowStart = 0
+        s.pointee.windowCount = 0
+        s.pointee.bytesRead = 0
     }
 
     /// `count` bytes starting at `offset`, valid until the next call on this source.
     @inline(__always)
     public func bytes(at offset: Int, count: Int, _ what: @autoclosure () -> String) throws(ParseError) -> UnsafeRawBufferPointer {
+        let size = s.pointee.size
         guard offset >= 0, count >= 0, offset <= size, count <= size - offset else {
             throw .truncated(at: offset, need: count, have: size - offset, what())
         }
-        if offset < windowStart || offset + count > windowStart + windowCount {
+        let start = s.pointee.windowStart
+        if offset < start || offset + count > start + s.pointee.windowCount {
             guard count <= ByteSource.maxWindow else {
                 throw ParseError(.limitExceeded, at: offset, "\(what()) needs \(count) bytes in memory, over the \(ByteSource.maxWindow >> 20) MiB limit")
             }
-            try fill(from: offset, atLeast: count, readSize: min(max(count, chunk), size - offset))
+            try fill(from: offset, atLeast: count, readSize: min(max(count, s.pointee.chunk), size - offset))
         }
-        return UnsafeRawBufferPointer(start: storage + (offset - windowStart), count: count)
+        return UnsafeRawBufferPointer(start: s.pointee.storage + (offset - s.pointee.windowStart), count: count)
     }
 
     /// Whether `count` bytes exist at `offset` (no read).
     @inline(__always)
     public func has(_ count: Int, at offset: Int) -> Bool {
-        offset >= 0 && count >= 0 && offset <= size && count <= size - offset
+        let size = s.pointee.size
+        return offset >= 0 && count >= 0 && offset <= size && count <= size - offset
     }
 
     @inline(__always)
@@ -116,43 +133,45 @@ public final class ByteSource {
     }
 
     private func ensureCapacity(_ needed: Int) {
-        guard needed > capacity else { return }
-        var newCapacity = capacity
+        guard needed > s.pointee.capacity else { return }
+        var newCapacity = s.pointee.capacity
         while newCapacity < needed { newCapacity *= 2 }
         let grown = UnsafeMutableRawPointer.allocate(byteCount: newCapacity, alignment: 16)
-        if windowCount > 0 { grown.copyMemory(from: storage, byteCount: windowCount) }
-        storage.deallocate()
-        storage = grown
-        capacity = newCapacity
+        if s.pointee.windowCount > 0 { grown.copyMemory(from: s.pointee.storage, byteCount: s.pointee.windowCount) }
+        s.pointee.storage.deallocate()
+        s.pointee.storage = grown
+        s.pointee.capacity = newCapacity
     }
 
     private func fill(from offset: Int, atLeast needed: Int, readSize: Int) throws(ParseError) {
+        let fd = s.pointee.fd
         guard fd >= 0 else {
             // Memory sources hold everything; reaching here means the caller's bound check failed.
-            throw .truncated(at: offset, need: needed, have: size - offset, "buffer")
+            throw .truncated(at: offset, need: needed, have: s.pointee.size - offset, "buffer")
         }
         let want = max(readSize, needed)
-        if want > capacity {
-            // Shrink-to-fit later is not needed: capacity is bounded by maxWindow.
-            storage.deallocate()
-            var newCapacity = capacity
+        if want > s.pointee.capacity {
+            s.pointee.storage.deallocate()
+            var newCapacity = s.pointee.capacity
             while newCapacity < want { newCapacity *= 2 }
-            storage = UnsafeMutableRawPointer.allocate(byteCount: newCapacity, alignment: 16)
-            capacity = newCapacity
+            s.pointee.storage = UnsafeMutableRawPointer.allocate(byteCount: newCapacity, alignment: 16)
+            s.pointee.capacity = newCapacity
         }
+        let storage = s.pointee.storage
         var done = 0
         while done < want {
             let n = pread(fd, storage + done, want - done, off_t(offset + done))
             if n < 0 {
                 if errno == EINTR { continue }
+                s.pointee.windowCount = 0
                 throw ParseError(.io, at: offset + done, "read failed: \(String(cString: strerror(errno)))")
             }
             if n == 0 { break }
             done += n
         }
-        bytesRead += done
-        windowStart = offset
-        windowCount = done
+        s.pointee.bytesRead += done
+        s.pointee.windowStart = offset
+        s.pointee.windowCount = done
         guard done >= needed else {
             // The file shrank between fstat and read.
             throw .truncated(at: offset, need: needed, have: done, "file (it changed while being read)")

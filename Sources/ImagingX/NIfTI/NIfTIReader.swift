@@ -73,7 +73,7 @@ enum NIfTIReader {
         record.dims = dims
 
         let code = f.int(slots.datatype)
-        guard let type = datatypes[code] else {
+        guard let type = datatype(code) else {
             throw ParseError(.unsupported, at: slots.datatype.offset, "unknown NIfTI datatype code \(code)")
         }
         record.dtype = type.name
@@ -130,8 +130,7 @@ enum NIfTIReader {
         let voxOffsetRaw = f.double(slots.voxOffset)
         var isPair = variant == .analyze
         if variant != .analyze {
-            let magic = f.chars(slots.magic)
-            isPair = magic[1] == 0x69  // "ni1" / "ni2": header and image in separate files
+            isPair = b[slots.magic.offset + 1] == 0x69  // "ni1" / "ni2": header and image in separate files
             // scl_slope / scl_inter as nibabel's get_slope_inter: no scaling when the slope is
             // 0 or not finite.
             let slope = f.double(slots.sclSlope)
@@ -230,7 +229,7 @@ enum NIfTIReader {
         }
         if let s = sform, let q = qform {
             var worst = 0.0
-            for i in 0..<12 { worst = max(worst, abs(s.m[i] - q.m[i])) }
+            for row in 0..<3 { for col in 0..<4 { worst = max(worst, abs(s[row, col] - q[row, col])) } }
             if worst > 1e-3 {
                 record.note("qform_sform_mismatch", .warning,
                             "qform and sform differ by up to \(worst) mm; the sform is used (nibabel's rule)")
@@ -248,23 +247,26 @@ enum NIfTIReader {
     struct DataType { let name: String; let bits: Int; let channels: Int }
 
     /// nifti1.h NIFTI_TYPE_* codes.
-    static let datatypes: [Int: DataType] = [
-        1: DataType(name: "bit", bits: 1, channels: 1),
-        2: DataType(name: "uint8", bits: 8, channels: 1),
-        4: DataType(name: "int16", bits: 16, channels: 1),
-        8: DataType(name: "int32", bits: 32, channels: 1),
-        16: DataType(name: "float32", bits: 32, channels: 1),
-        32: DataType(name: "complex64", bits: 64, channels: 1),
-        64: DataType(name: "float64", bits: 64, channels: 1),
-        128: DataType(name: "rgb24", bits: 24, channels: 3),
-        256: DataType(name: "int8", bits: 8, channels: 1),
-        512: DataType(name: "uint16", bits: 16, channels: 1),
-        768: DataType(name: "uint32", bits: 32, channels: 1),
-        1024: DataType(name: "int64", bits: 64, channels: 1),
-        1280: DataType(name: "uint64", bits: 64, channels: 1),
-        1536: DataType(name: "float128", bits: 128, channels: 1),
-        1792: DataType(name: "complex128", bits: 128, channels: 1),
-        2048: DataType(name: "complex256", bits: 256, channels: 1),
-        2304: DataType(name: "rgba32", bits: 32, channels: 4),
-    ]
+    static func datatype(_ code: Int) -> DataType? {
+        switch code {
+        case 1: DataType(name: "bit", bits: 1, channels: 1)
+        case 2: DataType(name: "uint8", bits: 8, channels: 1)
+        case 4: DataType(name: "int16", bits: 16, channels: 1)
+        case 8: DataType(name: "int32", bits: 32, channels: 1)
+        case 16: DataType(name: "float32", bits: 32, channels: 1)
+        case 32: DataType(name: "complex64", bits: 64, channels: 1)
+        case 64: DataType(name: "float64", bits: 64, channels: 1)
+        case 128: DataType(name: "rgb24", bits: 24, channels: 3)
+        case 256: DataType(name: "int8", bits: 8, channels: 1)
+        case 512: DataType(name: "uint16", bits: 16, channels: 1)
+        case 768: DataType(name: "uint32", bits: 32, channels: 1)
+        case 1024: DataType(name: "int64", bits: 64, channels: 1)
+        case 1280: DataType(name: "uint64", bits: 64, channels: 1)
+        case 1536: DataType(name: "float128", bits: 128, channels: 1)
+        case 1792: DataType(name: "complex128", bits: 128, channels: 1)
+        case 2048: DataType(name: "complex256", bits: 256, channels: 1)
+        case 2304: DataType(name: "rgba32", bits: 32, channels: 4)
+        default: nil
+        }
+    }
 }

@@ -17,52 +17,60 @@ public enum RecordWriter {
 
     /// One JSON object and a newline. Absent values are written as null so every line has
     /// every key (pandas and DuckDB infer one schema).
-    public static func appendJSON(_ r: ImageRecord, to out: inout [UInt8]) {
-        var w = JSONWriter(out: out)
-        out = []
-        w.raw("{")
-        w.key("path", first: true); w.string(r.path)
-        w.key("format"); w.string(r.format.rawValue)
-        w.key("status"); w.string(r.status.rawValue)
-        w.key("error"); w.optionalString(r.error)
-        w.key("size_bytes"); w.int(r.sizeBytes)
-        w.key("dims"); w.ints(r.dims)
-        w.key("spacing"); w.numbers(r.spacing)
-        w.key("dtype"); w.optionalString(r.dtype)
-        w.key("channels"); w.optionalInt(r.channels)
-        w.key("bits_stored"); w.optionalInt(r.bitsStored)
-        w.key("modality"); w.optionalString(r.modality)
-        w.key("sop_class_uid"); w.optionalString(r.sopClassUID)
-        w.key("transfer_syntax"); w.optionalString(r.transferSyntax)
-        w.key("compressed"); w.optionalBool(r.compressed)
-        w.key("rescale_slope"); w.optionalNumber(r.rescaleSlope)
-        w.key("rescale_intercept"); w.optionalNumber(r.rescaleIntercept)
-        w.key("affine"); w.affine(r.affine)
-        w.key("axcodes"); w.optionalString(r.axcodes)
-        w.key("series_key"); w.optionalString(r.seriesKey)
-        w.key("interlaced"); w.optionalBool(r.interlaced)
-        w.key("coding"); w.optionalString(r.coding)
-        w.key("photometric"); w.optionalString(r.photometric)
-        w.key("findings"); w.raw("[")
+    public static func writeJSON(_ r: ImageRecord, to buffer: ByteBuffer) {
+        let w = JSONWriter(out: buffer)
+        w.raw("{\"path\":"); w.string(r.path)
+        w.raw(",\"format\":"); w.string(r.format.rawValue)
+        w.raw(",\"status\":"); w.string(r.status.rawValue)
+        w.raw(",\"error\":"); w.optionalString(r.error)
+        w.raw(",\"size_bytes\":"); w.int(r.sizeBytes)
+        w.raw(",\"dims\":"); w.ints(r.dims)
+        w.raw(",\"spacing\":"); w.numbers(r.spacing)
+        w.raw(",\"dtype\":"); w.optionalString(r.dtype)
+        w.raw(",\"channels\":"); w.optionalInt(r.channels)
+        w.raw(",\"bits_stored\":"); w.optionalInt(r.bitsStored)
+        w.raw(",\"modality\":"); w.optionalString(r.modality)
+        w.raw(",\"sop_class_uid\":"); w.optionalString(r.sopClassUID)
+        w.raw(",\"transfer_syntax\":"); w.optionalString(r.transferSyntax)
+        w.raw(",\"compressed\":"); w.optionalBool(r.compressed)
+        w.raw(",\"rescale_slope\":"); w.optionalNumber(r.rescaleSlope)
+        w.raw(",\"rescale_intercept\":"); w.optionalNumber(r.rescaleIntercept)
+        w.raw(",\"affine\":"); w.affine(r.affine)
+        w.raw(",\"axcodes\":"); w.optionalString(r.axcodes)
+        w.raw(",\"series_key\":"); w.optionalString(r.seriesKey)
+        w.raw(",\"interlaced\":"); w.optionalBool(r.interlaced)
+        w.raw(",\"coding\":"); w.optionalString(r.coding)
+        w.raw(",\"photometric\":"); w.optionalString(r.photometric)
+        w.raw(",\"findings\":[")
         for (i, f) in r.findings.enumerated() {
-            if i > 0 { w.raw(",") }
-            w.raw("{")
-            w.key("code", first: true); w.string(f.code)
-            w.key("level"); w.string(f.level.rawValue)
-            w.key("message"); w.string(f.message)
+            w.raw(i > 0 ? ",{\"code\":" : "{\"code\":"); w.string(f.code)
+            w.raw(",\"level\":"); w.string(f.level.rawValue)
+            w.raw(",\"message\":"); w.string(f.message)
             w.raw("}")
         }
         w.raw("]}\n")
-        out = w.out
+    }
+
+    /// `writeJSON` into an array (tests, small tools).
+    public static func appendJSON(_ r: ImageRecord, to out: inout [UInt8]) {
+        let buffer = ByteBuffer(capacity: 2048)
+        writeJSON(r, to: buffer)
+        out += buffer.bytes
+    }
+
+    public static func writeCSV(_ r: ImageRecord, to buffer: ByteBuffer) {
+        var out: [UInt8] = []
+        appendCSV(r, to: &out)
+        buffer.append(contentsOf: out)
     }
 
     public static func appendCSV(_ r: ImageRecord, to out: inout [UInt8]) {
         var fields: [String] = []
         fields.reserveCapacity(csvColumns.count)
-        func json(_ body: (inout JSONWriter) -> Void) -> String {
-            var w = JSONWriter(out: [])
-            body(&w)
-            return String(decoding: w.out, as: UTF8.self)
+        func json(_ body: (JSONWriter) -> Void) -> String {
+            let buffer = ByteBuffer(capacity: 512)
+            body(JSONWriter(out: buffer))
+            return String(decoding: buffer.bytes, as: UTF8.self)
         }
         fields.append(r.path)
         fields.append(r.format.rawValue)
@@ -107,53 +115,74 @@ public enum RecordWriter {
     }
 }
 
-/// A minimal JSON emitter: fixed key order, shortest round-trip numbers, NaN/Inf as null.
+/// A minimal JSON emitter: shortest round-trip numbers, NaN/Inf as null, straight into a
+/// reusable buffer.
 struct JSONWriter {
-    var out: [UInt8]
+    let out: ByteBuffer
 
-    mutating func raw(_ s: StaticString) {
-        s.withUTF8Buffer { out.append(contentsOf: $0) }
-    }
+    @inline(__always)
+    func raw(_ s: StaticString) { out.append(s) }
 
-    mutating func key(_ k: StaticString, first: Bool = false) {
-        if !first { out.append(UInt8(ascii: ",")) }
-        out.append(0x22)
-        k.withUTF8Buffer { out.append(contentsOf: $0) }
-        out.append(0x22)
-        out.append(UInt8(ascii: ":"))
-    }
-
-    mutating func string(_ s: String) {
-        out.append(0x22)
-        for byte in s.utf8 {
-            switch byte {
-            case 0x22: out.append(0x5C); out.append(0x22)
-            case 0x5C: out.append(0x5C); out.append(0x5C)
-            case 0x0A: out.append(0x5C); out.append(UInt8(ascii: "n"))
-            case 0x0D: out.append(0x5C); out.append(UInt8(ascii: "r"))
-            case 0x09: out.append(0x5C); out.append(UInt8(ascii: "t"))
-            case 0..<0x20:
-                let hex = Array("0123456789abcdef".utf8)
-                out.append(contentsOf: Array("\\u00".utf8))
-                out.append(hex[Int(byte >> 4)])
-                out.append(hex[Int(byte & 15)])
-            default: out.append(byte)
+    func string(_ s: String) {
+        var s = s
+        s.withUTF8 { bytes in
+            out.append(0x22)
+            var clean = true
+            for b in bytes where b < 0x20 || b == 0x22 || b == 0x5C { clean = false; break }
+            if clean {
+                out.append(UnsafeRawBufferPointer(bytes))
+            } else {
+                for byte in bytes { escaped(byte) }
             }
+            out.append(0x22)
         }
-        out.append(0x22)
     }
 
-    mutating func optionalString(_ s: String?) {
+    private func escaped(_ byte: UInt8) {
+        switch byte {
+        case 0x22: out.append(0x5C); out.append(0x22)
+        case 0x5C: out.append(0x5C); out.append(0x5C)
+        case 0x0A: out.append(0x5C); out.append(UInt8(ascii: "n"))
+        case 0x0D: out.append(0x5C); out.append(UInt8(ascii: "r"))
+        case 0x09: out.append(0x5C); out.append(UInt8(ascii: "t"))
+        case 0..<0x20:
+            let hex: StaticString = "0123456789abcdef"
+            out.append("\\u00")
+            hex.withUTF8Buffer { h in
+                out.append(h[Int(byte >> 4)])
+                out.append(h[Int(byte & 15)])
+            }
+        default: out.append(byte)
+        }
+    }
+
+    func optionalString(_ s: String?) {
         if let s { string(s) } else { raw("null") }
     }
 
-    mutating func int(_ v: Int) { out.append(contentsOf: String(v).utf8) }
+    /// Decimal digits straight into the buffer (no String, no intermediate copy).
+    func int(_ v: Int) {
+        let p = out.reserve(21)
+        var n = 0
+        if v < 0 { p[0] = UInt8(ascii: "-"); n = 1 }
+        var magnitude = v.magnitude
+        var digits = 1
+        var probe = magnitude
+        while probe >= 10 { probe /= 10; digits += 1 }
+        var i = n + digits - 1
+        repeat {
+            p[i] = UInt8(truncatingIfNeeded: magnitude % 10) + 0x30
+            magnitude /= 10
+            i -= 1
+        } while magnitude > 0
+        out.advance(n + digits)
+    }
 
-    mutating func optionalInt(_ v: Int?) {
+    func optionalInt(_ v: Int?) {
         if let v { int(v) } else { raw("null") }
     }
 
-    mutating func optionalBool(_ v: Bool?) {
+    func optionalBool(_ v: Bool?) {
         guard let v else { raw("null"); return }
         if v { raw("true") } else { raw("false") }
     }
@@ -161,22 +190,22 @@ struct JSONWriter {
     /// Shortest text that reads back to the value. A value that is exactly a float32 (most
     /// NIfTI fields, PNG/JPEG ratios that happen to be) is printed at float32 precision, so
     /// a stored 0.9f reads "0.9", not "0.8999999761581421".
-    mutating func number(_ v: Double) {
+    func number(_ v: Double) {
         guard v.isFinite else { raw("null"); return }
         if v == v.rounded(), abs(v) < 1e15 {
-            out.append(contentsOf: String(Int(v)).utf8)
+            int(Int(v))
             return
         }
         let f = Float(v)
-        let text = Double(f) == v && f.isFinite ? f.description : v.description
-        out.append(contentsOf: text.utf8)
+        var text = Double(f) == v && f.isFinite ? f.description : v.description
+        text.withUTF8 { out.append(UnsafeRawBufferPointer($0)) }
     }
 
-    mutating func optionalNumber(_ v: Double?) {
+    func optionalNumber(_ v: Double?) {
         if let v { number(v) } else { raw("null") }
     }
 
-    mutating func ints(_ values: [Int]?) {
+    func ints(_ values: [Int]?) {
         guard let values else { raw("null"); return }
         out.append(UInt8(ascii: "["))
         for (i, v) in values.enumerated() {
@@ -186,7 +215,7 @@ struct JSONWriter {
         out.append(UInt8(ascii: "]"))
     }
 
-    mutating func numbers(_ values: [Double]?) {
+    func numbers(_ values: [Double]?) {
         guard let values else { raw("null"); return }
         out.append(UInt8(ascii: "["))
         for (i, v) in values.enumerated() {
@@ -196,12 +225,16 @@ struct JSONWriter {
         out.append(UInt8(ascii: "]"))
     }
 
-    mutating func affine(_ m: Matrix4?) {
+    func affine(_ m: Matrix4?) {
         guard let m else { raw("null"); return }
         out.append(UInt8(ascii: "["))
         for row in 0..<4 {
-            if row > 0 { out.append(UInt8(ascii: ",")) }
-            numbers(Array(m.m[(row * 4)..<(row * 4 + 4)]))
+            raw(row > 0 ? ",[" : "[")
+            for col in 0..<4 {
+                if col > 0 { out.append(UInt8(ascii: ",")) }
+                number(m[row, col])
+            }
+            out.append(UInt8(ascii: "]"))
         }
         out.append(UInt8(ascii: "]"))
     }

@@ -45,15 +45,17 @@ public final class Scanner: Sendable {
     }
 
     /// Scans `entries`; `emit` receives each batch's bytes in order, `progress` the count done.
-    public func scan(_ entries: [WalkEntry], emit: ([UInt8]) -> Void,
+    public func scan(_ entries: [WalkEntry], emit: (UnsafeRawBufferPointer) -> Void,
                      progress: (Int) -> Void = { _ in }) -> ScanSummary {
         let workers = (0..<jobs).map { _ in Worker() }
+        let batch = ByteBuffer(capacity: 1 << 20)
         var start = 0
         while start < entries.count {
             let end = min(start + batchSize, entries.count)
             let count = end - start
-            let slots = UnsafeMutableBufferPointer<[UInt8]>.allocate(capacity: count)
-            slots.initialize(repeating: [])
+            // Slot i: which worker serialised record i, and where in that worker's buffer.
+            let slots = UnsafeMutableBufferPointer<Slot>.allocate(capacity: count)
+            slots.initialize(repeating: Slot(worker: 0, start: 0, end: 0))
             let next = Counter()
             let box = UnsafeSendable(slots: slots, workers: workers, entries: entries, start: start, format: format)
             let body: @Sendable (Int) -> Void = { workerIndex in
@@ -64,13 +66,12 @@ public final class Scanner: Sendable {
                     let entry = box.entries[box.start + i]
                     let record = worker.reader.read(fullPath: entry.fullPath, path: entry.path)
                     worker.summary.add(record)
-                    var bytes: [UInt8] = []
-                    bytes.reserveCapacity(1024)
+                    let from = worker.output.count
                     switch box.format {
-                    case .jsonl: RecordWriter.appendJSON(record, to: &bytes)
-                    case .csv: RecordWriter.appendCSV(record, to: &bytes)
+                    case .jsonl: RecordWriter.writeJSON(record, to: worker.output)
+                    case .csv: RecordWriter.writeCSV(record, to: worker.output)
                     }
-                    box.slots[i] = bytes
+                    box.slots[i] = Slot(worker: workerIndex, start: from, end: worker.output.count)
                 }
             }
             if jobs == 1 {
@@ -78,12 +79,11 @@ public final class Scanner: Sendable {
             } else {
                 DispatchQueue.concurrentPerform(iterations: jobs, execute: body)
             }
-            var batch: [UInt8] = []
-            batch.reserveCapacity(count * 900)
-            for s in slots { batch.append(contentsOf: s) }
-            slots.deinitialize()
+            batch.removeAll()
+            for s in slots { batch.append(from: workers[s.worker].output, start: s.start, end: s.end) }
             slots.deallocate()
-            emit(batch)
+            for w in workers { w.output.removeAll() }
+            emit(UnsafeRawBufferPointer(start: batch.base, count: batch.count))
             start = end
             progress(end)
         }
@@ -95,12 +95,24 @@ public final class Scanner: Sendable {
         return total
     }
 
+    /// `scan` collecting everything into one array (tests, small scans).
+    public func scan(_ entries: [WalkEntry], emit: ([UInt8]) -> Void) -> ScanSummary {
+        scan(entries, emit: { (bytes: UnsafeRawBufferPointer) in emit(Array(bytes)) }, progress: { _ in })
+    }
+
+    struct Slot {
+        var worker: Int
+        var start: Int
+        var end: Int
+    }
+
     final class Counter: Sendable {
         let value = Atomic<Int>(0)
     }
 
     final class Worker {
         let reader = FileReader()
+        let output = ByteBuffer(capacity: 1 << 20)
         var summary = ScanSummary()
     }
 
@@ -108,7 +120,7 @@ public final class Scanner: Sendable {
     /// `Worker`, and each slot index is claimed by exactly one worker through the atomic counter;
     /// the batch is read only after `concurrentPerform` returns.
     struct UnsafeSendable: @unchecked Sendable {
-        let slots: UnsafeMutableBufferPointer<[UInt8]>
+        let slots: UnsafeMutableBufferPointer<Slot>
         let workers: [Worker]
         let entries: [WalkEntry]
         let start: Int

@@ -53,8 +53,22 @@ public struct Walker {
                 errors.append(RootError(root: root, message: "not a regular file or directory"))
             }
         }
-        entries.sort { $0.path.utf8.lexicographicallyPrecedes($1.path.utf8) }
+        // One root is already in order (walkDirectory); several roots need a merge.
+        if roots.count > 1 { entries.sort { Walker.bytewiseLess($0.path, $1.path) } }
         return (entries, errors, skipped)
+    }
+
+    /// Byte order of UTF-8 paths (what `sort` and `LC_ALL=C ls` give), by memcmp on the
+    /// strings' contiguous storage.
+    static func bytewiseLess(_ a: String, _ b: String) -> Bool {
+        var a = a, b = b
+        return a.withUTF8 { x in
+            b.withUTF8 { y in
+                let n = min(x.count, y.count)
+                let c = n == 0 ? 0 : memcmp(x.baseAddress!, y.baseAddress!, n)
+                return c != 0 ? c < 0 : x.count < y.count
+            }
+        }
     }
 
     struct DirectoryID: Hashable {
@@ -66,42 +80,72 @@ public struct Walker {
         }
     }
 
-    /// Returns an error message when the directory itself cannot be opened.
+    /// Walks one directory depth-first, children in byte order, so a single root's entries
+    /// come out already sorted without a global sort (a directory name sorts as "name/", which
+    /// is where its files' paths sort). Returns an error message when it cannot be opened.
     private func walkDirectory(_ dir: String, relative: String, id: DirectoryID, visited: inout Set<DirectoryID>,
                                entries: inout [WalkEntry], skipped: inout Int) -> String? {
         guard visited.insert(id).inserted else { return nil }
         guard let handle = opendir(dir) else { return String(cString: strerror(errno)) }
-        var subdirectories: [(String, String, DirectoryID)] = []
+        // Names go into one flat byte buffer (directories with a trailing "/"); an index array
+        // is sorted by memcmp over it, so sorting moves integers, not strings.
+        var keys: [UInt8] = []
+        var spans: [(start: Int32, length: Int32, directory: DirectoryID?)] = []
         let base = dir.hasSuffix("/") ? dir : dir + "/"
         while let entry = readdir(handle) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw -> String in
-                let bytes = raw.bindMemory(to: UInt8.self)
-                let length = bytes.firstIndex(of: 0) ?? bytes.count
-                return String(decoding: UnsafeBufferPointer(rebasing: bytes[0..<length]), as: UTF8.self)
+            let start = keys.count
+            withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                let length = raw.firstIndex(of: 0) ?? raw.count
+                keys.append(contentsOf: raw[0..<length])
             }
-            if name == "." || name == ".." { continue }
-            if !includeHidden, name.hasPrefix(".") { continue }
-            let full = base + name
+            let length = keys.count - start
+            let first = length > 0 ? keys[start] : 0
+            if first == 0x2E, length == 1 || (length == 2 && keys[start + 1] == 0x2E) || !includeHidden {
+                keys.removeLast(length)  // ".", "..", hidden
+                continue
+            }
             var type = Int32(entry.pointee.d_type)
             var st = stat()
             if type == Int32(DT_DIR) || type == Int32(DT_LNK) || type == Int32(DT_UNKNOWN) {
                 // Follow links; directories need their identity for loop detection.
-                guard stat(full, &st) == 0 else { skipped += 1; continue }
+                let name = String(decoding: keys[start...], as: UTF8.self)
+                guard stat(base + name, &st) == 0 else { skipped += 1; keys.removeLast(length); continue }
                 let mode = st.st_mode & S_IFMT
                 type = mode == S_IFDIR ? Int32(DT_DIR) : mode == S_IFREG ? Int32(DT_REG) : Int32(DT_FIFO)
             }
             if type == Int32(DT_REG) {
-                entries.append(WalkEntry(fullPath: full, path: relative + name))
+                spans.append((Int32(start), Int32(length), nil))
             } else if type == Int32(DT_DIR) {
-                subdirectories.append((full, relative + name + "/", DirectoryID(st)))
+                keys.append(0x2F)
+                spans.append((Int32(start), Int32(length + 1), DirectoryID(st)))
             } else {
                 skipped += 1  // fifo, socket, device, dangling link: never opened
+                keys.removeLast(length)
             }
         }
         closedir(handle)
-        for (full, rel, id) in subdirectories {
-            if walkDirectory(full, relative: rel, id: id, visited: &visited, entries: &entries, skipped: &skipped) != nil {
-                skipped += 1
+        var order = Array(0..<spans.count)
+        keys.withUnsafeBufferPointer { k in
+            spans.withUnsafeBufferPointer { sp in
+                order.sort { i, j in
+                    let a = sp[i], b = sp[j]
+                    let n = Int(min(a.length, b.length))
+                    let c = n == 0 ? 0 : memcmp(k.baseAddress! + Int(a.start), k.baseAddress! + Int(b.start), n)
+                    return c != 0 ? c < 0 : a.length < b.length
+                }
+            }
+        }
+        for i in order {
+            let span = spans[i]
+            if let childID = span.directory {
+                let name = String(decoding: keys[Int(span.start)..<Int(span.start + span.length - 1)], as: UTF8.self)
+                if walkDirectory(base + name, relative: relative + name + "/", id: childID,
+                                 visited: &visited, entries: &entries, skipped: &skipped) != nil {
+                    skipped += 1
+                }
+            } else {
+                let name = String(decoding: keys[Int(span.start)..<Int(span.start + span.length)], as: UTF8.self)
+                entries.append(WalkEntry(fullPath: base + name, path: relative + name))
             }
         }
         return nil

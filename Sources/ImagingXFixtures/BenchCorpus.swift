@@ -1,0 +1,47 @@
+import Foundation
+
+/// The benchmark corpus: `count` files per format, realistic headers, small voxel payloads
+/// (header scans read the first 4 KiB; payload size only costs disk). Deterministic.
+public enum BenchCorpus {
+    public static let formats = ["dicom", "nii", "niigz", "png", "jpeg"]
+
+    public static func write(to root: String, count: Int, formats: [String] = formats) throws {
+        let fm = FileManager.default
+        var rng = SampleData.Random(seed: 7)
+        for format in formats {
+            let dir = URL(fileURLWithPath: root).appendingPathComponent(format)
+            try fm.createDirectory(at: dir, withIntermediateDirectories: true)
+            // One template per format, varied per file where a header field is cheap to vary.
+            var nifti = NIfTIBuilder(.nifti1)
+            nifti.setGrid(dims: [32, 32, 16], pixdim: [0.9, 0.9, 3], datatype: 4, bitpix: 16)
+            nifti.set("xyzt_units", [10])
+            nifti.set("qform_code", [1])
+            nifti.setSform([[-0.9, 0, 0, 14], [0, 0.9, 0, -14], [0, 0, 3, -24]])
+            let niftiFile = nifti.singleFile(data: (0..<(32 * 32 * 16 * 2)).map { _ in UInt8(truncatingIfNeeded: rng.next()) & 0x0F })
+            let niftiGz = Compression.gzip(niftiFile)
+            let gray = (0..<(128 * 128)).map { i in UInt8(truncatingIfNeeded: (i % 128) + (i / 128)) }
+            let png = try RasterBuilder.png(width: 128, height: 128, bitDepth: 8, colorType: 0, pixelsPerMetre: (5000, 5000), pixels: gray)
+            let rgb = (0..<(128 * 128 * 3)).map { i in UInt8(truncatingIfNeeded: i / 7) }
+            let jpeg = try RasterBuilder.jpeg(width: 128, height: 128, components: 3, quality: 80, pixels: rgb)
+            for i in 0..<count {
+                let bytes: [UInt8]
+                let name: String
+                switch format {
+                case "dicom":
+                    var spec = SampleData.ctSlice(i % 300, of: 300)
+                    spec.columns = 64
+                    spec.rows = 64
+                    spec.seriesUID = "1.2.826.0.1.3680043.8.498.10.\(i / 300 + 1)"
+                    spec.instanceNumber = i + 1
+                    bytes = DICOMFixtures.ctSlice(spec: spec)
+                    name = String(format: "IM%06d.dcm", i)
+                case "nii": bytes = niftiFile; name = String(format: "case_%06d.nii", i)
+                case "niigz": bytes = niftiGz; name = String(format: "case_%06d.nii.gz", i)
+                case "png": bytes = png; name = String(format: "img_%06d.png", i)
+                default: bytes = jpeg; name = String(format: "img_%06d.jpg", i)
+                }
+                try Data(bytes).write(to: dir.appendingPathComponent(name))
+            }
+        }
+    }
+}
