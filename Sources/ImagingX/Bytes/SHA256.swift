@@ -13,48 +13,65 @@ public enum SHA256 {
     ]
 
     public static func digest<C: Collection<UInt8>>(_ message: C) -> [UInt8] {
-        var h: [UInt32] = [0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
-                           0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19]
-        var data = Array(message)
-        let bitLength = UInt64(data.count) &* 8
+        var h: InlineArray<8, UInt32> = [0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
+                                         0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19]
+        // Pad (FIPS 180-4 §5.1.1) into at most three blocks held inline; longer messages go
+        // through a heap array (never the case for UIDs, which are at most 64 bytes).
+        let length = message.count
+        var data = [UInt8]()
+        data.reserveCapacity((length + 72) & ~63)
+        data.append(contentsOf: message)
+        let bitLength = UInt64(length) &* 8
         data.append(0x80)
-        while data.count % 64 != 56 { data.append(0) }
+        let padded = (length + 9 + 63) & ~63
+        data.append(contentsOf: repeatElement(0, count: padded - length - 9))
         for shift in stride(from: 56, through: 0, by: -8) { data.append(UInt8(truncatingIfNeeded: bitLength >> UInt64(shift))) }
-        var w = [UInt32](repeating: 0, count: 64)
-        for block in stride(from: 0, to: data.count, by: 64) {
-            for t in 0..<16 {
-                let i = block + t * 4
-                w[t] = UInt32(data[i]) << 24 | UInt32(data[i + 1]) << 16 | UInt32(data[i + 2]) << 8 | UInt32(data[i + 3])
+        var w = InlineArray<64, UInt32>(repeating: 0)
+        data.withUnsafeBufferPointer { d in
+            for block in stride(from: 0, to: d.count, by: 64) {
+                for t in 0..<16 {
+                    let i = block + t * 4
+                    w[t] = UInt32(d[i]) << 24 | UInt32(d[i + 1]) << 16 | UInt32(d[i + 2]) << 8 | UInt32(d[i + 3])
+                }
+                for t in 16..<64 {
+                    let s0 = w[t - 15].rotr(7) ^ w[t - 15].rotr(18) ^ (w[t - 15] >> 3)
+                    let s1 = w[t - 2].rotr(17) ^ w[t - 2].rotr(19) ^ (w[t - 2] >> 10)
+                    w[t] = w[t - 16] &+ s0 &+ w[t - 7] &+ s1
+                }
+                var (a, b, c, dd, e, f, g, hh) = (h[0], h[1], h[2], h[3], h[4], h[5], h[6], h[7])
+                for t in 0..<64 {
+                    let s1 = e.rotr(6) ^ e.rotr(11) ^ e.rotr(25)
+                    let ch = (e & f) ^ (~e & g)
+                    let t1 = hh &+ s1 &+ ch &+ k[t] &+ w[t]
+                    let s0 = a.rotr(2) ^ a.rotr(13) ^ a.rotr(22)
+                    let maj = (a & b) ^ (a & c) ^ (b & c)
+                    let t2 = s0 &+ maj
+                    (hh, g, f, e, dd, c, b, a) = (g, f, e, dd &+ t1, c, b, a, t1 &+ t2)
+                }
+                h[0] &+= a; h[1] &+= b; h[2] &+= c; h[3] &+= dd
+                h[4] &+= e; h[5] &+= f; h[6] &+= g; h[7] &+= hh
             }
-            for t in 16..<64 {
-                let s0 = w[t - 15].rotr(7) ^ w[t - 15].rotr(18) ^ (w[t - 15] >> 3)
-                let s1 = w[t - 2].rotr(17) ^ w[t - 2].rotr(19) ^ (w[t - 2] >> 10)
-                w[t] = w[t - 16] &+ s0 &+ w[t - 7] &+ s1
-            }
-            var (a, b, c, d, e, f, g, hh) = (h[0], h[1], h[2], h[3], h[4], h[5], h[6], h[7])
-            for t in 0..<64 {
-                let s1 = e.rotr(6) ^ e.rotr(11) ^ e.rotr(25)
-                let ch = (e & f) ^ (~e & g)
-                let t1 = hh &+ s1 &+ ch &+ k[t] &+ w[t]
-                let s0 = a.rotr(2) ^ a.rotr(13) ^ a.rotr(22)
-                let maj = (a & b) ^ (a & c) ^ (b & c)
-                let t2 = s0 &+ maj
-                (hh, g, f, e, d, c, b, a) = (g, f, e, d &+ t1, c, b, a, t1 &+ t2)
-            }
-            h[0] &+= a; h[1] &+= b; h[2] &+= c; h[3] &+= d
-            h[4] &+= e; h[5] &+= f; h[6] &+= g; h[7] &+= hh
         }
         var out: [UInt8] = []
         out.reserveCapacity(32)
-        for word in h { for shift in [24, 16, 8, 0] { out.append(UInt8(truncatingIfNeeded: word >> UInt32(shift))) } }
+        for i in 0..<8 { for shift in [24, 16, 8, 0] { out.append(UInt8(truncatingIfNeeded: h[i] >> UInt32(shift))) } }
         return out
     }
 
-    public static func hex<C: Collection<UInt8>>(_ message: C) -> String {
-        let table = Array("0123456789abcdef".utf8)
-        var chars: [UInt8] = []
-        for byte in digest(message) { chars.append(table[Int(byte >> 4)]); chars.append(table[Int(byte & 15)]) }
-        return String(decoding: chars, as: UTF8.self)
+    /// Lower-case hex of the first `bytes` bytes of the digest (all 32 by default).
+    public static func hex<C: Collection<UInt8>>(_ message: C, bytes: Int = 32) -> String {
+        let table: StaticString = "0123456789abcdef"
+        let d = digest(message)
+        let n = min(max(bytes, 0), 32)
+        return String(unsafeUninitializedCapacity: 2 * n) { out in
+            table.withUTF8Buffer { t in
+                for i in 0..<n {
+                    out[2 * i] = t[Int(d[i] >> 4)]
+                    out[2 * i + 1] = t[Int(d[i] & 15)]
+                }
+            }
+            return 2 * n
+        }
     }
 }
 

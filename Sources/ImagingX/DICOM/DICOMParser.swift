@@ -1,3 +1,11 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// A header-only DICOM reader (PS3.10 file format, PS3.5 data encoding).
 ///
 /// It walks elements by their lengths, enters only the sequences that carry geometry
@@ -93,7 +101,7 @@ struct DICOMParser {
                 }
                 header.encodingSyntax = ts
             } else {
-                encoding = try guessEncoding(at: pos)
+                encoding = try Self.guessEncoding(src, at: pos)
                 header.encodingSyntax = encoding == .implicitLittle ? TransferSyntax.implicitLittle
                     : encoding.bigEndian ? TransferSyntax.explicitBig : TransferSyntax.explicitLittle
                 header.findings.append(Finding("transfer_syntax_missing", .warning,
@@ -165,9 +173,9 @@ struct DICOMParser {
             }
             switch tag {
             case Tag.transferSyntaxUID:
-                header.transferSyntax = try readString(at: valueOffset, length: length)
+                header.transferSyntax = try Self.readString(src, at: valueOffset, length: length)
             case Tag.mediaStorageSOPClassUID:
-                header.mediaStorageSOPClassUID = try readString(at: valueOffset, length: length)
+                header.mediaStorageSOPClassUID = try Self.readString(src, at: valueOffset, length: length)
             default:
                 break
             }
@@ -177,7 +185,7 @@ struct DICOMParser {
     }
 
     /// The meta lacks a transfer syntax: look at the first dataset element.
-    private func guessEncoding(at pos: Int) throws(ParseError) -> Encoding {
+    private static func guessEncoding(_ src: ByteSource, at pos: Int) throws(ParseError) -> Encoding {
         guard src.has(8, at: pos) else { return .explicitLittle }
         let b = try src.bytes(at: pos, count: 8, "first dataset element")
         if VR.isKnown(VR.code(b[4], b[5])) {
@@ -188,7 +196,7 @@ struct DICOMParser {
     }
 
     @inline(__always)
-    private func readElementHeader(at pos: Int, _ enc: Encoding) throws(ParseError) -> ElementHeader {
+    private static func readElementHeader(_ src: ByteSource, at pos: Int, _ enc: Encoding) throws(ParseError) -> ElementHeader {
         let b = try src.bytes(at: pos, count: 8, "element header")
         let group: UInt32
         let element: UInt32
@@ -235,7 +243,7 @@ struct DICOMParser {
             if end == nil, !src.has(8, at: pos) {
                 throw .truncated(at: pos, need: 8, have: src.size - pos, "an undefined-length item (no item delimiter)")
             }
-            let h = try readElementHeader(at: pos, enc)
+            let h = try Self.readElementHeader(src, at: pos, enc)
             if h.tag == Tag.itemDelimitation {
                 if end == nil { return h.valueOffset }
                 // A stray delimiter inside a defined-length item: harmless, step over it.
@@ -260,7 +268,7 @@ struct DICOMParser {
             if h.length == DICOMParser.undefinedLength,
                h.tag == Tag.pixelData || h.tag == Tag.floatPixelData || h.tag == Tag.doubleFloatPixelData {
                 // Encapsulated pixel data nested in an item (an icon image, PS3.3 §C.7.6.1.1.6).
-                pos = try skipEncapsulated(from: h.valueOffset, encoding: enc)
+                pos = try Self.skipEncapsulated(src, from: h.valueOffset, encoding: enc)
                 continue
             }
             let isSequence = h.vr == VR.SQ
@@ -334,7 +342,7 @@ struct DICOMParser {
                 }
                 return pos
             }
-            let item = try readElementHeader(at: pos, Encoding(explicit: false, bigEndian: enc.bigEndian))
+            let item = try Self.readElementHeader(src, at: pos, Encoding(explicit: false, bigEndian: enc.bigEndian))
             if item.tag == Tag.sequenceDelimitation {
                 if definedEnd == nil { return item.valueOffset }
                 pos = item.valueOffset
@@ -364,11 +372,11 @@ struct DICOMParser {
 
     /// Steps over encapsulated fragments (PS3.5 §A.4): items of defined length up to the
     /// sequence delimiter.
-    private func skipEncapsulated(from start: Int, encoding enc: Encoding) throws(ParseError) -> Int {
+    private static func skipEncapsulated(_ src: ByteSource, from start: Int, encoding enc: Encoding) throws(ParseError) -> Int {
         var pos = start
         let itemEncoding = Encoding(explicit: false, bigEndian: enc.bigEndian)
         while true {
-            let item = try readElementHeader(at: pos, itemEncoding)
+            let item = try Self.readElementHeader(src, at: pos, itemEncoding)
             if item.tag == Tag.sequenceDelimitation { return item.valueOffset }
             guard item.tag == Tag.item, item.length != DICOMParser.undefinedLength else {
                 throw ParseError(.malformed, at: pos, "encapsulated pixel data holds \(Tag.describe(item.tag)) where a fragment item belongs")
@@ -387,43 +395,43 @@ struct DICOMParser {
         let length = Int(h.length)
         if scope == .top {
             switch h.tag {
-            case Tag.sopClassUID: header.sopClassUID = try readString(at: h.valueOffset, length: length)
-            case Tag.modality: header.modality = try readString(at: h.valueOffset, length: length)
-            case Tag.photometricInterpretation: header.photometric = try readString(at: h.valueOffset, length: length)
-            case Tag.seriesInstanceUID: header.seriesInstanceUID = try readString(at: h.valueOffset, length: length)
-            case Tag.numberOfFrames: header.numberOfFrames = try readInteger(h, enc)
-            case Tag.rows: header.rows = try readInteger(h, enc)
-            case Tag.columns: header.columns = try readInteger(h, enc)
-            case Tag.samplesPerPixel: header.samplesPerPixel = try readInteger(h, enc)
-            case Tag.bitsAllocated: header.bitsAllocated = try readInteger(h, enc)
-            case Tag.bitsStored: header.bitsStored = try readInteger(h, enc)
-            case Tag.pixelRepresentation: header.pixelRepresentation = try readInteger(h, enc)
-            case Tag.imagerPixelSpacing: header.imagerPixelSpacing = try readDecimals(at: h.valueOffset, length: length)
-            default: try storeGeometry(h, into: &header.top)
+            case Tag.sopClassUID: header.sopClassUID = try Self.readString(src, at: h.valueOffset, length: length)
+            case Tag.modality: header.modality = try Self.readString(src, at: h.valueOffset, length: length)
+            case Tag.photometricInterpretation: header.photometric = try Self.readString(src, at: h.valueOffset, length: length)
+            case Tag.seriesInstanceUID: header.seriesInstanceUID = try Self.readString(src, at: h.valueOffset, length: length)
+            case Tag.numberOfFrames: header.numberOfFrames = try Self.readInteger(src, h, enc)
+            case Tag.rows: header.rows = try Self.readInteger(src, h, enc)
+            case Tag.columns: header.columns = try Self.readInteger(src, h, enc)
+            case Tag.samplesPerPixel: header.samplesPerPixel = try Self.readInteger(src, h, enc)
+            case Tag.bitsAllocated: header.bitsAllocated = try Self.readInteger(src, h, enc)
+            case Tag.bitsStored: header.bitsStored = try Self.readInteger(src, h, enc)
+            case Tag.pixelRepresentation: header.pixelRepresentation = try Self.readInteger(src, h, enc)
+            case Tag.imagerPixelSpacing: header.imagerPixelSpacing = try Self.readDecimals(src, at: h.valueOffset, length: length)
+            default: try Self.storeGeometry(src, h, into: &header.top)
             }
         } else if scope == .shared {
-            try storeGeometry(h, into: &header.shared)
+            try Self.storeGeometry(src, h, into: &header.shared)
         } else if scope == .perFrame {
-            try storeGeometry(h, into: &header.perFrame)
+            try Self.storeGeometry(src, h, into: &header.perFrame)
         }
     }
 
-    private func storeGeometry(_ h: ElementHeader, into g: inout DICOMGeometry) throws(ParseError) {
+    private static func storeGeometry(_ src: ByteSource, _ h: ElementHeader, into g: inout DICOMGeometry) throws(ParseError) {
         let length = Int(h.length)
         switch h.tag {
-        case Tag.pixelSpacing: g.pixelSpacing = try readDecimals(at: h.valueOffset, length: length)
-        case Tag.sliceThickness: g.sliceThickness = try readDecimals(at: h.valueOffset, length: length)?.first
-        case Tag.spacingBetweenSlices: g.spacingBetweenSlices = try readDecimals(at: h.valueOffset, length: length)?.first
-        case Tag.imageOrientationPatient: g.orientation = try readDecimals(at: h.valueOffset, length: length)
-        case Tag.imagePositionPatient: g.position = try readDecimals(at: h.valueOffset, length: length)
-        case Tag.rescaleSlope: g.rescaleSlope = try readDecimals(at: h.valueOffset, length: length)?.first
-        case Tag.rescaleIntercept: g.rescaleIntercept = try readDecimals(at: h.valueOffset, length: length)?.first
+        case Tag.pixelSpacing: g.pixelSpacing = try Self.readDecimals(src, at: h.valueOffset, length: length)
+        case Tag.sliceThickness: g.sliceThickness = try Self.readDecimals(src, at: h.valueOffset, length: length)?.first
+        case Tag.spacingBetweenSlices: g.spacingBetweenSlices = try Self.readDecimals(src, at: h.valueOffset, length: length)?.first
+        case Tag.imageOrientationPatient: g.orientation = try Self.readDecimals(src, at: h.valueOffset, length: length)
+        case Tag.imagePositionPatient: g.position = try Self.readDecimals(src, at: h.valueOffset, length: length)
+        case Tag.rescaleSlope: g.rescaleSlope = try Self.readDecimals(src, at: h.valueOffset, length: length)?.first
+        case Tag.rescaleIntercept: g.rescaleIntercept = try Self.readDecimals(src, at: h.valueOffset, length: length)?.first
         default: break
         }
     }
 
     /// A text value with leading and trailing spaces and NULs removed (PS3.5 §6.2 padding).
-    private func readString(at offset: Int, length: Int) throws(ParseError) -> String? {
+    private static func readString(_ src: ByteSource, at offset: Int, length: Int) throws(ParseError) -> String? {
         guard length > 0 else { return nil }
         let b = try src.bytes(at: offset, count: length, "text value")
         var lo = 0
@@ -435,7 +443,7 @@ struct DICOMParser {
     }
 
     /// US/SS/UL/SL binary values, or IS text (and the odd writer that puts US tags as text).
-    private func readInteger(_ h: ElementHeader, _ enc: Encoding) throws(ParseError) -> Int? {
+    private static func readInteger(_ src: ByteSource, _ h: ElementHeader, _ enc: Encoding) throws(ParseError) -> Int? {
         let length = Int(h.length)
         let vr = h.vr == VR.implicit ? (Tag.isUnsignedShort(h.tag) ? VR.US : VR.implicit) : h.vr
         switch vr {
@@ -449,7 +457,7 @@ struct DICOMParser {
             guard length >= 4 else { return nil }
             return Int(try src.u32(h.valueOffset, bigEndian: enc.bigEndian, "UL value"))
         default:
-            guard let first = try readDecimals(at: h.valueOffset, length: length)?.first,
+            guard let first = try Self.readDecimals(src, at: h.valueOffset, length: length)?.first,
                   first.isFinite, first.rounded() == first, abs(first) < 1e15 else { return nil }
             return Int(first)
         }
@@ -457,7 +465,7 @@ struct DICOMParser {
 
     /// A DS or IS value: decimal strings separated by backslashes (PS3.5 §6.2, VM > 1).
     /// nil when empty; a value that does not parse is nil too (the record notes it elsewhere).
-    private func readDecimals(at offset: Int, length: Int) throws(ParseError) -> [Double]? {
+    private static func readDecimals(_ src: ByteSource, at offset: Int, length: Int) throws(ParseError) -> [Double]? {
         guard length > 0 else { return nil }
         let b = try src.bytes(at: offset, count: length, "decimal string")
         var values: [Double] = []
@@ -509,7 +517,17 @@ struct DICOMParser {
             let value = fraction == 0 ? Double(mantissa) : Double(mantissa) / powersOfTen[fraction]
             return negative ? -value : value
         }
-        return Double(String(decoding: b, as: UTF8.self))
+        // Long or exponent forms: libc's strtod (correctly rounded, like Python's float()),
+        // from a NUL-terminated stack copy; no String is made.
+        guard b.count < 64 else { return Double(String(decoding: b, as: UTF8.self)) }
+        return withUnsafeTemporaryAllocation(of: CChar.self, capacity: 64) { buffer -> Double? in
+            for i in 0..<b.count { buffer[i] = CChar(bitPattern: b[i]) }
+            buffer[b.count] = 0
+            var end: UnsafeMutablePointer<CChar>? = nil
+            let value = strtod(buffer.baseAddress!, &end)
+            guard let end, end - buffer.baseAddress! == b.count else { return nil }
+            return value
+        }
     }
 
     private static let powersOfTen: [Double] = (0...18).map { p in (0..<p).reduce(1.0) { acc, _ in acc * 10 } }

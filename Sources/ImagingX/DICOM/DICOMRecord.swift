@@ -10,7 +10,7 @@ enum DICOMRecord {
         record.modality = h.modality
         record.findings.append(contentsOf: h.findings)
         if let uid = h.seriesInstanceUID {
-            record.seriesKey = String(SHA256.hex(Array(uid.utf8)).prefix(32))
+            record.seriesKey = SHA256.hex(Array(uid.utf8), bytes: 16)
         }
         if h.isDirectory || record.sopClassUID == directorySOPClass {
             record.note("dicomdir", .info, "media storage directory (DICOMDIR): no image")
@@ -58,8 +58,7 @@ enum DICOMRecord {
 
         // Geometry: top level (classic objects), else the shared functional groups, else the
         // first frame's functional groups (PS3.3 §C.7.6.16).
-        func pick<T>(_ key: KeyPath<DICOMGeometry, T?>) -> T? { h.top[keyPath: key] ?? h.shared[keyPath: key] ?? h.perFrame[keyPath: key] }
-        let pixelSpacing = pick(\.pixelSpacing)
+        let pixelSpacing = h.top.pixelSpacing ?? h.shared.pixelSpacing ?? h.perFrame.pixelSpacing
         var inPlane: [Double]?
         if let ps = pixelSpacing, ps.count >= 2 {
             inPlane = [ps[1], ps[0]]
@@ -73,17 +72,17 @@ enum DICOMRecord {
         if let s = inPlane, s.contains(where: { !($0 > 0) || !$0.isFinite }) {
             record.note("spacing_nonpositive", .error, "pixel spacing \(s) is not positive")
         }
-        let between = pick(\.spacingBetweenSlices)
-        let thickness = pick(\.sliceThickness)
+        let between = (h.top.spacingBetweenSlices ?? h.shared.spacingBetweenSlices ?? h.perFrame.spacingBetweenSlices)
+        let thickness = (h.top.sliceThickness ?? h.shared.sliceThickness ?? h.perFrame.sliceThickness)
         if var s = inPlane {
             if frames > 1, let between { s.append(between) }
             record.spacing = s
         }
-        record.rescaleSlope = pick(\.rescaleSlope)
-        record.rescaleIntercept = pick(\.rescaleIntercept)
+        record.rescaleSlope = (h.top.rescaleSlope ?? h.shared.rescaleSlope ?? h.perFrame.rescaleSlope)
+        record.rescaleIntercept = (h.top.rescaleIntercept ?? h.shared.rescaleIntercept ?? h.perFrame.rescaleIntercept)
         if record.rescaleSlope == 0 { record.note("rescale_slope_zero", .warning, "RescaleSlope is 0") }
 
-        if let iop = pick(\.orientation), let ipp = pick(\.position), let s = inPlane {
+        if let iop = (h.top.orientation ?? h.shared.orientation ?? h.perFrame.orientation), let ipp = (h.top.position ?? h.shared.position ?? h.perFrame.position), let s = inPlane {
             guard iop.count == 6, ipp.count == 3 else {
                 record.note("geometry_vm", .warning, "ImageOrientationPatient or ImagePositionPatient has the wrong number of values")
                 return
@@ -116,8 +115,8 @@ enum DICOMRecord {
             }
         } else {
             var missing: [String] = []
-            if pick(\.orientation) == nil { missing.append("ImageOrientationPatient") }
-            if pick(\.position) == nil { missing.append("ImagePositionPatient") }
+            if (h.top.orientation ?? h.shared.orientation ?? h.perFrame.orientation) == nil { missing.append("ImageOrientationPatient") }
+            if (h.top.position ?? h.shared.position ?? h.perFrame.position) == nil { missing.append("ImagePositionPatient") }
             if !missing.isEmpty {
                 record.note("geometry_missing", .info, "no \(missing.joined(separator: " or ")): no patient-space affine")
             }
