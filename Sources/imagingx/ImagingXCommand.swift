@@ -58,10 +58,6 @@ struct Scan: ParsableCommand {
         let outputFormat = OutputFormat(rawValue: format)!
         let workers = jobs ?? max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
 
-        let walk = Walker(includeHidden: all).walk(paths)
-        for e in walk.errors {
-            logger.error("cannot read root \(e.root): \(e.message)")
-        }
 
         let sink: OutputSink
         if let output {
@@ -75,20 +71,25 @@ struct Scan: ParsableCommand {
         }
         if outputFormat == .csv { sink.write(RecordWriter.csvHeader()) }
 
-        let total = walk.entries.count
         let showProgress = !quiet && isatty(2) == 1
         var lastProgress = started
         let scanner = Scanner(jobs: workers, format: outputFormat)
-        let summary = scanner.scan(walk.entries, emit: { (bytes: UnsafeRawBufferPointer) in sink.write(bytes) }, progress: { done in
-            guard showProgress else { return }
-            let now = DispatchTime.now().uptimeNanoseconds
-            if now - lastProgress > 200_000_000 || done == total {
-                lastProgress = now
-                let seconds = Double(now - started) / 1e9
-                let rate = seconds > 0 ? Double(done) / seconds : 0
-                writeStderr("\r\u{1B}[Kscanned \(done)/\(total) files, \(Int(rate)) files/s")
-            }
-        })
+        let (summary, rootErrors, skipped) = scanner.scan(
+            roots: paths, walker: Walker(includeHidden: all),
+            emit: { (bytes: UnsafeRawBufferPointer) in sink.write(bytes) },
+            progress: { done in
+                guard showProgress else { return }
+                let now = DispatchTime.now().uptimeNanoseconds
+                if now - lastProgress > 200_000_000 {
+                    lastProgress = now
+                    let seconds = Double(now - started) / 1e9
+                    let rate = seconds > 0 ? Double(done) / seconds : 0
+                    writeStderr("\r\u{1B}[Kscanned \(done) files, \(Int(rate)) files/s")
+                }
+            })
+        for e in rootErrors {
+            logger.error("cannot read root \(e.root): \(e.message)")
+        }
         sink.close()
         if showProgress { writeStderr("\r\u{1B}[K") }
 
@@ -101,11 +102,11 @@ struct Scan: ParsableCommand {
             }
             lines.append("scanned \(summary.files) files in \(formatted(seconds, 2)) s (\(Int(seconds > 0 ? Double(summary.files) / seconds : 0)) files/s, \(workers) job\(workers == 1 ? "" : "s"))")
             lines.append("formats: " + (formats.isEmpty ? "none" : formats.joined(separator: ", ")))
-            lines.append("errors \(summary.errors), unsupported \(summary.unsupported), with findings \(summary.withFindings), skipped (not regular files) \(walk.skipped)")
+            lines.append("errors \(summary.errors), unsupported \(summary.unsupported), with findings \(summary.withFindings), skipped (not regular files) \(skipped)")
             lines.append("bytes read \(summary.bytesRead) (\(formatted(Double(summary.bytesRead) / Double(max(summary.files, 1)), 0)) per file)")
             writeStderr(lines.joined(separator: "\n") + "\n")
         }
-        if !walk.errors.isEmpty { throw ExitCode(1) }
+        if !rootErrors.isEmpty { throw ExitCode(1) }
         if strict, summary.errors > 0 { throw ExitCode(1) }
     }
 }
@@ -151,14 +152,12 @@ final class OutputSink {
     }
 
     func write(_ raw: UnsafeRawBufferPointer) {
-        do {
-            var done = 0
-            while done < raw.count {
-                let n = Glibc.write(fd, raw.baseAddress! + done, raw.count - done)
-                if n < 0, errno == EINTR { continue }
-                if n <= 0 { break }
-                done += n
-            }
+        var done = 0
+        while done < raw.count {
+            let n = Glibc.write(fd, raw.baseAddress! + done, raw.count - done)
+            if n < 0, errno == EINTR { continue }
+            if n <= 0 { break }
+            done += n
         }
     }
 

@@ -28,7 +28,7 @@ public final class ByteSource {
         var fd: Int32 = -1
         var size = 0
         var bytesRead = 0
-        var chunk = 64 << 10
+        var chunk = 16 << 10
     }
 
     let s: UnsafeMutablePointer<State>

@@ -1,7 +1,11 @@
 import CZlib
 
 /// Bounded zlib inflation from a file window into a memory window.
-enum Inflate {
+///
+/// One `Inflater` per worker keeps its z_stream (state and 32 KiB window) across files and
+/// resets it per stream: allocating and freeing them per file cost more than inflating a
+/// NIfTI header.
+final class Inflater {
     enum Wrapper {
         /// gzip member (RFC 1952), as `.nii.gz`.
         case gzip
@@ -11,54 +15,82 @@ enum Inflate {
         var windowBits: Int32 { self == .gzip ? 15 + 16 : -15 }
     }
 
+    /// The stream lives behind a pointer: zlib keeps a pointer back to it in its state, so it
+    /// must not move.
+    private let stream: UnsafeMutablePointer<z_stream>
+    private var initialized: Wrapper?
+
+    init() {
+        stream = .allocate(capacity: 1)
+        stream.initialize(to: z_stream())
+    }
+
+    deinit {
+        if initialized != nil { inflateEnd(stream) }
+        stream.deinitialize(count: 1)
+        stream.deallocate()
+    }
+
+    private func reset(_ wrapper: Wrapper, at offset: Int) throws(ParseError) {
+        let status: Int32
+        if initialized == nil {
+            status = inflateInit2_(stream, wrapper.windowBits, zlibVersion(), Int32(MemoryLayout<z_stream>.size))
+        } else {
+            status = inflateReset2(stream, wrapper.windowBits)
+        }
+        guard status == Z_OK else {
+            throw ParseError(.io, at: offset, "zlib could not start a stream (\(status))")
+        }
+        initialized = wrapper
+    }
+
     /// Inflates the stream that starts at `offset` of `input` into `output` (reset first) until
     /// `want` bytes are out or the stream ends. Never produces more than `want` bytes, so the
     /// memory used is bounded whatever the compressed data claims.
     /// Returns whether the stream ended (false: stopped at `want`).
     @discardableResult
-    static func inflate(_ input: ByteSource, from offset: Int, wrapper: Wrapper, want: Int,
-                        into output: ByteSource, what: String) throws(ParseError) -> Bool {
+    func inflate(_ input: ByteSource, from offset: Int, wrapper: Wrapper, want: Int,
+                 into output: ByteSource, what: String) throws(ParseError) -> Bool {
         output.resetMemory()
-        var stream = z_stream()
-        let initStatus = inflateInit2_(&stream, wrapper.windowBits, zlibVersion(), Int32(MemoryLayout<z_stream>.size))
-        guard initStatus == Z_OK else {
-            throw ParseError(.io, at: offset, "zlib inflateInit failed (\(initStatus))")
-        }
-        defer { inflateEnd(&stream) }
-
+        try reset(wrapper, at: offset)
+        stream.pointee.avail_in = 0
         var inputOffset = offset
         var produced = 0
-        var ended = false
-        let inChunk = 16 << 10
+        // Feed small pieces first: a NIfTI header needs a few hundred compressed bytes, and
+        // reading a whole .nii.gz to get them would cost more than the inflate. Pieces double
+        // up to 64 KiB for long streams (deflated DICOM).
+        var inChunk = 2048
         while produced < want {
-            if stream.avail_in == 0 {
+            if stream.pointee.avail_in == 0 {
                 let n = min(inChunk, input.size - inputOffset)
                 if n <= 0 {
                     throw ParseError(.truncated, at: inputOffset,
                                      "\(what): compressed stream ends after \(produced) bytes, before its end marker")
                 }
                 let chunk = try input.bytes(at: inputOffset, count: n, what)
-                stream.next_in = UnsafeMutablePointer(mutating: chunk.baseAddress!.assumingMemoryBound(to: Bytef.self))
-                stream.avail_in = uInt(n)
+                inChunk = min(inChunk * 2, 64 << 10)
+                stream.pointee.next_in = UnsafeMutablePointer(mutating: chunk.baseAddress!.assumingMemoryBound(to: Bytef.self))
+                stream.pointee.avail_in = uInt(n)
                 inputOffset += n
             }
             var status: Int32 = Z_OK
             let outWant = min(want - produced, 64 << 10)
+            let stream = self.stream
             output.withAppendBuffer(minimum: outWant) { buffer in
-                stream.next_out = buffer.baseAddress!.assumingMemoryBound(to: Bytef.self)
-                stream.avail_out = uInt(outWant)
-                status = CZlib.inflate(&stream, Z_NO_FLUSH)
-                return outWant - Int(stream.avail_out)
+                stream.pointee.next_out = buffer.baseAddress!.assumingMemoryBound(to: Bytef.self)
+                stream.pointee.avail_out = uInt(outWant)
+                status = CZlib.inflate(stream, Z_NO_FLUSH)
+                return outWant - Int(stream.pointee.avail_out)
             }
             produced = output.size
-            if status == Z_STREAM_END { ended = true; break }
-            if status == Z_BUF_ERROR && stream.avail_in == 0 { continue }
+            if status == Z_STREAM_END { return true }
+            if status == Z_BUF_ERROR && stream.pointee.avail_in == 0 { continue }
             guard status == Z_OK || status == Z_BUF_ERROR else {
-                let consumed = inputOffset - Int(stream.avail_in)
-                let message = stream.msg.map { String(cString: $0) } ?? "zlib error \(status)"
+                let consumed = inputOffset - Int(stream.pointee.avail_in)
+                let message = stream.pointee.msg.map { String(cString: $0) } ?? "zlib error \(status)"
                 throw ParseError(.malformed, at: consumed, "\(what): \(message)")
             }
         }
-        return ended
+        return false
     }
 }

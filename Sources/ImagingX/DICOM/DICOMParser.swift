@@ -43,9 +43,12 @@ struct DICOMParser {
     /// Added to offsets in messages when reading an inflated (deflated-syntax) dataset.
     var offsetNote = ""
 
-    init(source: ByteSource, scratch: ByteSource) {
+    let inflater: Inflater
+
+    init(source: ByteSource, scratch: ByteSource, inflater: Inflater) {
         self.src = source
         self.inflated = scratch
+        self.inflater = inflater
     }
 
     /// Whether the first bytes look like DICOM: "DICM" after a 128-byte preamble, or a
@@ -117,7 +120,7 @@ struct DICOMParser {
 
         if header.transferSyntax == TransferSyntax.deflatedExplicitLittle {
             // PS3.5 §A.5: everything after the file meta is one raw deflate stream.
-            try Inflate.inflate(src, from: pos, wrapper: .raw, want: DICOMParser.maxInflatedHeader,
+            try inflater.inflate(src, from: pos, wrapper: .raw, want: DICOMParser.maxInflatedHeader,
                                 into: inflated, what: "deflated dataset")
             src = inflated
             offsetNote = " of the inflated dataset"

@@ -11,6 +11,7 @@ import Darwin
 public final class FileReader {
     let source = ByteSource()
     let scratch = ByteSource(capacity: 4096)
+    let inflater = Inflater()
     /// Bytes read from disk since the reader was made (summary figure).
     public private(set) var bytesRead = 0
 
@@ -62,7 +63,7 @@ public final class FileReader {
 
         if DICOMParser.sniff(try source.bytes(at: 0, count: min(size, 132), "header")) {
             record.format = .dicom
-            var parser = DICOMParser(source: source, scratch: scratch)
+            var parser = DICOMParser(source: source, scratch: scratch, inflater: inflater)
             let header = try parser.parse()
             DICOMRecord.fill(&record, from: header)
             if let tag = header.pixelDataTag, header.pixelDataLength >= 0 {
@@ -103,7 +104,7 @@ public final class FileReader {
         guard try source.u8(2, "gzip header") == 8 else {
             throw ParseError(.malformed, at: 2, "gzip compression method is not deflate (8)")
         }
-        try Inflate.inflate(source, from: 0, wrapper: .gzip, want: 540, into: scratch, what: "gzip stream")
+        try inflater.inflate(source, from: 0, wrapper: .gzip, want: 540, into: scratch, what: "gzip stream")
         let inflated = try scratch.bytes(at: 0, count: scratch.size, "inflated header")
         guard let (variant, bigEndian) = NIfTIReader.sniff(inflated) else {
             throw ParseError(.unsupported, at: 0, "gzip stream that does not hold a NIfTI header")

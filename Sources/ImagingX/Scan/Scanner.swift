@@ -1,4 +1,7 @@
 import Dispatch
+#if canImport(Glibc)
+import Glibc
+#endif
 import Synchronization
 
 /// Counts for the end-of-scan summary; one per worker, merged at the end.
@@ -44,14 +47,75 @@ public final class Scanner: Sendable {
         self.batchSize = max(1, batchSize)
     }
 
+    /// Walks `roots` on its own thread while the workers scan what it has found: the walk
+    /// overlaps the parsing instead of preceding it. Entries arrive in path order (Walker), so
+    /// records are written in path order as each batch completes.
+    public func scan(roots: [String], walker: Walker, emit: (UnsafeRawBufferPointer) -> Void,
+                     progress: (Int) -> Void = { _ in }) -> (summary: ScanSummary, errors: [Walker.RootError], skipped: Int) {
+        let queue = BatchQueue(capacity: 4)
+        let result = Mutex<(errors: [Walker.RootError], skipped: Int)>(([], 0))
+        let batchSize = self.batchSize
+        let started = startThread {
+            let r = walker.walk(roots, batchSize: batchSize) { queue.push($0) }
+            result.withLock { $0 = r }
+            queue.finish()
+        }
+        guard started else {
+            // No thread to be had: walk first, then scan.
+            let walk = walker.walk(roots)
+            let summary = scan(walk.entries, emit: emit, progress: progress)
+            return (summary, walk.errors, walk.skipped)
+        }
+        let context = ScanContext(scanner: self)
+        var done = 0
+        while let batch = queue.pop() {
+            context.scanBatch(batch, start: 0, end: batch.count, emit: emit)
+            done += batch.count
+            progress(done)
+        }
+        let r = result.withLock { $0 }
+        return (context.summary(), r.errors, r.skipped)
+    }
+
     /// Scans `entries`; `emit` receives each batch's bytes in order, `progress` the count done.
     public func scan(_ entries: [WalkEntry], emit: (UnsafeRawBufferPointer) -> Void,
                      progress: (Int) -> Void = { _ in }) -> ScanSummary {
-        let workers = (0..<jobs).map { _ in Worker() }
-        let batch = ByteBuffer(capacity: 1 << 20)
+        let context = ScanContext(scanner: self)
         var start = 0
         while start < entries.count {
             let end = min(start + batchSize, entries.count)
+            context.scanBatch(entries, start: start, end: end, emit: emit)
+            start = end
+            progress(end)
+        }
+        return context.summary()
+    }
+
+    /// Per-scan state: the workers (each with its reader and output buffer) and the batch buffer.
+    final class ScanContext {
+        let jobs: Int
+        let format: OutputFormat
+        let workers: [Worker]
+        let batch = ByteBuffer(capacity: 1 << 20)
+
+        init(scanner: Scanner) {
+            jobs = scanner.jobs
+            format = scanner.format
+            workers = (0..<scanner.jobs).map { _ in Worker() }
+        }
+
+        func summary() -> ScanSummary {
+            var total = ScanSummary()
+            for w in workers {
+                w.summary.bytesRead = w.reader.bytesRead
+                total.merge(w.summary)
+            }
+            return total
+        }
+
+        func scanBatch(_ entries: [WalkEntry], start: Int, end: Int, emit: (UnsafeRawBufferPointer) -> Void) {
+            let workers = self.workers
+            let format = self.format
             let count = end - start
             // Slot i: which worker serialised record i, and where in that worker's buffer.
             let slots = UnsafeMutableBufferPointer<Slot>.allocate(capacity: count)
@@ -84,21 +148,14 @@ public final class Scanner: Sendable {
             slots.deallocate()
             for w in workers { w.output.removeAll() }
             emit(UnsafeRawBufferPointer(start: batch.base, count: batch.count))
-            start = end
-            progress(end)
         }
-        var total = ScanSummary()
-        for w in workers {
-            w.summary.bytesRead = w.reader.bytesRead
-            total.merge(w.summary)
-        }
-        return total
     }
 
     /// `scan` collecting everything into one array (tests, small scans).
     public func scan(_ entries: [WalkEntry], emit: ([UInt8]) -> Void) -> ScanSummary {
         scan(entries, emit: { (bytes: UnsafeRawBufferPointer) in emit(Array(bytes)) }, progress: { _ in })
     }
+
 
     struct Slot {
         var worker: Int
@@ -126,4 +183,53 @@ public final class Scanner: Sendable {
         let start: Int
         let format: OutputFormat
     }
+}
+
+/// Batches of walk entries handed from the walking thread to the scanning one, at most
+/// `capacity` in flight (so a fast walk over millions of files does not outrun memory).
+final class BatchQueue: Sendable {
+    private let state = Mutex<(items: [[WalkEntry]], finished: Bool)>(([], false))
+    private let available = DispatchSemaphore(value: 0)
+    private let space: DispatchSemaphore
+
+    init(capacity: Int) { space = DispatchSemaphore(value: capacity) }
+
+    func push(_ batch: [WalkEntry]) {
+        space.wait()
+        state.withLock { $0.items.append(batch) }
+        available.signal()
+    }
+
+    func finish() {
+        state.withLock { $0.finished = true }
+        available.signal()
+    }
+
+    /// The next batch, or nil once the walk has finished and everything was taken.
+    func pop() -> [WalkEntry]? {
+        available.wait()
+        let batch = state.withLock { s -> [WalkEntry]? in s.items.isEmpty ? nil : s.items.removeFirst() }
+        if batch != nil { space.signal() }
+        return batch
+    }
+}
+
+/// Runs `body` on a new POSIX thread (not a Dispatch worker: it blocks on the queue, and
+/// Dispatch's pool on a 2-core machine is what the scanning workers run on).
+/// Returns false, without running `body`, when no thread can be created.
+func startThread(_ body: @escaping @Sendable () -> Void) -> Bool {
+    final class Box { let body: @Sendable () -> Void; init(_ b: @escaping @Sendable () -> Void) { body = b } }
+    let context = Unmanaged.passRetained(Box(body)).toOpaque()
+    var thread = pthread_t()
+    let status = pthread_create(&thread, nil, { raw in
+        let box = Unmanaged<Box>.fromOpaque(raw!).takeRetainedValue()
+        box.body()
+        return nil
+    }, context)
+    guard status == 0 else {
+        Unmanaged<Box>.fromOpaque(context).release()
+        return false
+    }
+    pthread_detach(thread)
+    return true
 }

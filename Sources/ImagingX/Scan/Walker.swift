@@ -17,7 +17,7 @@ public struct WalkEntry: Sendable {
 /// Lists regular files under roots with readdir, never opening fifos, sockets or devices.
 /// Symbolic links are followed; a directory reached twice (a link loop, or two links to one
 /// place) is walked once, keyed by (device, inode).
-public struct Walker {
+public struct Walker: Sendable {
     public var includeHidden = false
 
     public struct RootError: Error, Sendable {
@@ -27,13 +27,27 @@ public struct Walker {
 
     public init(includeHidden: Bool = false) { self.includeHidden = includeHidden }
 
-    /// Walks every root. Paths in the result are sorted bytewise by `path`.
+    /// Walks every root and returns all entries, sorted bytewise by `path`.
     /// A root that cannot be read is reported in `errors`; the others are still walked.
     public func walk(_ roots: [String]) -> (entries: [WalkEntry], errors: [RootError], skipped: Int) {
         var entries: [WalkEntry] = []
+        let result = walk(roots, batchSize: 1 << 16) { entries.append(contentsOf: $0) }
+        return (entries, result.errors, result.skipped)
+    }
+
+    /// Walks every root, handing entries to `emit` in batches of `batchSize`, in bytewise
+    /// order of `path` as they are found: directories are read one at a time with their
+    /// children sorted, and roots are taken in the order of their path prefixes, so the
+    /// stream is globally sorted without holding it all.
+    public func walk(_ roots: [String], batchSize: Int, emit: ([WalkEntry]) -> Void) -> (errors: [RootError], skipped: Int) {
+        withoutActuallyEscaping(emit) { emit in walkAll(roots, batchSize: batchSize, emit: emit) }
+    }
+
+    private func walkAll(_ roots: [String], batchSize: Int, emit: @escaping ([WalkEntry]) -> Void) -> (errors: [RootError], skipped: Int) {
         var errors: [RootError] = []
-        var skipped = 0
         var visited = Set<DirectoryID>()
+        let sink = Sink(batchSize: batchSize, emit: emit)
+        var typed: [(root: String, key: String, st: stat)] = []
         for root in roots {
             var st = stat()
             guard stat(root, &st) == 0 else {
@@ -42,20 +56,48 @@ public struct Walker {
             }
             let type = st.st_mode & S_IFMT
             if type == S_IFREG {
-                entries.append(WalkEntry(fullPath: root, path: root))
+                typed.append((root, root, st))
             } else if type == S_IFDIR {
-                let prefix = roots.count == 1 ? "" : (root.hasSuffix("/") ? root : root + "/")
-                if let message = walkDirectory(root, relative: prefix, id: DirectoryID(st), visited: &visited,
-                                               entries: &entries, skipped: &skipped) {
-                    errors.append(RootError(root: root, message: message))
-                }
+                typed.append((root, roots.count == 1 ? "" : (root.hasSuffix("/") ? root : root + "/"), st))
             } else {
                 errors.append(RootError(root: root, message: "not a regular file or directory"))
             }
         }
-        // One root is already in order (walkDirectory); several roots need a merge.
-        if roots.count > 1 { entries.sort { Walker.bytewiseLess($0.path, $1.path) } }
-        return (entries, errors, skipped)
+        typed.sort { Walker.bytewiseLess($0.key, $1.key) }
+        for (root, key, st) in typed {
+            if (st.st_mode & S_IFMT) == S_IFREG {
+                sink.add(WalkEntry(fullPath: root, path: root))
+            } else if let message = walkDirectory(root, relative: key, id: DirectoryID(st), visited: &visited, sink: sink) {
+                errors.append(RootError(root: root, message: message))
+            }
+        }
+        sink.flush()
+        return (errors, sink.skipped)
+    }
+
+    /// Collects entries and hands them on in batches.
+    final class Sink {
+        let batchSize: Int
+        let emit: ([WalkEntry]) -> Void
+        var pending: [WalkEntry] = []
+        var skipped = 0
+
+        init(batchSize: Int, emit: @escaping ([WalkEntry]) -> Void) {
+            self.batchSize = max(1, batchSize)
+            self.emit = emit
+            pending.reserveCapacity(self.batchSize)
+        }
+
+        func add(_ entry: WalkEntry) {
+            pending.append(entry)
+            if pending.count >= batchSize { flush() }
+        }
+
+        func flush() {
+            guard !pending.isEmpty else { return }
+            emit(pending)
+            pending.removeAll(keepingCapacity: true)
+        }
     }
 
     /// Byte order of UTF-8 paths (what `sort` and `LC_ALL=C ls` give), by memcmp on the
@@ -84,7 +126,7 @@ public struct Walker {
     /// come out already sorted without a global sort (a directory name sorts as "name/", which
     /// is where its files' paths sort). Returns an error message when it cannot be opened.
     private func walkDirectory(_ dir: String, relative: String, id: DirectoryID, visited: inout Set<DirectoryID>,
-                               entries: inout [WalkEntry], skipped: inout Int) -> String? {
+                               sink: Sink) -> String? {
         guard visited.insert(id).inserted else { return nil }
         guard let handle = opendir(dir) else { return String(cString: strerror(errno)) }
         // Names go into one flat byte buffer (directories with a trailing "/"); an index array
@@ -109,7 +151,7 @@ public struct Walker {
             if type == Int32(DT_DIR) || type == Int32(DT_LNK) || type == Int32(DT_UNKNOWN) {
                 // Follow links; directories need their identity for loop detection.
                 let name = String(decoding: keys[start...], as: UTF8.self)
-                guard stat(base + name, &st) == 0 else { skipped += 1; keys.removeLast(length); continue }
+                guard stat(base + name, &st) == 0 else { sink.skipped += 1; keys.removeLast(length); continue }
                 let mode = st.st_mode & S_IFMT
                 type = mode == S_IFDIR ? Int32(DT_DIR) : mode == S_IFREG ? Int32(DT_REG) : Int32(DT_FIFO)
             }
@@ -119,7 +161,7 @@ public struct Walker {
                 keys.append(0x2F)
                 spans.append((Int32(start), Int32(length + 1), DirectoryID(st)))
             } else {
-                skipped += 1  // fifo, socket, device, dangling link: never opened
+                sink.skipped += 1  // fifo, socket, device, dangling link: never opened
                 keys.removeLast(length)
             }
         }
@@ -140,12 +182,12 @@ public struct Walker {
             if let childID = span.directory {
                 let name = String(decoding: keys[Int(span.start)..<Int(span.start + span.length - 1)], as: UTF8.self)
                 if walkDirectory(base + name, relative: relative + name + "/", id: childID,
-                                 visited: &visited, entries: &entries, skipped: &skipped) != nil {
-                    skipped += 1
+                                 visited: &visited, sink: sink) != nil {
+                    sink.skipped += 1  // an unreadable subdirectory
                 }
             } else {
                 let name = String(decoding: keys[Int(span.start)..<Int(span.start + span.length)], as: UTF8.self)
-                entries.append(WalkEntry(fullPath: base + name, path: relative + name))
+                sink.add(WalkEntry(fullPath: base + name, path: relative + name))
             }
         }
         return nil
