@@ -1,0 +1,49 @@
+import Benchmark
+import Foundation
+import ImagingX
+import ImagingXFixtures
+
+// Header scans of a generated corpus: 10,000 files per format (BenchCorpus), written once to
+// a temporary folder and page-cached by a warm-up scan before measuring. Each benchmark
+// iteration walks one format's folder and scans every file with the library's Scanner,
+// serialising JSON records into memory (as `imagingx scan` does, without the write).
+let filesPerFormat = Int(ProcessInfo.processInfo.environment["IMAGINGX_BENCH_FILES"] ?? "") ?? 10_000
+
+let corpus: String = {
+    let root = FileManager.default.temporaryDirectory.appendingPathComponent("imagingx-bench-\(filesPerFormat)").path
+    let marker = root + "/.complete"
+    if !FileManager.default.fileExists(atPath: marker) {
+        try? FileManager.default.removeItem(atPath: root)
+        try! BenchCorpus.write(to: root, count: filesPerFormat)
+        FileManager.default.createFile(atPath: marker, contents: Data())
+    }
+    return root
+}()
+
+func scan(_ format: String, jobs: Int) -> Int {
+    var bytes = 0
+    let result = Scanner(jobs: jobs).scan(roots: [corpus + "/" + format], walker: Walker(),
+                                          emit: { (chunk: UnsafeRawBufferPointer) in bytes += chunk.count })
+    precondition(result.summary.files == filesPerFormat && result.summary.errors == 0, "corpus changed")
+    return bytes
+}
+
+let benchmarks: @Sendable () -> Void = {
+    Benchmark.defaultConfiguration = .init(
+        metrics: [.wallClock, .cpuTotal, .throughput, .peakMemoryResident, .mallocCountTotal],
+        timeUnits: .milliseconds,
+        warmupIterations: 1,
+        scalingFactor: .one,
+        maxDuration: .seconds(10),
+        maxIterations: 10)
+
+    for format in BenchCorpus.formats {
+        for jobs in [1, 2] {
+            Benchmark("Scan.\(format).jobs\(jobs)") { benchmark in
+                for _ in benchmark.scaledIterations {
+                    blackHole(scan(format, jobs: jobs))
+                }
+            }
+        }
+    }
+}
