@@ -144,6 +144,23 @@ struct DICOMTests {
         #expect(defined.status == .ok)
     }
 
+    @Test("absurd grid attributes never trap: the pixel-size check saturates")
+    func absurdGrid() {
+        var b = DICOMBuilder(syntax: .explicitLittle, elements: [
+            .text(0x0008_0016, "UI", "1.2.840.10008.5.1.4.1.1.2"),
+            .us(0x0028_0002, 65535),
+            .text(0x0028_0008, "IS", "999999999999999"),
+            .us(0x0028_0010, 65535),
+            .us(0x0028_0011, 65535),
+            .us(0x0028_0100, 64),
+            DICOMElement(0x7FE0_0010, "OW", .bytes([0, 0, 0, 0])),
+        ])
+        b.preamble = true
+        let r = record(b.encode())
+        #expect(r.dims == [65535, 65535, 999_999_999_999_999])
+        #expect(r.findings.contains { $0.code == "pixel_data_short" })
+    }
+
     @Test("lengths past the end of the file are errors with the offset")
     func lengthPastEOF() {
         var bytes = DICOMFixtures.ctSlice(withPixels: false)

@@ -195,6 +195,8 @@ struct NIfTITests {
         let p = reader.read(fullPath: dir.appendingPathComponent("p.hdr").path, path: "p.hdr")
         #expect(p.format == .nifti1 && p.status == .error)
         #expect(p.error?.contains("p.img") == true)
+        let img = reader.read(fullPath: dir.appendingPathComponent("a.img").path, path: "a.img")
+        #expect(img.status == .unsupported && img.error?.contains("described by a.hdr") == true)
         let lonely = reader.read(fullPath: dir.appendingPathComponent("lonely.hdr").path, path: "lonely.hdr")
         #expect(lonely.status == .ok && lonely.findings.contains { $0.code == "pair_image_missing" })
     }

@@ -123,7 +123,16 @@ enum DICOMRecord {
         }
         if !encapsulated, h.pixelDataLength >= 0, h.pixelDataTag != nil,
            let bits = h.bitsAllocated, bits > 0 {
-            let expected = columns * rows * max(frames, 1) * samples * bits / 8
+            // Sizes come from the file: multiply with overflow checks (an absurd NumberOfFrames
+            // must not trap), and treat an overflow as "more than any file holds".
+            var expectedBits = 1
+            var overflow = false
+            for factor in [columns, rows, max(frames, 1), max(samples, 1), bits] {
+                let (p, o) = expectedBits.multipliedReportingOverflow(by: max(factor, 0))
+                expectedBits = p
+                overflow = overflow || o
+            }
+            let expected = overflow ? Int.max : expectedBits / 8
             if h.pixelDataLength < expected {
                 record.note("pixel_data_short", .error, "Pixel Data holds \(h.pixelDataLength) bytes; the grid needs \(expected)")
             }

@@ -153,8 +153,9 @@ enum NIfTIReader {
         record.affine = affine(f, slots: slots, variant: variant, dims: dims, pixdim: pixdim, record: &record)
         record.axcodes = record.affine?.axcodes
 
-        let (dataBytes, overflow) = voxels.multipliedReportingOverflow(by: max(type.bits, 1))
-        return Result(voxOffset: voxOffset, dataBytes: overflow ? Int.max : (dataBytes + 7) / 8, isPair: isPair)
+        let (dataBits, overflow) = voxels.multipliedReportingOverflow(by: max(type.bits, 1))
+        let dataBytes = overflow ? Int.max : dataBits / 8 + (dataBits % 8 == 0 ? 0 : 1)
+        return Result(voxOffset: voxOffset, dataBytes: dataBytes, isPair: isPair)
     }
 
     private static func affine(_ f: NIfTIFields, slots: NIfTISlots, variant: Variant, dims: [Int],

@@ -96,6 +96,9 @@ public final class FileReader {
             try readGzip(&record)
             return
         }
+        if let fullPath, let header = FileReader.pairedHeader(for: fullPath) {
+            throw ParseError(.unsupported, at: 0, "raw voxel data with no header of its own: described by \(header)")
+        }
         throw ParseError(.unsupported, at: 0, "not a recognised image format (first bytes \(hexPrefix(head)))")
     }
 
@@ -139,8 +142,8 @@ public final class FileReader {
             }
             return
         }
-        let needed = result.voxOffset + result.dataBytes
-        if source.size < needed {
+        // Compared as "bytes after vox_offset" so a huge declared size cannot overflow.
+        if source.size < result.voxOffset || source.size - result.voxOffset < result.dataBytes {
             record.fail(.truncated(at: source.size, need: result.dataBytes, have: source.size - result.voxOffset,
                                    "voxel data (from vox_offset \(result.voxOffset))"))
         }
@@ -157,6 +160,19 @@ public final class FileReader {
             var st = stat()
             if stat(path, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG {
                 return (String(path.split(separator: "/").last ?? ""), Int(st.st_size))
+            }
+        }
+        return nil
+    }
+
+    /// For an `.img` file, the `.hdr` beside it (a NIfTI pair or Analyze image), if any.
+    static func pairedHeader(for image: String) -> String? {
+        guard let dot = image.lastIndex(of: "."), image[image.index(after: dot)...].lowercased() == "img" else { return nil }
+        let stem = image[..<dot]
+        for ext in ["hdr", "HDR"] {
+            var st = stat()
+            if stat(stem + "." + ext, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG {
+                return String((stem + "." + ext).split(separator: "/").last ?? "")
             }
         }
         return nil
