@@ -40,18 +40,7 @@ def png_bytes(width, height, bit_depth, color_type, rows, interlace=False, phys=
                     start = x * bits_pp
                     value = int.from_bytes(rows[y], "big") >> (len(rows[y]) * 8 - start - bits_pp) & ((1 << bits_pp) - 1)
                     bits.append(value)
-                acc = 0
-                nbits = 0
-                out = bytearray()
-                for v in bits:
-                    acc = (acc << bits_pp) | v
-                    nbits += bits_pp
-                    while nbits >= 8:
-                        nbits -= 8
-                        out.append((acc >> nbits) & 0xFF)
-                if nbits:
-                    out.append((acc << (8 - nbits)) & 0xFF)
-                raw += b"\x00" + bytes(out)
+                raw += b"\x00" + pack(bits, bits_pp)
     data = b"\x89PNG\r\n\x1a\n"
     data += chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, bit_depth, color_type, 0, 0, 1 if interlace else 0))
     if color_type == 3:
@@ -64,24 +53,24 @@ def png_bytes(width, height, bit_depth, color_type, rows, interlace=False, phys=
     return data
 
 
+def pack(values, bits):
+    """Packs values of `bits` bits each, most significant first, padding the last byte (PNG §7.2)."""
+    acc = nbits = 0
+    out = bytearray()
+    for v in values:
+        acc = (acc << bits) | v
+        nbits += bits
+        while nbits >= 8:
+            nbits -= 8
+            out.append((acc >> nbits) & 0xFF)
+    if nbits:
+        out.append((acc << (8 - nbits)) & 0xFF)
+    return bytes(out)
+
+
 def packed_rows(width, height, channels, bit_depth, seed):
-    rows = []
-    maxv = (1 << bit_depth) - 1
-    for y in range(height):
-        acc = 0
-        nbits = 0
-        out = bytearray()
-        for x in range(width * channels):
-            v = (x * 7 + y * 13 + seed) % (maxv + 1)
-            acc = (acc << bit_depth) | v
-            nbits += bit_depth
-            while nbits >= 8:
-                nbits -= 8
-                out.append((acc >> nbits) & 0xFF)
-        if nbits:
-            out.append((acc << (8 - nbits)) & 0xFF)
-        rows.append(bytes(out))
-    return rows
+    levels = 1 << bit_depth
+    return [pack([(x * 7 + y * 13 + seed) % levels for x in range(width * channels)], bit_depth) for y in range(height)]
 
 
 def jpeg_header_only(sof_marker, precision, width, height, components, jfif=None):
