@@ -92,4 +92,38 @@ struct CorruptionTests {
             }
         }
     }
+
+    @Test("random multi-byte damage (seeded): huge lengths, insertions, deletions, splices", arguments: fixtures)
+    func randomDamage(_ f: Fixture) {
+        var rng = SampleData.Random(seed: UInt64(f.name.utf8.reduce(7) { $0 &* 31 &+ UInt64($1) }))
+        let reader = FileReader()
+        let patterns: [[UInt8]] = [[0xFF, 0xFF, 0xFF, 0xFF], [0xFF, 0xFF, 0xFF, 0x7F], [0, 0, 0, 0x80], [0xFE, 0xFF, 0x00, 0xE0],
+                                   [0xFE, 0xFF, 0xDD, 0xE0], [0x53, 0x51, 0, 0], [0x55, 0x4E, 0, 0]]
+        for _ in 0..<1500 {
+            var damaged = f.bytes
+            let edits = 1 + Int(rng.next() % 4)
+            for _ in 0..<edits where !damaged.isEmpty {
+                let at = Int(rng.next() % UInt64(damaged.count))
+                switch rng.next() % 5 {
+                case 0:  // a length-like pattern
+                    let p = patterns[Int(rng.next() % UInt64(patterns.count))]
+                    for (k, byte) in p.enumerated() where at + k < damaged.count { damaged[at + k] = byte }
+                case 1:  // random bytes
+                    for k in 0..<Int(rng.next() % 8) where at + k < damaged.count { damaged[at + k] = UInt8(truncatingIfNeeded: rng.next()) }
+                case 2:  // insert
+                    damaged.insert(contentsOf: (0..<Int(rng.next() % 16)).map { _ in UInt8(truncatingIfNeeded: rng.next()) }, at: at)
+                case 3:  // delete
+                    damaged.removeSubrange(at..<min(damaged.count, at + Int(rng.next() % 16)))
+                default:  // splice a copy of another region here
+                    let from = Int(rng.next() % UInt64(damaged.count))
+                    let length = min(Int(rng.next() % 64), damaged.count - from)
+                    damaged.insert(contentsOf: damaged[from..<(from + length)], at: at)
+                }
+            }
+            let r = reader.read(bytes: damaged, path: f.name)
+            if r.status == .error {
+                #expect(CorruptionTests.offset(r.error) != nil, "\(f.name): \(r.error ?? "")")
+            }
+        }
+    }
 }

@@ -168,6 +168,16 @@ struct NIfTITests {
         // dim[0] outside 1…7 fails both the sniff's Analyze check and the reader: an error either way.
         #expect(d0.status != .ok)
 
+        for offset in [-1e30, Double.nan, -1] {
+            var vox = NIfTITests.volume(.nifti1)
+            vox.set("vox_offset", [offset])
+            let r = record(vox.singleFile(data: [UInt8](repeating: 0, count: 240)))
+            #expect(r.status == .ok && r.findings.contains { $0.code == "vox_offset_invalid" }, "vox_offset \(offset)")
+        }
+        var far = NIfTITests.volume(.nifti1)
+        far.set("vox_offset", [1e30])
+        #expect(record(far.singleFile(data: [UInt8](repeating: 0, count: 240))).error?.contains("voxel data") == true)
+
         var dt = NIfTITests.volume(.nifti1)
         dt.set("datatype", [3])
         #expect(record(dt.singleFile(data: [UInt8](repeating: 0, count: 240))).status == .unsupported)

@@ -148,7 +148,13 @@ enum NIfTIReader {
             }
         }
         let minimumOffset = isPair ? 0 : slots.size + (variant == .analyze ? 0 : 4)
-        let voxOffset = max(voxOffsetRaw.isFinite && voxOffsetRaw < 9e18 ? Int(voxOffsetRaw) : 0, minimumOffset)
+        var voxOffset = minimumOffset
+        if voxOffsetRaw.isFinite, voxOffsetRaw >= 0 {
+            // Beyond any file when it does not fit: the data check then reports it.
+            voxOffset = max(voxOffsetRaw < 9e18 ? Int(voxOffsetRaw) : Int.max / 2, minimumOffset)
+        } else {
+            record.note("vox_offset_invalid", .warning, "vox_offset is \(voxOffsetRaw); data read from byte \(minimumOffset)")
+        }
 
         record.affine = affine(f, slots: slots, variant: variant, dims: dims, pixdim: pixdim, record: &record)
         record.axcodes = record.affine?.axcodes
