@@ -127,3 +127,28 @@ struct CorruptionTests {
         }
     }
 }
+
+@Suite("Wrong magic")
+struct WrongMagicTests {
+    @Test("a near-miss signature is never read as the format it imitates")
+    func nearMisses() throws {
+        var dicm = DICOMFixtures.ctSlice()
+        dicm[131] = UInt8(ascii: "X")  // "DICX"
+        #expect(record(dicm).status != .ok)
+
+        var nifti = NIfTIBuilder(.nifti1)
+        nifti.setGrid(dims: [2, 2, 2], pixdim: [1, 1, 1], datatype: 2, bitpix: 8)
+        nifti.setString("magic", "n+3")
+        let n = record(nifti.singleFile(data: [UInt8](repeating: 0, count: 8)))
+        #expect(n.status == .unsupported && n.error?.contains("unknown version '3'") == true)
+
+        var png = try RasterBuilder.png(width: 2, height: 2, bitDepth: 8, colorType: 0, pixels: [1, 2, 3, 4])
+        png[1] = UInt8(ascii: "Q")
+        #expect(record(png).status == .unsupported)
+
+        var jpeg = try RasterBuilder.jpeg(width: 8, height: 8, components: 1, pixels: [UInt8](repeating: 0, count: 64))
+        jpeg[2] = 0x00
+        #expect(record(jpeg).status == .unsupported)
+        #expect(record([0x1F, 0x8B]).status != .ok)
+    }
+}

@@ -3,7 +3,7 @@
 /// codes → 0) are applied and reported as findings, so spacing and affine match what a
 /// nibabel user gets, and the user still learns that the header needed fixing.
 enum NIfTIReader {
-    enum Variant { case nifti1, nifti2, analyze }
+    enum Variant { case nifti1, nifti2, analyze, unknownNIfTI }
 
     /// Decides the variant from the first bytes (sizeof_hdr in either byte order, then magic).
     static func sniff(_ b: UnsafeRawBufferPointer) -> (Variant, bigEndian: Bool)? {
@@ -21,6 +21,10 @@ enum NIfTIReader {
             let bigEndian = sizeBE == 348
             if b.count >= 348, b[344] == 0x6E, b[345] == 0x2B || b[345] == 0x69, b[346] == 0x31, b[347] == 0 {
                 return (.nifti1, bigEndian)
+            }
+            // A NIfTI-looking magic of an unknown version ("n+3\0") is not Analyze: refuse it.
+            if b.count >= 348, b[344] == 0x6E, b[345] == 0x2B || b[345] == 0x69, b[347] == 0 {
+                return (.unknownNIfTI, bigEndian)
             }
             // Analyze 7.5: no magic. Require a plausible dim[0] so random data that happens
             // to start with 348 is not taken for an image.
@@ -44,6 +48,10 @@ enum NIfTIReader {
     /// Fills `record` from a complete header in `b` (348 or 540 bytes).
     static func read(_ b: UnsafeRawBufferPointer, variant: Variant, bigEndian: Bool,
                      into record: inout ImageRecord) throws(ParseError) -> Result {
+        if variant == .unknownNIfTI {
+            let version = b.count > 346 ? String(UnicodeScalar(b[346])) : "?"
+            throw ParseError(.unsupported, at: 344, "NIfTI magic with unknown version '\(version)'")
+        }
         let slots = variant == .nifti2 ? NIfTISlots.nifti2 : NIfTISlots.nifti1
         guard b.count >= slots.size else {
             throw .truncated(at: b.count, need: slots.size, have: b.count, "the \(slots.size)-byte header")
