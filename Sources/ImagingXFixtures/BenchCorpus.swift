@@ -44,4 +44,22 @@ public enum BenchCorpus {
             }
         }
     }
+
+    /// Large files for the memory check: `count` DICOM objects of `megabytes` MiB each (a
+    /// multi-frame 512×512 int16 grid). A header scan must use the same memory as for small files.
+    public static func writeLarge(to root: String, count: Int, megabytes: Int = 8) throws {
+        let dir = URL(fileURLWithPath: root)
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let frames = max(1, megabytes * (1 << 20) / (512 * 512 * 2))
+        var spec = SampleData.ctSlice(0, of: 1)
+        spec.columns = 512
+        spec.rows = 512
+        var elements = spec.elements(pixels: nil)
+        elements.append(.text(0x0028_0008, "IS", String(frames)))
+        elements.append(DICOMElement(0x7FE0_0010, "OW", .bytes([UInt8](repeating: 0x11, count: 512 * 512 * 2 * frames))))
+        let bytes = DICOMBuilder(syntax: .explicitLittle, elements: elements).encode()
+        for i in 0..<count {
+            try Data(bytes).write(to: dir.appendingPathComponent(String(format: "large_%05d.dcm", i)))
+        }
+    }
 }

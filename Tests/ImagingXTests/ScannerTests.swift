@@ -39,6 +39,27 @@ struct ScannerTests {
         #expect(missing.entries.allSatisfy { $0.path.hasPrefix(root.path + "/") }, "several roots: paths keep their root")
     }
 
+    @Test("streamed walk: batches arrive in global path order, across several roots")
+    func streamedOrder() throws {
+        let root = try temporaryDirectory("stream")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let png = try RasterBuilder.png(width: 1, height: 1, bitDepth: 8, colorType: 0, pixels: [0])
+        // Names chosen so that "/" versus "." and "-" ordering matters (0x2D < 0x2E < 0x2F).
+        for name in ["d/x.png", "d.png", "d-1/y.png", "d/sub/z.png", "e/a.png", "d/a b.png"] {
+            try write(png, to: root.appendingPathComponent("r1/" + name))
+        }
+        try write(png, to: root.appendingPathComponent("r0/q.png"))
+        let roots = [root.appendingPathComponent("r1").path, root.appendingPathComponent("r0").path]
+        var batches: [[String]] = []
+        _ = Walker().walk(roots, batchSize: 2) { batches.append($0.map(\.path)) }
+        let streamed = batches.flatMap { $0 }
+        #expect(batches.allSatisfy { $0.count <= 2 })
+        #expect(streamed == streamed.sorted { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) })
+        #expect(streamed.count == 7)
+        let single = Walker().walk([root.appendingPathComponent("r1").path]).entries.map(\.path)
+        #expect(single == ["d-1/y.png", "d.png", "d/a b.png", "d/sub/z.png", "d/x.png", "e/a.png"])
+    }
+
     @Test("output is identical whatever the number of jobs and the batch size")
     func deterministic() throws {
         let root = try temporaryDirectory("det")
@@ -53,6 +74,13 @@ struct ScannerTests {
         let one = run(jobs: 1, batch: 4096)
         #expect(one == run(jobs: 4, batch: 3))
         #expect(one == run(jobs: 2, batch: 1))
+        // The pipelined scan (walk on its own thread) writes the same bytes.
+        for (jobs, batch) in [(1, 4096), (2, 2), (3, 5)] {
+            var piped: [UInt8] = []
+            _ = Scanner(jobs: jobs, batchSize: batch).scan(roots: [root.path], walker: Walker(),
+                                                           emit: { (b: UnsafeRawBufferPointer) in piped += b })
+            #expect(piped == one, "jobs \(jobs), batch \(batch)")
+        }
         let lines = String(decoding: one, as: UTF8.self).split(separator: "\n")
         #expect(lines.count == entries.count)
     }
