@@ -15,7 +15,12 @@ public enum BenchCorpus {
             var nifti = NIfTIBuilder(.nifti1)
             nifti.setGrid(dims: [32, 32, 16], pixdim: [0.9, 0.9, 3], datatype: 4, bitpix: 16)
             nifti.set("xyzt_units", [10])
+            // qform equal to the sform, as scanners write them: 180° about y (quaternion c = 1)
+            // with qfac −1 gives diag(−0.9, 0.9, 3).
             nifti.set("qform_code", [1])
+            nifti.set("quatern_c", [1])
+            nifti.set("pixdim", [-1], from: 0)
+            nifti.set("qoffset_x", [14]); nifti.set("qoffset_y", [-14]); nifti.set("qoffset_z", [-24])
             nifti.setSform([[-0.9, 0, 0, 14], [0, 0.9, 0, -14], [0, 0, 3, -24]])
             let niftiFile = nifti.singleFile(data: (0..<(32 * 32 * 16 * 2)).map { _ in UInt8(truncatingIfNeeded: rng.next()) & 0x0F })
             let niftiGz = Compression.gzip(niftiFile)

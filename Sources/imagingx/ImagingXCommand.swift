@@ -26,7 +26,7 @@ struct Scan: ParsableCommand {
     @Argument(help: "Directories (walked recursively) or single files.")
     var paths: [String]
 
-    @Option(name: .shortAndLong, help: "Write records to FILE instead of standard output.")
+    @Option(name: .shortAndLong, help: "Write records to FILE instead of standard output ('-': standard output).")
     var output: String?
 
     @Option(help: "Record format: jsonl or csv.")
@@ -60,7 +60,7 @@ struct Scan: ParsableCommand {
 
 
         let sink: OutputSink
-        if let output {
+        if let output, output != "-" {
             guard let file = OutputSink(path: output) else {
                 logger.error("cannot write \(output): \(String(cString: strerror(errno)))")
                 throw ExitCode(1)
