@@ -1,7 +1,7 @@
 """Runs imagingx and the Python peers side by side on the same warm corpus (see bench-peers).
 
 Every tool runs as its own process; peak RSS is that process's ru_maxrss (os.wait4). Each
-measurement is the best of three runs after one warm-up run that puts the files in the page
+measurement is the best of five runs after one warm-up run that puts the files in the page
 cache. imagingx is timed as a whole process (start-up, walk, parse, JSON output to /dev/null);
 the Python peers are timed inside their loop only (imports and the file listing excluded), which
 favours the peers. gdcmscanner is timed as a whole process, like imagingx.
@@ -50,7 +50,7 @@ def run(argv, stdout=subprocess.DEVNULL):
     return wall, usage.ru_maxrss / 1024.0, out
 
 
-def best(fn, repeats=3):
+def best(fn, repeats=5):
     fn()  # warm-up: page cache, dentries
     results = [fn() for _ in range(repeats)]
     return min(results, key=lambda r: r[0]), max(r[1] for r in results)
@@ -97,7 +97,7 @@ def main():
             row.update({"gdcmscanner_files_s": n / wg, "gdcmscanner_rss_mib": rg})
         rows.append(row)
 
-    print(f"# {platform.node()} {platform.machine()}, {os.cpu_count()} cores; corpus {args.corpus}; best of 3 after a warm-up")
+    print(f"# {platform.node()} {platform.machine()}, {os.cpu_count()} cores; corpus {args.corpus}; best of 5 after a warm-up")
     header = "| format | files | imagingx -j1 files/s | -j2 files/s | -j2/-j1 | peer | peer files/s | imagingx/peer | RSS MiB imagingx / peer |"
     print(header)
     print("|" + "---|" * 9)

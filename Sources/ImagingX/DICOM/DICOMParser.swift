@@ -472,6 +472,9 @@ struct DICOMParser {
         guard length > 0 else { return nil }
         let b = try src.bytes(at: offset, count: length, "decimal string")
         var values: [Double] = []
+        var separators = 0
+        for i in 0..<length where b[i] == 0x5C { separators += 1 }
+        values.reserveCapacity(separators + 1)
         var start = 0
         for i in 0...length {
             if i == length || b[i] == 0x5C {

@@ -3,14 +3,29 @@ enum DICOMRecord {
     /// SOP classes whose objects hold no image grid (PS3.4 Annex B; PS3.6 Annex A).
     static let directorySOPClass = "1.2.840.10008.1.3.10"
 
-    static func fill(_ record: inout ImageRecord, from h: DICOMHeader) {
+    /// Hashes UIDs into keys, remembering the last one: the files of a series usually sit
+    /// together, so consecutive files of one worker mostly share the SeriesInstanceUID.
+    final class UIDHasher {
+        private var lastUID: String?
+        private var lastKey = ""
+
+        func key(_ uid: String) -> String {
+            if uid != lastUID {
+                lastUID = uid
+                lastKey = SHA256.hex(Array(uid.utf8), bytes: 16)
+            }
+            return lastKey
+        }
+    }
+
+    static func fill(_ record: inout ImageRecord, from h: DICOMHeader, hasher: UIDHasher = UIDHasher()) {
         record.format = .dicom
         record.transferSyntax = h.transferSyntax ?? h.encodingSyntax
         record.sopClassUID = h.sopClassUID ?? h.mediaStorageSOPClassUID
         record.modality = h.modality
         record.findings.append(contentsOf: h.findings)
         if let uid = h.seriesInstanceUID {
-            record.seriesKey = SHA256.hex(Array(uid.utf8), bytes: 16)
+            record.seriesKey = hasher.key(uid)
         }
         if h.isDirectory || record.sopClassUID == directorySOPClass {
             record.note("dicomdir", .info, "media storage directory (DICOMDIR): no image")

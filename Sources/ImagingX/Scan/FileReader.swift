@@ -12,6 +12,7 @@ public final class FileReader {
     let source = ByteSource()
     let scratch = ByteSource(capacity: 4096)
     let inflater = Inflater()
+    let seriesHasher = DICOMRecord.UIDHasher()
     /// Bytes read from disk since the reader was made (summary figure).
     public private(set) var bytesRead = 0
 
@@ -65,7 +66,7 @@ public final class FileReader {
             record.format = .dicom
             var parser = DICOMParser(source: source, scratch: scratch, inflater: inflater)
             let header = try parser.parse()
-            DICOMRecord.fill(&record, from: header)
+            DICOMRecord.fill(&record, from: header, hasher: seriesHasher)
             if let tag = header.pixelDataTag, header.pixelDataLength >= 0 {
                 let left = parser.src.size - header.pixelDataOffset
                 if header.pixelDataLength > left {
