@@ -128,7 +128,13 @@ public final class Scanner: Sendable {
                     let i = next.value.wrappingAdd(1, ordering: .relaxed).oldValue
                     if i >= count { break }
                     let entry = box.entries[box.start + i]
-                    let record = worker.reader.read(fullPath: entry.fullPath, path: entry.path)
+                    var record: ImageRecord
+                    if let message = entry.walkError {
+                        record = ImageRecord(path: entry.path)
+                        record.fail(ParseError(.io, at: 0, message))
+                    } else {
+                        record = worker.reader.read(fullPath: entry.fullPath, path: entry.path)
+                    }
                     worker.summary.add(record)
                     let from = worker.output.count
                     switch box.format {

@@ -12,6 +12,15 @@ public struct WalkEntry: Sendable {
     public var fullPath: String
     /// The path the record shows.
     public var path: String
+    /// Set for a directory inside a root that could not be read: it becomes an error record,
+    /// so a permission problem deep in a dataset is never silent.
+    public var walkError: String?
+
+    public init(fullPath: String, path: String, walkError: String? = nil) {
+        self.fullPath = fullPath
+        self.path = path
+        self.walkError = walkError
+    }
 }
 
 /// Lists regular files under roots with readdir, never opening fifos, sockets or devices.
@@ -181,9 +190,10 @@ public struct Walker: Sendable {
             let span = spans[i]
             if let childID = span.directory {
                 let name = String(decoding: keys[Int(span.start)..<Int(span.start + span.length - 1)], as: UTF8.self)
-                if walkDirectory(base + name, relative: relative + name + "/", id: childID,
-                                 visited: &visited, sink: sink) != nil {
-                    sink.skipped += 1  // an unreadable subdirectory
+                if let message = walkDirectory(base + name, relative: relative + name + "/", id: childID,
+                                               visited: &visited, sink: sink) {
+                    sink.add(WalkEntry(fullPath: base + name, path: relative + name + "/",
+                                       walkError: "cannot read directory: \(message)"))
                 }
             } else {
                 let name = String(decoding: keys[Int(span.start)..<Int(span.start + span.length)], as: UTF8.self)
