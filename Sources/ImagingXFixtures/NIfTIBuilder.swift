@@ -57,6 +57,11 @@ public struct NIfTIBuilder {
         header.replaceSubrange(f.offset..<(f.offset + f.count), with: padded)
     }
 
+    /// Writes bytes at an offset the field table does not name (Analyze's SPM `origin` at 253).
+    public mutating func setRaw(_ offset: Int, _ bytes: [UInt8]) {
+        header.replaceSubrange(offset..<(offset + bytes.count), with: bytes)
+    }
+
     /// Sets dim, pixdim, datatype and bitpix for a volume.
     public mutating func setGrid(dims: [Int], pixdim: [Double], datatype: Int, bitpix: Int) {
         set("dim", [Double(dims.count)] + dims.map(Double.init))

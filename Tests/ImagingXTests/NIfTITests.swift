@@ -183,6 +183,23 @@ struct NIfTITests {
         #expect(record(dt.singleFile(data: [UInt8](repeating: 0, count: 240))).status == .unsupported)
     }
 
+    @Test("Analyze: SPM origin (1-based voxel at 0 mm) and SPM2 scaling from gl/cal ranges, as nib.load")
+    func spmAnalyze() {
+        var b = NIfTITests.volume(.analyze)
+        b.setRaw(253, [3, 0, 4, 0, 5, 0])  // origin (3, 4, 5), little endian int16
+        b.set("scl_slope", [0])
+        b.set("glmax", [110]); b.set("glmin", [10]); b.set("cal_max", [0.8]); b.set("cal_min", [0.2])
+        let r = record(b.singleFile(data: [UInt8](repeating: 0, count: 240)))
+        let a = r.affine!
+        #expect(a[0, 0] == -1.5 && a[0, 3] == 3)  // -(3 - 1) × -1.5
+        #expect(a[1, 3] == -6 && a[2, 3] == -12)
+        #expect(r.findings.contains { $0.code == "spm_origin" })
+        #expect(near(r.rescaleSlope, 0.006, tolerance: 1e-6) && near(r.rescaleIntercept, 0.14, tolerance: 1e-6))
+        // An origin outside (−dim, 2·dim) is ignored: centred.
+        b.setRaw(253, [0xFF, 0x7F, 4, 0, 5, 0])
+        #expect(record(b.singleFile(data: [UInt8](repeating: 0, count: 240))).affine?[0, 3] == 1.5 * 1.5)
+    }
+
     @Test("Analyze 7.5 and NIfTI pairs on disk: the .img beside the .hdr is checked")
     func pairs() throws {
         let dir = try temporaryDirectory()
@@ -201,7 +218,9 @@ struct NIfTITests {
         let reader = FileReader()
         let a = reader.read(fullPath: dir.appendingPathComponent("a.hdr").path, path: "a.hdr")
         #expect(a.status == .ok && a.format == .analyze && a.dims == [4, 5, 6])
-        #expect(a.rescaleSlope == nil)
+        // SPM2's scale factor (funused1 = 1 here), as nib.load reads Analyze.
+        #expect(a.rescaleSlope == 1 && a.rescaleIntercept == 0)
+        #expect(a.affine?[0, 3] == 1.5 * 1.5, "no SPM origin: centred, x flipped")
         let p = reader.read(fullPath: dir.appendingPathComponent("p.hdr").path, path: "p.hdr")
         #expect(p.format == .nifti1 && p.status == .error)
         #expect(p.error?.contains("p.img") == true)

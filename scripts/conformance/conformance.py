@@ -278,17 +278,16 @@ def nifti_view(path):
         space, time = hdr.get_xyzt_units()
         zooms = [z * (SPACE_SCALE.get(space, 1.0) if i < 3 else TIME_SCALE.get(time, 1.0) if i == 3 else 1.0)
                  for i, z in enumerate(zooms)]
-        # nibabel moves scl_slope/scl_inter from img.header into the data proxy on load:
-        # read them from the file's own header block.
-        header_path = (img.file_map.get("header") or img.file_map["image"]).filename
-        with nib.openers.ImageOpener(header_path) as f:
-            raw = type(hdr).from_fileobj(f, check=False)
-        slope, inter = raw.get_slope_inter()
-        view["rescale_slope"] = None if slope is None else float(slope)
-        view["rescale_intercept"] = None if inter is None else float(inter)
-        affine = hdr.get_best_affine()
-    else:
-        affine = nib.analyze.AnalyzeHeader.get_base_affine(hdr)
+    # nibabel moves the scaling fields from img.header into the data proxy on load: read them
+    # from the file's own header block (for Analyze, nib.load's Spm2AnalyzeHeader rule).
+    header_path = (img.file_map.get("header") or img.file_map["image"]).filename
+    with nib.openers.ImageOpener(header_path) as f:
+        raw = type(hdr).from_fileobj(f, check=False)
+    slope, inter = raw.get_slope_inter()
+    view["rescale_slope"] = None if slope is None else float(slope)
+    view["rescale_intercept"] = None if inter is None else float(inter)
+    # What a nibabel user gets: img.affine (the best NIfTI xform; SPM's origin for Analyze).
+    affine = img.affine if fmt == "analyze" else hdr.get_best_affine()
     view["spacing"] = zooms
     view["affine"] = np.asarray(affine, dtype=float).tolist()
     view["axcodes"] = "".join(aff2axcodes(affine))

@@ -154,6 +154,8 @@ enum NIfTIReader {
             if !isPair, voxOffsetRaw < Double(slots.size + 4), voxOffsetRaw != 0 {
                 record.note("vox_offset_low", .warning, "vox_offset \(voxOffsetRaw) is inside the header")
             }
+        } else {
+            (record.rescaleSlope, record.rescaleIntercept) = spm2Scaling(f, slots)
         }
         let minimumOffset = isPair ? 0 : slots.size + (variant == .analyze ? 0 : 4)
         var voxOffset = minimumOffset
@@ -183,7 +185,7 @@ enum NIfTIReader {
             base[axis, axis] = zoom
             base[axis, 3] = -((n - 1) / 2) * zoom
         }
-        if variant == .analyze { return base }
+        if variant == .analyze { return spmOriginAffine(f, dims: dims, pixdim: pixdim, base: base, record: &record) }
 
         var qcode = f.int(slots.qformCode)
         var scode = f.int(slots.sformCode)
@@ -257,6 +259,46 @@ enum NIfTIReader {
         if let qform { return qform }
         record.note("no_xform", .info, "qform_code and sform_code are 0: affine from pixdim (nibabel's base affine)")
         return base
+    }
+
+    /// Analyze 7.5 as SPM writes it, which is how `nibabel.load` reads a `.hdr` without NIfTI
+    /// magic (Spm2AnalyzeImage): the `originator` field holds the origin voxel as three int16
+    /// (1-based, at byte 253); when it is set and within (−dim, 2·dim) the affine puts that voxel
+    /// at 0 mm, else at the centre (spm99analyze.py `get_origin_affine`).
+    static func spmOriginAffine(_ f: NIfTIFields, dims: [Int], pixdim: [Double], base: Matrix4,
+                                record: inout ImageRecord) -> Matrix4 {
+        var origin: [Double] = []
+        for i in 0..<3 {
+            let raw = f.bytes.loadUnaligned(fromByteOffset: 253 + 2 * i, as: UInt16.self)
+            origin.append(Double(Int16(bitPattern: f.bigEndian ? UInt16(bigEndian: raw) : UInt16(littleEndian: raw))))
+        }
+        let grid = (0..<3).map { $0 < dims.count ? Double(dims[$0]) : 1 }
+        let usable = origin.contains { $0 != 0 } && (0..<3).allSatisfy { origin[$0] > -grid[$0] && origin[$0] < grid[$0] * 2 }
+        guard usable else { return base }
+        record.note("spm_origin", .info, "Analyze origin field (SPM) \(origin.map { Int($0) }) places voxel \(origin.map { Int($0) - 1 }) at 0 mm")
+        var m = base
+        for axis in 0..<3 {
+            m[axis, 3] = -(origin[axis] - 1) * m[axis, axis]
+        }
+        return m
+    }
+
+    /// SPM2's scaling for Analyze (spm2analyze.py `get_slope_inter`, from spm_vol_ana.m): the
+    /// `funused1` scale factor (and `funused2` offset) when finite and non-zero, else from the
+    /// glmax/glmin and cal_max/cal_min ranges when both are non-zero, else none.
+    static func spm2Scaling(_ f: NIfTIFields, _ slots: NIfTISlots) -> (Double?, Double?) {
+        let slope = f.double(slots.sclSlope)
+        if slope.isFinite, slope != 0 {
+            let inter = f.double(slots.sclInter)
+            return (slope, inter.isFinite ? inter : 0)
+        }
+        let l = NIfTILayout.nifti1
+        let glmax = Double(f.int(l.field("glmax"))), glmin = Double(f.int(l.field("glmin")))
+        let calMax = f.double(l.field("cal_max")), calMin = f.double(l.field("cal_min"))
+        let unscaled = glmax - glmin, scaled = calMax - calMin
+        guard unscaled != 0, scaled != 0, scaled.isFinite else { return (nil, nil) }
+        let s = scaled / unscaled
+        return (s, calMin - s * glmin)
     }
 
     struct DataType { let name: String; let bits: Int; let channels: Int }
