@@ -54,20 +54,25 @@ public struct Matrix4: Sendable, Equatable {
             for row in 0..<3 { a[row, col] = self[row, col] / norm }
         }
         guard var r = a.isSignedPermutation ? a : a.orthogonalPolarFactor() else { return nil }
-        let labels: [(UInt8, UInt8)] = [(0x4C, 0x52), (0x50, 0x41), (0x49, 0x53)]  // L R, P A, I S
-        var codes: [UInt8] = []
-        for col in 0..<3 {
-            var best = -1
-            var bestValue = 0.0
-            for row in 0..<3 {
-                let v = abs(r[row, col])
-                if v > bestValue { bestValue = v; best = row }
+        // Negative then positive label of each world axis: L R, P A, I S.
+        let labels: StaticString = "LRPAIS"
+        var codes: (UInt8, UInt8, UInt8) = (0, 0, 0)
+        let complete = withUnsafeMutableBytes(of: &codes) { out -> Bool in
+            for col in 0..<3 {
+                var best = -1
+                var bestValue = 0.0
+                for row in 0..<3 {
+                    let v = abs(r[row, col])
+                    if v > bestValue { bestValue = v; best = row }
+                }
+                if best < 0 || bestValue < 1e-8 { return false }
+                out[col] = labels.utf8Start[2 * best + (r[best, col] < 0 ? 0 : 1)]
+                for c in 0..<3 { r[best, c] = 0 }
             }
-            if best < 0 || bestValue < 1e-8 { return nil }
-            codes.append(r[best, col] < 0 ? labels[best].0 : labels[best].1)
-            for c in 0..<3 { r[best, c] = 0 }
+            return true
         }
-        return String(decoding: codes, as: UTF8.self)
+        guard complete else { return nil }
+        return withUnsafeBytes(of: codes) { String(decoding: $0, as: UTF8.self) }
     }
 }
 

@@ -83,7 +83,8 @@ struct NIfTIFields {
     let bytes: UnsafeRawBufferPointer
     let bigEndian: Bool
 
-    func int(_ f: NIfTILayout.Field, _ index: Int = 0) -> Int {
+    @inline(__always)
+    func int(_ f: NIfTISlot, _ index: Int = 0) -> Int {
         let at = f.offset + index * f.type.size
         switch f.type {
         case .char: return Int(bytes[at])
@@ -102,7 +103,8 @@ struct NIfTIFields {
         }
     }
 
-    func double(_ f: NIfTILayout.Field, _ index: Int = 0) -> Double {
+    @inline(__always)
+    func double(_ f: NIfTISlot, _ index: Int = 0) -> Double {
         let at = f.offset + index * f.type.size
         switch f.type {
         case .float32:
@@ -116,8 +118,17 @@ struct NIfTIFields {
         }
     }
 
-    func chars(_ f: NIfTILayout.Field) -> [UInt8] {
-        return Array(bytes[f.offset..<(f.offset + f.count)])
+
+}
+
+/// Where one field lives: its offset and type, without the name, so reading it costs no
+/// reference counting.
+struct NIfTISlot: Sendable {
+    let offset: Int
+    let type: NIfTILayout.FieldType
+    init(_ f: NIfTILayout.Field) {
+        offset = f.offset
+        type = f.type
     }
 }
 
@@ -125,21 +136,26 @@ struct NIfTIFields {
 struct NIfTISlots: Sendable {
     let sizeofHdr, dim, datatype, bitpix, pixdim, voxOffset, sclSlope, sclInter, xyztUnits,
         qformCode, sformCode, quaternB, quaternC, quaternD, qoffsetX, qoffsetY, qoffsetZ,
-        srowX, srowY, srowZ, magic, intentCode: NIfTILayout.Field
+        srowX, srowY, srowZ, magic, intentCode, calMax, calMin: NIfTISlot
     let size: Int
 
     init(_ l: NIfTILayout) {
-        sizeofHdr = l.field("sizeof_hdr"); dim = l.field("dim"); datatype = l.field("datatype")
-        bitpix = l.field("bitpix"); pixdim = l.field("pixdim"); voxOffset = l.field("vox_offset")
-        sclSlope = l.field("scl_slope"); sclInter = l.field("scl_inter"); xyztUnits = l.field("xyzt_units")
-        qformCode = l.field("qform_code"); sformCode = l.field("sform_code")
-        quaternB = l.field("quatern_b"); quaternC = l.field("quatern_c"); quaternD = l.field("quatern_d")
-        qoffsetX = l.field("qoffset_x"); qoffsetY = l.field("qoffset_y"); qoffsetZ = l.field("qoffset_z")
-        srowX = l.field("srow_x"); srowY = l.field("srow_y"); srowZ = l.field("srow_z")
-        magic = l.field("magic"); intentCode = l.field("intent_code")
+        func slot(_ name: String) -> NIfTISlot { NIfTISlot(l.field(name)) }
+        sizeofHdr = slot("sizeof_hdr"); dim = slot("dim"); datatype = slot("datatype")
+        bitpix = slot("bitpix"); pixdim = slot("pixdim"); voxOffset = slot("vox_offset")
+        sclSlope = slot("scl_slope"); sclInter = slot("scl_inter"); xyztUnits = slot("xyzt_units")
+        qformCode = slot("qform_code"); sformCode = slot("sform_code")
+        quaternB = slot("quatern_b"); quaternC = slot("quatern_c"); quaternD = slot("quatern_d")
+        qoffsetX = slot("qoffset_x"); qoffsetY = slot("qoffset_y"); qoffsetZ = slot("qoffset_z")
+        srowX = slot("srow_x"); srowY = slot("srow_y"); srowZ = slot("srow_z")
+        magic = slot("magic"); intentCode = slot("intent_code")
+        calMax = slot("cal_max"); calMin = slot("cal_min")
         size = l.size
     }
 
     static let nifti1 = NIfTISlots(.nifti1)
     static let nifti2 = NIfTISlots(.nifti2)
+    /// Analyze 7.5 fields that NIfTI-2 does not have (SPM2 scaling).
+    static let glmax = NIfTISlot(NIfTILayout.nifti1.field("glmax"))
+    static let glmin = NIfTISlot(NIfTILayout.nifti1.field("glmin"))
 }

@@ -292,9 +292,8 @@ enum NIfTIReader {
             let inter = f.double(slots.sclInter)
             return (slope, inter.isFinite ? inter : 0)
         }
-        let l = NIfTILayout.nifti1
-        let glmax = Double(f.int(l.field("glmax"))), glmin = Double(f.int(l.field("glmin")))
-        let calMax = f.double(l.field("cal_max")), calMin = f.double(l.field("cal_min"))
+        let glmax = Double(f.int(NIfTISlots.glmax)), glmin = Double(f.int(NIfTISlots.glmin))
+        let calMax = f.double(slots.calMax), calMin = f.double(slots.calMin)
         let unscaled = glmax - glmin, scaled = calMax - calMin
         guard unscaled != 0, scaled != 0, scaled.isFinite else { return (nil, nil) }
         let s = scaled / unscaled
