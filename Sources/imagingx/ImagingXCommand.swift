@@ -61,6 +61,15 @@ struct Scan: ParsableCommand {
 
         let sink: OutputSink
         if let output, output != "-" {
+            // Never truncate data: refuse an --output that already holds an image.
+            var existing = stat()
+            if stat(output, &existing) == 0, (existing.st_mode & S_IFMT) == S_IFREG, existing.st_size > 0 {
+                let record = FileReader().read(fullPath: output, path: output)
+                if record.format != .unknown || record.error?.contains("gzip") == true {
+                    writeStderr("imagingx: refusing to overwrite \(output): it holds \(record.format.rawValue) data\n")
+                    throw ExitCode(2)
+                }
+            }
             guard let file = OutputSink(path: output) else {
                 logger.error("cannot write \(output): \(String(cString: strerror(errno)))")
                 throw ExitCode(1)
@@ -74,8 +83,14 @@ struct Scan: ParsableCommand {
         let showProgress = !quiet && isatty(2) == 1
         var lastProgress = started
         let scanner = Scanner(jobs: workers, format: outputFormat)
+        var walker = Walker(includeHidden: all)
+        var outputStat = stat()
+        if sink.owned, fstat(sink.fd, &outputStat) == 0 {
+            // Writing the records inside a scanned folder must not scan them too.
+            walker.excluded = [(UInt64(outputStat.st_dev), UInt64(outputStat.st_ino))]
+        }
         let (summary, rootErrors, skipped) = scanner.scan(
-            roots: paths, walker: Walker(includeHidden: all),
+            roots: paths, walker: walker,
             emit: { (bytes: UnsafeRawBufferPointer) in sink.write(bytes) },
             progress: { done in
                 guard showProgress else { return }

@@ -163,5 +163,15 @@ struct ScannerTests {
         let file = root.appendingPathComponent("out.jsonl").path
         #expect(try ScannerTests.run(["scan", root.appendingPathComponent("photo-jpeg").path, "-o", file, "--quiet"]).status == 0)
         #expect(try String(contentsOfFile: file, encoding: .utf8).split(separator: "\n").count == 3)
+        // An --output that already holds an image is refused, and left as it was.
+        let image = root.appendingPathComponent("photo-jpeg/lesion_1.jpg").path
+        let before = try Data(contentsOf: URL(fileURLWithPath: image))
+        #expect(try ScannerTests.run(["scan", root.appendingPathComponent("xray-png").path, "-o", image]).status == 2)
+        #expect(try Data(contentsOf: URL(fileURLWithPath: image)) == before)
+        // Records written inside the scanned folder are not scanned themselves.
+        let inside = root.appendingPathComponent("photo-jpeg/records.jsonl").path
+        #expect(try ScannerTests.run(["scan", root.appendingPathComponent("photo-jpeg").path, "-o", inside, "--strict", "--quiet"]).status == 0)
+        let lines = try String(contentsOfFile: inside, encoding: .utf8).split(separator: "\n")
+        #expect(lines.count == 3 && !lines.contains { $0.contains("records.jsonl") })
     }
 }

@@ -28,6 +28,9 @@ public struct WalkEntry: Sendable {
 /// place) is walked once, keyed by (device, inode).
 public struct Walker: Sendable {
     public var includeHidden = false
+    /// Files never listed, by (device, inode): the scan's own output file when it is written
+    /// inside a scanned folder.
+    public var excluded: [(device: UInt64, inode: UInt64)] = []
 
     public struct RootError: Error, Sendable {
         public var root: String
@@ -163,6 +166,11 @@ public struct Walker: Sendable {
                 guard stat(base + name, &st) == 0 else { sink.skipped += 1; keys.removeLast(length); continue }
                 let mode = st.st_mode & S_IFMT
                 type = mode == S_IFDIR ? Int32(DT_DIR) : mode == S_IFREG ? Int32(DT_REG) : Int32(DT_FIFO)
+            }
+            if type == Int32(DT_REG), !excluded.isEmpty,
+               excluded.contains(where: { $0.inode == UInt64(entry.pointee.d_ino) && $0.device == id.device }) {
+                keys.removeLast(length)
+                continue
             }
             if type == Int32(DT_REG) {
                 spans.append((Int32(start), Int32(length), nil))
