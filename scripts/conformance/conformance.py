@@ -156,6 +156,8 @@ def dicom_view(path):
         return view
 
     view["compressed"] = bool(undefined or str(ts) not in NATIVE_SYNTAXES)
+    photometric = dicom_value(ds, "PhotometricInterpretation")
+    view["photometric"] = str(photometric).strip() if photometric else None
     frames = dicom_value(ds, "NumberOfFrames")
     try:
         frames = int(frames) if frames not in (None, "") else 1
