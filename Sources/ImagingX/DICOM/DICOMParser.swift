@@ -26,6 +26,11 @@ struct DICOMParser {
         static let implicitLittle = Encoding(explicit: false, bigEndian: false)
         static let explicitLittle = Encoding(explicit: true, bigEndian: false)
         static let explicitBig = Encoding(explicit: true, bigEndian: true)
+
+        /// The uncompressed transfer syntax that encodes a dataset this way.
+        var uid: String {
+            !explicit ? TransferSyntax.implicitLittle : bigEndian ? TransferSyntax.explicitBig : TransferSyntax.explicitLittle
+        }
     }
 
     enum Scope: Equatable { case top, shared, perFrame, skip }
@@ -105,15 +110,13 @@ struct DICOMParser {
                 header.encodingSyntax = ts
             } else {
                 encoding = try Self.guessEncoding(src, at: pos)
-                header.encodingSyntax = encoding == .implicitLittle ? TransferSyntax.implicitLittle
-                    : encoding.bigEndian ? TransferSyntax.explicitBig : TransferSyntax.explicitLittle
+                header.encodingSyntax = encoding.uid
                 header.findings.append(Finding("transfer_syntax_missing", .warning,
                     "file meta has no TransferSyntaxUID (0002,0010); dataset read as \(encoding.explicit ? "explicit" : "implicit") VR"))
             }
         }
         if !header.hasFileMeta {
-            header.encodingSyntax = encoding == .implicitLittle ? TransferSyntax.implicitLittle
-                : encoding.bigEndian ? TransferSyntax.explicitBig : TransferSyntax.explicitLittle
+            header.encodingSyntax = encoding.uid
             header.findings.append(Finding("no_file_meta", .info,
                 "no file meta information: transfer syntax inferred from the first element"))
         }
