@@ -13,6 +13,15 @@ public final class FileReader {
     let scratch = ByteSource(capacity: 4096)
     let inflater = Inflater()
     let seriesHasher = DICOMRecord.UIDHasher()
+    /// Linux's O_NOATIME (fcntl.h, 01000000), which Glibc's Swift module does not export
+    /// (it is behind _GNU_SOURCE).
+    #if os(Linux)
+    static let noAtimeFlag: Int32 = 0o1000000
+    #else
+    static let noAtimeFlag: Int32 = 0
+    #endif
+    /// Cleared after the first EPERM (files owned by someone else), to save a failing syscall.
+    private var noAtime = true
     /// Bytes read from disk since the reader was made (summary figure).
     public private(set) var bytesRead = 0
 
@@ -22,7 +31,13 @@ public final class FileReader {
     public func read(fullPath: String, path: String) -> ImageRecord {
         var record = ImageRecord(path: path)
         // O_NONBLOCK: a file swapped for a fifo after the walk must not block the scan.
-        let fd = open(fullPath, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY)
+        // O_NOATIME: reading a header leaves even the access time alone; it is refused for files
+        // the user does not own, and then the plain open is used.
+        var fd = noAtime ? open(fullPath, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY | FileReader.noAtimeFlag) : -1
+        if fd < 0 {
+            if errno == EPERM { noAtime = false }
+            fd = open(fullPath, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY)
+        }
         guard fd >= 0 else {
             record.fail(ParseError(.io, at: 0, "cannot open: \(String(cString: strerror(errno)))"))
             return record
