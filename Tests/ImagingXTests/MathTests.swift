@@ -1,4 +1,6 @@
+import Foundation
 import ImagingX
+import ImagingXFixtures
 import Testing
 
 @Suite("Orientation codes and hashing")
@@ -27,5 +29,42 @@ struct MathTests {
         #expect(SHA256.hex([UInt8]()) == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
         #expect(SHA256.hex(Array("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq".utf8))
                 == "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1")
+    }
+}
+
+@Suite("Number output")
+struct NumberOutputTests {
+    /// The JSON text of one number, through the record writer's number formatting.
+    static func text(_ v: Double) -> String {
+        var r = ImageRecord(path: "")
+        r.rescaleSlope = v
+        let line = json(r)
+        let start = line.range(of: "\"rescale_slope\":")!.upperBound
+        return String(line[start...].prefix { $0 != "," })
+    }
+
+    @Test("float32 values print as Float.description does, and read back to the same float")
+    func float32Shortest() {
+        var rng = SampleData.Random(seed: 42)
+        var checked = 0
+        for _ in 0..<200_000 {
+            // Random float32s over the fast path's range and beyond, plus short decimals.
+            let bits = UInt32(truncatingIfNeeded: rng.next())
+            var f = Float(bitPattern: bits & 0x7FFF_FFFF)
+            if !f.isFinite || f == 0 { continue }
+            if rng.next() % 2 == 0 { f = Float(Double(rng.next() % 2_000_000) / pow(10, Double(rng.next() % 7))) }
+            if rng.next() % 2 == 0 { f = -f }
+            let v = Double(f)
+            if v == v.rounded() { continue }  // integers take the integer path
+            let out = NumberOutputTests.text(v)
+            #expect(Float(out) == f, "\(out) does not read back to \(f)")
+            #expect(out == f.description || f.description.contains("e"), "\(out) vs \(f.description)")
+            checked += 1
+        }
+        #expect(checked > 100_000)
+        #expect(NumberOutputTests.text(Double(Float(0.9))) == "0.9")
+        #expect(NumberOutputTests.text(Double(Float(-0.05))) == "-0.05")
+        #expect(NumberOutputTests.text(0.1) == "0.1")  // a double, not a float32: description
+        #expect(NumberOutputTests.text(.nan) == "null")
     }
 }

@@ -197,8 +197,48 @@ struct JSONWriter {
             return
         }
         let f = Float(v)
+        if Double(f) == v, f.isFinite, shortFloat(f) { return }
         var text = Double(f) == v && f.isFinite ? f.description : v.description
         text.withUTF8 { out.append(UnsafeRawBufferPointer($0)) }
+    }
+
+    /// Fast path for the float32 values headers are full of (0.9, 2.5, -1.25): the fewest
+    /// decimals k ≤ 7 whose nearest k-decimal lies strictly within half a float32 gap of `f`,
+    /// so it reads back to `f` under any rounding. For 0.001 ≤ |f| < 10^6, `v·10^k` is exact
+    /// in double (a 24-bit mantissa times at most 10^7), so the test is exact; it gives the same
+    /// digits as `Float.description` (checked by a test over a million values). Returns false
+    /// when it does not apply.
+    func shortFloat(_ f: Float) -> Bool {
+        let magnitude = abs(f)
+        guard magnitude >= 0.001, magnitude < 1_000_000 else { return false }
+        let v = Double(magnitude)
+        let lowerGap = (v - Double(magnitude.nextDown)) / 2
+        let upperGap = (Double(magnitude.nextUp) - v) / 2
+        var scale = 1.0
+        for k in 1...7 {
+            scale *= 10
+            let exact = v * scale
+            let m = exact.rounded(.toNearestOrEven)  // ties as Float.description breaks them
+            let within = m >= exact ? (m - exact) < upperGap * scale : (exact - m) < lowerGap * scale
+            guard within else { continue }
+            // m has k decimals: integer part m / 10^k, fraction m % 10^k zero-padded to k.
+            let digits = UInt64(m)
+            let unit = UInt64(scale)
+            if f < 0 { out.append(UInt8(ascii: "-")) }
+            int(Int(digits / unit))
+            out.append(UInt8(ascii: "."))
+            var fraction = digits % unit
+            var buffer: (UInt64, UInt64) = (0, 0)
+            withUnsafeMutableBytes(of: &buffer) { b in
+                for i in stride(from: k - 1, through: 0, by: -1) {
+                    b[i] = UInt8(truncatingIfNeeded: fraction % 10) + 0x30
+                    fraction /= 10
+                }
+                out.append(UnsafeRawBufferPointer(rebasing: b[0..<k]))
+            }
+            return true
+        }
+        return false
     }
 
     func optionalNumber(_ v: Double?) {
