@@ -115,7 +115,7 @@ struct Scan: ParsableCommand {
                 guard let n = summary.byFormat[f], n > 0 else { return nil }
                 return "\(f.rawValue) \(n)"
             }
-            lines.append("scanned \(summary.files) files in \(formatted(seconds, 2)) s (\(Int(seconds > 0 ? Double(summary.files) / seconds : 0)) files/s, \(workers) job\(workers == 1 ? "" : "s"))")
+            lines.append("scanned \(summary.files) files in \(formatted(seconds, seconds < 1 ? 3 : 2)) s (\(Int(seconds > 0 ? Double(summary.files) / seconds : 0)) files/s, \(workers) job\(workers == 1 ? "" : "s"))")
             lines.append("formats: " + (formats.isEmpty ? "none" : formats.joined(separator: ", ")))
             lines.append("errors \(summary.errors), unsupported \(summary.unsupported), with findings \(summary.withFindings), skipped (not regular files) \(skipped)")
             lines.append("bytes read \(summary.bytesRead) (\(formatted(Double(summary.bytesRead) / Double(max(summary.files, 1)), 0)) per file)")
