@@ -174,4 +174,45 @@ struct ScannerTests {
         let lines = try String(contentsOfFile: inside, encoding: .utf8).split(separator: "\n")
         #expect(lines.count == 3 && !lines.contains { $0.contains("records.jsonl") })
     }
+
+    @Test("an unreadable directory and an unreadable file become error records; the rest is scanned")
+    func unreadable() throws {
+        let root = try temporaryDirectory("perm")
+        defer {
+            chmod(root.appendingPathComponent("locked").path, 0o755)
+            try? FileManager.default.removeItem(at: root)
+        }
+        let png = try RasterBuilder.png(width: 1, height: 1, bitDepth: 8, colorType: 0, pixels: [0])
+        try write(png, to: root.appendingPathComponent("data/ok.png"))
+        try write(png, to: root.appendingPathComponent("data/secret.png"))
+        try write(png, to: root.appendingPathComponent("locked/hidden.png"))
+        // The binary is copied next to the data so that an unprivileged user can run it.
+        let binary = root.appendingPathComponent("imagingx").path
+        try FileManager.default.copyItem(atPath: ScannerTests.binary, toPath: binary)
+        for path in [root.path, root.appendingPathComponent("data").path] { chmod(path, 0o755) }
+        chmod(root.appendingPathComponent("data/secret.png").path, 0o000)
+        chmod(root.appendingPathComponent("locked").path, 0o000)
+        // root reads everything: drop to nobody with setpriv (util-linux) to see what a user sees.
+        let arguments = ["scan", root.path, "--quiet"]
+        let p = Process()
+        if getuid() == 0 {
+            p.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
+            p.arguments = ["--reuid=65534", "--regid=65534", "--clear-groups", binary] + arguments
+        } else {
+            p.executableURL = URL(fileURLWithPath: binary)
+            p.arguments = arguments
+        }
+        let out = Pipe()
+        p.standardOutput = out
+        p.standardError = Pipe()
+        try p.run()
+        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        #expect(p.terminationStatus == 0, "per-file errors are not fatal")
+        let lines = text.split(separator: "\n").map(String.init)
+        #expect(lines.contains { $0.contains("\"path\":\"data/ok.png\"") && $0.contains("\"status\":\"ok\"") })
+        #expect(lines.contains { $0.contains("\"path\":\"data/secret.png\"") && $0.contains("cannot open: Permission denied at byte 0") })
+        #expect(lines.contains { $0.contains("\"path\":\"locked/\"") && $0.contains("cannot read directory: Permission denied") })
+        #expect(!text.contains("hidden.png"))
+    }
 }
