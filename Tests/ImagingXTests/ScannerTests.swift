@@ -189,7 +189,9 @@ struct ScannerTests {
         // The binary is copied next to the data so that an unprivileged user can run it.
         let binary = root.appendingPathComponent("imagingx").path
         try FileManager.default.copyItem(atPath: ScannerTests.binary, toPath: binary)
-        for path in [root.path, root.appendingPathComponent("data").path] { chmod(path, 0o755) }
+        // Explicit modes, whatever the umask: readable data, an executable copy.
+        for path in [root.path, root.appendingPathComponent("data").path, binary] { chmod(path, 0o755) }
+        chmod(root.appendingPathComponent("data/ok.png").path, 0o644)
         chmod(root.appendingPathComponent("data/secret.png").path, 0o000)
         chmod(root.appendingPathComponent("locked").path, 0o000)
         // root reads everything: drop to nobody with setpriv (util-linux) to see what a user sees.
