@@ -62,10 +62,8 @@ struct ScannerTests {
 
     @Test("output is identical whatever the number of jobs and the batch size")
     func deterministic() throws {
-        let root = try temporaryDirectory("det")
+        let (root, entries) = try ScannerTests.sampleTree("det")
         defer { try? FileManager.default.removeItem(at: root) }
-        _ = try SampleData.write(to: root.path)
-        let entries = Walker().walk([root.path]).entries
         func run(jobs: Int, batch: Int) -> [UInt8] {
             var out: [UInt8] = []
             _ = Scanner(jobs: jobs, batchSize: batch).scan(entries, emit: { out += $0 })
@@ -87,10 +85,8 @@ struct ScannerTests {
 
     @Test("SampleData: every kind reads, broken files give error records, no identity leaks")
     func sampleData() throws {
-        let root = try temporaryDirectory("sample")
+        let (root, entries) = try ScannerTests.sampleTree("sample")
         defer { try? FileManager.default.removeItem(at: root) }
-        _ = try SampleData.write(to: root.path)
-        let entries = Walker().walk([root.path]).entries
         var jsonl: [UInt8] = []
         var csv: [UInt8] = []
         let summary = Scanner(jobs: 2).scan(entries, emit: { jsonl += $0 })
@@ -114,6 +110,13 @@ struct ScannerTests {
             }
         }
         #expect(!outputs.contains("1.2.826.0.1.3680043.8.498.30.1"), "study UID in output")
+    }
+
+    /// A fresh SampleData tree in a temporary folder, and its walk; removed by the caller.
+    static func sampleTree(_ name: String) throws -> (root: URL, entries: [WalkEntry]) {
+        let root = try temporaryDirectory(name)
+        _ = try SampleData.write(to: root.path)
+        return (root, Walker().walk([root.path]).entries)
     }
 
     /// The built `imagingx` beside the test bundle.
