@@ -25,7 +25,7 @@ let package = Package(
             linkerSettings: [.linkedLibrary("png16"), .linkedLibrary("jpeg")]),
         // Format readers, the record model and the scanner. One module so the hot parsing
         // loops are optimised together (whole-module) without @inlinable plumbing.
-        .target(name: "ImagingX", dependencies: ["CZlib"]),
+        .target(name: "ImagingX", dependencies: ["CZlib", "CImagingCodecs"]),
         // Byte-level builders for DICOM, NIfTI, PNG and JPEG fixtures (tests, SampleData, benchmarks).
         .target(name: "ImagingXFixtures", dependencies: ["ImagingX", "CZlib", "CImagingCodecs"]),
         .executableTarget(

@@ -154,3 +154,148 @@ int ixc_png_encode(const uint8_t *pixels, const ixc_png_options *opt,
     *out_size = sink.size;
     return 0;
 }
+
+/* ---- Decoding ------------------------------------------------------------------------ */
+
+typedef struct { const uint8_t *data; size_t size, offset; } ixc_source;
+
+static void ixc_png_read(png_structp png, png_bytep out, png_size_t length) {
+    ixc_source *src = (ixc_source *)png_get_io_ptr(png);
+    if (length > src->size - src->offset) png_error(png, "PNG data ends early");
+    memcpy(out, src->data + src->offset, length);
+    src->offset += length;
+}
+
+int ixc_png_decode(const uint8_t *data, size_t size, size_t max_bytes, ixc_rows_fn rows, void *context,
+                   ixc_image_info *info, char *message, size_t message_size) {
+    ixc_png_context ctx = { message, message_size };
+    ixc_source src = { data, size, 0 };
+    uint8_t *volatile image = NULL;
+    uint8_t *volatile row = NULL;
+    png_bytep *volatile pointers = NULL;
+    png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &ctx, ixc_png_error, ixc_png_warning);
+    if (!png) { snprintf(message, message_size, "libpng could not start"); return 1; }
+    png_infop pinfo = png_create_info_struct(png);
+    if (!pinfo) { png_destroy_read_struct(&png, NULL, NULL); return 1; }
+    if (setjmp(png_jmpbuf(png))) {
+        png_destroy_read_struct(&png, &pinfo, NULL);
+        free(image);
+        free(row);
+        free(pointers);
+        return 1;
+    }
+    png_set_read_fn(png, &src, ixc_png_read);
+    /* CRC errors are errors (the header reader checks IHDR's CRC too). */
+    png_set_crc_action(png, PNG_CRC_ERROR_QUIT, PNG_CRC_ERROR_QUIT);
+    png_read_info(png, pinfo);
+    png_uint_32 width = 0, height = 0;
+    int depth = 0, color = 0, interlace = 0;
+    png_get_IHDR(png, pinfo, &width, &height, &depth, &color, &interlace, NULL, NULL);
+    if (color == PNG_COLOR_TYPE_PALETTE) {
+        png_set_palette_to_rgb(png);
+        /* palette_to_rgb would add alpha from tRNS: the palette's colours are the image. */
+        png_set_strip_alpha(png);
+    }
+    if (depth < 8) png_set_packing(png);
+    if (depth == 16) png_set_swap(png);
+    int passes = png_set_interlace_handling(png);
+    png_read_update_info(png, pinfo);
+    size_t stride = png_get_rowbytes(png, pinfo);
+    info->width = (int)width;
+    info->height = (int)height;
+    info->channels = png_get_channels(png, pinfo);
+    info->bit_depth = png_get_bit_depth(png, pinfo);
+    if (passes > 1) {
+        if (height && stride > max_bytes / height) {
+            snprintf(message, message_size, "an interlaced %ux%u image needs %zu bytes, over the %zu-byte limit",
+                     width, height, stride * height, max_bytes);
+            png_destroy_read_struct(&png, &pinfo, NULL);
+            return 1;
+        }
+        image = malloc(stride * height + 1);
+        if (!image) png_error(png, "out of memory for an interlaced image");
+        pointers = (png_bytep *)malloc(sizeof(png_bytep) * (height + 1));
+        if (!pointers) png_error(png, "out of memory");
+        for (png_uint_32 y = 0; y < height; y++) pointers[y] = image + stride * y;
+        png_read_image(png, pointers);
+        free(pointers);
+        pointers = NULL;
+        if (rows(context, image, stride * height)) { png_destroy_read_struct(&png, &pinfo, NULL); free(image); return 1; }
+    } else {
+        /* Rows in groups of about 64 KiB. */
+        size_t group = stride ? (65536 / stride) + 1 : 1;
+        if (group > height) group = height ? height : 1;
+        row = malloc(stride * group + 1);
+        if (!row) png_error(png, "out of memory");
+        png_uint_32 y = 0;
+        while (y < height) {
+            size_t n = 0;
+            for (; n < group && y < height; n++, y++) png_read_row(png, row + stride * n, NULL);
+            if (rows(context, row, stride * n)) { png_destroy_read_struct(&png, &pinfo, NULL); free(row); return 1; }
+        }
+    }
+    png_read_end(png, NULL);
+    png_destroy_read_struct(&png, &pinfo, NULL);
+    free(image);
+    free(row);
+    return 0;
+}
+
+int ixc_jpeg_decode(const uint8_t *data, size_t size, size_t max_bytes, ixc_rows_fn rows, void *context,
+                    ixc_image_info *info, char *message, size_t message_size) {
+    struct jpeg_decompress_struct cinfo;
+    ixc_jpeg_error jerr;
+    uint8_t *volatile buffer = NULL;
+    memset(&cinfo, 0, sizeof cinfo);
+    cinfo.err = jpeg_std_error(&jerr.base);
+    jerr.base.error_exit = ixc_jpeg_error_exit;
+    jerr.base.emit_message = ixc_jpeg_silence;
+    jerr.message = message;
+    jerr.message_size = message_size;
+    if (setjmp(jerr.jump)) {
+        jpeg_destroy_decompress(&cinfo);
+        free(buffer);
+        return 1;
+    }
+    jpeg_create_decompress(&cinfo);
+    jpeg_mem_src(&cinfo, (const unsigned char *)data, (unsigned long)size);
+    jpeg_read_header(&cinfo, TRUE);
+    if (cinfo.data_precision != 8) {
+        snprintf(message, message_size, "%d-bit JPEG: the system libjpeg-turbo (%d) decodes 8-bit samples only",
+                 cinfo.data_precision, LIBJPEG_TURBO_VERSION_NUMBER);
+        jpeg_destroy_decompress(&cinfo);
+        return 2;
+    }
+    /* Progressive and multi-scan images keep every coefficient: width × height × components × 2. */
+    if (jpeg_has_multiple_scans(&cinfo)) {
+        double need = (double)cinfo.image_width * cinfo.image_height * cinfo.num_components * 2.0;
+        if (need > (double)max_bytes) {
+            snprintf(message, message_size, "a progressive %ux%u JPEG needs %.0f bytes of coefficients, over the %zu-byte limit",
+                     cinfo.image_width, cinfo.image_height, need, max_bytes);
+            jpeg_destroy_decompress(&cinfo);
+            return 1;
+        }
+    }
+    if (cinfo.jpeg_color_space == JCS_CMYK || cinfo.jpeg_color_space == JCS_YCCK) cinfo.out_color_space = JCS_CMYK;
+    jpeg_start_decompress(&cinfo);
+    info->width = (int)cinfo.output_width;
+    info->height = (int)cinfo.output_height;
+    info->channels = cinfo.output_components;
+    info->bit_depth = 8;
+    size_t stride = (size_t)cinfo.output_width * (size_t)cinfo.output_components;
+    size_t group = cinfo.rec_outbuf_height > 0 ? (size_t)cinfo.rec_outbuf_height : 1;
+    if (group < 16) group = 16;
+    buffer = malloc(stride * group + 1);
+    if (!buffer) { snprintf(message, message_size, "out of memory"); jpeg_destroy_decompress(&cinfo); return 1; }
+    JSAMPROW pointers[64];
+    for (size_t i = 0; i < group && i < 64; i++) pointers[i] = buffer + stride * i;
+    while (cinfo.output_scanline < cinfo.output_height) {
+        JDIMENSION got = jpeg_read_scanlines(&cinfo, pointers, (JDIMENSION)(group < 64 ? group : 64));
+        if (got == 0) break;
+        if (rows(context, buffer, stride * got)) { jpeg_destroy_decompress(&cinfo); free(buffer); return 1; }
+    }
+    jpeg_finish_decompress(&cinfo);
+    jpeg_destroy_decompress(&cinfo);
+    free(buffer);
+    return 0;
+}

@@ -44,6 +44,9 @@ struct Scan: ParsableCommand {
     @Flag(help: "No summary or progress on standard error.")
     var quiet = false
 
+    @Flag(help: "Decode pixels and add intensity statistics (stats, stats_error) to each image record.")
+    var stats = false
+
     func validate() throws {
         guard OutputFormat(rawValue: format) != nil else {
             throw ValidationError("--format must be jsonl or csv, not '\(format)'")
@@ -78,11 +81,11 @@ struct Scan: ParsableCommand {
         } else {
             sink = OutputSink(fd: 1)
         }
-        if outputFormat == .csv { sink.write(RecordWriter.csvHeader()) }
+        if outputFormat == .csv { sink.write(RecordWriter.csvHeader(stats: stats)) }
 
         let showProgress = !quiet && isatty(2) == 1
         var lastProgress = started
-        let scanner = Scanner(jobs: workers, format: outputFormat)
+        let scanner = Scanner(jobs: workers, format: outputFormat, batchSize: stats ? 256 : 4096, options: ReadOptions(stats: stats))
         var walker = Walker(includeHidden: all)
         var outputStat = stat()
         if sink.owned, fstat(sink.fd, &outputStat) == 0 {

@@ -36,4 +36,27 @@ int ixc_png_encode(const uint8_t *pixels, const ixc_png_options *opt,
 
 void ixc_free(void *p);
 
+/* Decoders for pixel statistics. Decoded rows are handed to `rows` in pieces (whole rows,
+   samples interleaved, 16-bit samples in host order); a non-zero return from `rows` stops the
+   decode. `max_bytes` bounds any whole-image buffer the decoder needs (interlaced PNG,
+   progressive JPEG coefficients). Return: 0 decoded, 1 damaged data (message says why),
+   2 a variant these libraries do not decode (message says which). */
+
+typedef int (*ixc_rows_fn)(void *context, const uint8_t *rows, size_t bytes);
+
+typedef struct {
+    int width, height;
+    int channels;        /* samples per pixel after the transforms below */
+    int bit_depth;       /* 8 or 16 (PNG 1/2/4-bit samples are unpacked to one byte each) */
+} ixc_image_info;
+
+/* PNG: palette expanded to RGB (tRNS ignored), bit depths below 8 unpacked without scaling,
+   16-bit kept, alpha kept as a channel. */
+int ixc_png_decode(const uint8_t *data, size_t size, size_t max_bytes, ixc_rows_fn rows, void *context,
+                   ixc_image_info *info, char *message, size_t message_size);
+
+/* JPEG (8-bit DCT processes): YCbCr to RGB, grayscale kept, CMYK/YCCK as CMYK, as Pillow. */
+int ixc_jpeg_decode(const uint8_t *data, size_t size, size_t max_bytes, ixc_rows_fn rows, void *context,
+                    ixc_image_info *info, char *message, size_t message_size);
+
 #endif

@@ -178,3 +178,45 @@ public final class ByteSource {
         }
     }
 }
+
+extension ByteSource {
+    /// Hands `count` bytes from `offset` to `body` in pieces of at most `buffer.count` bytes:
+    /// read with `pread` into `buffer` (file sources, bypassing the header window) or sliced
+    /// from memory. Bulk pixel data flows through here, never through the window.
+    func stream(from offset: Int, count: Int, buffer: UnsafeMutableRawBufferPointer,
+                _ body: (UnsafeRawBufferPointer) throws(ParseError) -> Void) throws(ParseError) {
+        let size = s.pointee.size
+        guard offset >= 0, count >= 0, offset <= size, count <= size - offset else {
+            throw .truncated(at: offset, need: count, have: size - offset, "pixel data")
+        }
+        let fd = s.pointee.fd
+        if fd < 0 {
+            var done = 0
+            while done < count {
+                let n = min(buffer.count, count - done)
+                try body(UnsafeRawBufferPointer(start: s.pointee.storage + offset + done, count: n))
+                done += n
+            }
+            return
+        }
+        var done = 0
+        while done < count {
+            let want = min(buffer.count, count - done)
+            var got = 0
+            while got < want {
+                let n = pread(fd, buffer.baseAddress! + got, want - got, off_t(offset + done + got))
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    throw ParseError(.io, at: offset + done + got, "read failed: \(String(cString: strerror(errno)))")
+                }
+                if n == 0 {
+                    throw .truncated(at: offset + done + got, need: count - done - got, have: 0, "pixel data (the file changed while being read)")
+                }
+                got += n
+            }
+            s.pointee.bytesRead += got
+            try body(UnsafeRawBufferPointer(start: buffer.baseAddress, count: got))
+            done += got
+        }
+    }
+}

@@ -17,7 +17,7 @@ final class Inflater {
 
     /// The stream lives behind a pointer: zlib keeps a pointer back to it in its state, so it
     /// must not move.
-    private let stream: UnsafeMutablePointer<z_stream>
+    let stream: UnsafeMutablePointer<z_stream>
     private var initialized: Wrapper?
 
     init() {
@@ -31,7 +31,7 @@ final class Inflater {
         stream.deallocate()
     }
 
-    private func reset(_ wrapper: Wrapper, at offset: Int) throws(ParseError) {
+    func reset(_ wrapper: Wrapper, at offset: Int) throws(ParseError) {
         let status: Int32
         if initialized == nil {
             status = inflateInit2_(stream, wrapper.windowBits, zlibVersion(), Int32(MemoryLayout<z_stream>.size))
@@ -92,5 +92,59 @@ final class Inflater {
             }
         }
         return false
+    }
+}
+
+extension Inflater {
+    /// Inflates the stream at `offset` of `input` in pieces: the first `skip` inflated bytes
+    /// are dropped, the next `count` are handed to `body` in pieces of at most `output.count`
+    /// bytes. Neither the whole compressed nor the whole inflated stream is ever held.
+    /// Throws `.truncated` (with the compressed offset) if the stream ends early.
+    func stream(_ input: ByteSource, from offset: Int, wrapper: Wrapper, skip: Int, count: Int,
+                output: UnsafeMutableRawBufferPointer, inputChunk: Int = 256 << 10,
+                _ body: (UnsafeRawBufferPointer) throws(ParseError) -> Void) throws(ParseError) {
+        try reset(wrapper, at: offset)
+        let stream = self.stream
+        stream.pointee.avail_in = 0
+        var inputOffset = offset
+        var skipped = 0
+        var delivered = 0
+        while delivered < count {
+            if stream.pointee.avail_in == 0 {
+                let n = min(inputChunk, input.size - inputOffset)
+                if n <= 0 {
+                    throw ParseError(.truncated, at: inputOffset,
+                                     "compressed stream ends after \(skipped + delivered) inflated bytes; the header needs \(skip + count)")
+                }
+                let chunk = try input.bytes(at: inputOffset, count: n, "compressed voxel data")
+                stream.pointee.next_in = UnsafeMutablePointer(mutating: chunk.baseAddress!.assumingMemoryBound(to: Bytef.self))
+                stream.pointee.avail_in = uInt(n)
+                inputOffset += n
+            }
+            let want = skipped < skip ? min(skip - skipped, output.count) : min(count - delivered, output.count)
+            stream.pointee.next_out = output.baseAddress!.assumingMemoryBound(to: Bytef.self)
+            stream.pointee.avail_out = uInt(want)
+            let status = CZlib.inflate(stream, Z_NO_FLUSH)
+            let produced = want - Int(stream.pointee.avail_out)
+            if skipped < skip {
+                skipped += produced
+            } else if produced > 0 {
+                try body(UnsafeRawBufferPointer(start: output.baseAddress, count: produced))
+                delivered += produced
+            }
+            if status == Z_STREAM_END {
+                if delivered < count {
+                    throw ParseError(.truncated, at: inputOffset - Int(stream.pointee.avail_in),
+                                     "compressed stream ends after \(skipped + delivered) inflated bytes; the header needs \(skip + count)")
+                }
+                return
+            }
+            if status == Z_BUF_ERROR && stream.pointee.avail_in == 0 { continue }
+            guard status == Z_OK || status == Z_BUF_ERROR else {
+                let consumed = inputOffset - Int(stream.pointee.avail_in)
+                let message = stream.pointee.msg.map { String(cString: $0) } ?? "zlib error \(status)"
+                throw ParseError(.malformed, at: consumed, "compressed voxel data: \(message)")
+            }
+        }
     }
 }

@@ -127,4 +127,23 @@ enum TransferSyntax {
     static func isNative(_ uid: String) -> Bool {
         uid == implicitLittle || uid == explicitLittle || uid == deflatedExplicitLittle || uid == explicitBig
     }
+
+    static let rle = "1.2.840.10008.1.2.5"
+    static let jpegBaseline = "1.2.840.10008.1.2.4.50"
+    static let jpegExtended = "1.2.840.10008.1.2.4.51"
+
+    /// Why pixels under an encapsulated syntax other than RLE and 8-bit JPEG are not decoded.
+    static func undecodedReason(_ uid: String) -> String {
+        let name: String
+        switch uid {
+        case "1.2.840.10008.1.2.4.57", "1.2.840.10008.1.2.4.70": name = "JPEG Lossless (process 14)"
+        case "1.2.840.10008.1.2.4.80", "1.2.840.10008.1.2.4.81": name = "JPEG-LS"
+        case "1.2.840.10008.1.2.4.90", "1.2.840.10008.1.2.4.91", "1.2.840.10008.1.2.4.92", "1.2.840.10008.1.2.4.93":
+            name = "JPEG 2000"
+        case "1.2.840.10008.1.2.4.201", "1.2.840.10008.1.2.4.202", "1.2.840.10008.1.2.4.203": name = "High-Throughput JPEG 2000"
+        case let u where u.hasPrefix("1.2.840.10008.1.2.4.10"): name = "MPEG/HEVC video"
+        default: name = "transfer syntax \(uid)"
+        }
+        return "\(name) not supported: pixel statistics need a decoder ImagingX does not have"
+    }
 }

@@ -60,6 +60,10 @@ public struct ImageRecord: Sendable {
     /// DICOM PhotometricInterpretation.
     public var photometric: String?
     public var findings: [Finding] = []
+    /// Intensity statistics (`scan --stats`).
+    public var stats: PixelStats?
+    /// Why `stats` is missing for a readable image (`scan --stats`).
+    public var statsError: String?
 
     public init(path: String) { self.path = path }
 

@@ -43,6 +43,9 @@ enum NIfTIReader {
         var dataBytes: Int
         /// Whether voxel data lives in a separate `.img` file.
         var isPair: Bool
+        /// nifti1.h datatype code and the header's byte order (the data's too).
+        var datatype = 0
+        var bigEndian = false
     }
 
     /// Fills `record` from a complete header in `b` (348 or 540 bytes).
@@ -171,7 +174,7 @@ enum NIfTIReader {
 
         let (dataBits, overflow) = voxels.multipliedReportingOverflow(by: max(type.bits, 1))
         let dataBytes = overflow ? Int.max : dataBits / 8 + (dataBits % 8 == 0 ? 0 : 1)
-        return Result(voxOffset: voxOffset, dataBytes: dataBytes, isPair: isPair)
+        return Result(voxOffset: voxOffset, dataBytes: dataBytes, isPair: isPair, datatype: code, bigEndian: bigEndian)
     }
 
     private static func affine(_ f: NIfTIFields, slots: NIfTISlots, variant: Variant, dims: [Int],

@@ -11,13 +11,19 @@ public enum RecordWriter {
         "rescale_intercept", "affine", "axcodes", "series_key", "interlaced", "coding", "photometric", "findings",
     ]
 
-    public static func csvHeader() -> [UInt8] {
-        Array((csvColumns.joined(separator: ",") + "\n").utf8)
+    /// Columns added by `scan --stats`.
+    public static let csvStatsColumns = [
+        "stats_count", "stats_min", "stats_max", "stats_mean", "stats_std", "stats_p00_5", "stats_p50",
+        "stats_p99_5", "stats_nan_count", "stats_inf_count", "stats_error",
+    ]
+
+    public static func csvHeader(stats: Bool = false) -> [UInt8] {
+        Array(((csvColumns + (stats ? csvStatsColumns : [])).joined(separator: ",") + "\n").utf8)
     }
 
     /// One JSON object and a newline. Absent values are written as null so every line has
     /// every key (pandas and DuckDB infer one schema).
-    public static func writeJSON(_ r: ImageRecord, to buffer: ByteBuffer) {
+    public static func writeJSON(_ r: ImageRecord, to buffer: ByteBuffer, stats: Bool = false) {
         let w = JSONWriter(out: buffer)
         w.raw("{\"path\":"); w.string(r.path)
         w.raw(",\"format\":"); w.string(r.format.rawValue)
@@ -48,7 +54,27 @@ public enum RecordWriter {
             w.raw(",\"message\":"); w.string(f.message)
             w.raw("}")
         }
-        w.raw("]}\n")
+        w.raw("]")
+        if stats {
+            w.raw(",\"stats\":")
+            if let s = r.stats { writeStats(s, w) } else { w.raw("null") }
+            w.raw(",\"stats_error\":"); w.optionalString(r.statsError)
+        }
+        w.raw("}\n")
+    }
+
+    static func writeStats(_ s: PixelStats, _ w: JSONWriter) {
+        w.raw("{\"count\":"); w.int(s.count)
+        w.raw(",\"min\":"); w.double(s.min)
+        w.raw(",\"max\":"); w.double(s.max)
+        w.raw(",\"mean\":"); w.double(s.mean)
+        w.raw(",\"std\":"); w.double(s.std)
+        w.raw(",\"p00_5\":"); w.double(s.p00_5)
+        w.raw(",\"p50\":"); w.double(s.p50)
+        w.raw(",\"p99_5\":"); w.double(s.p99_5)
+        w.raw(",\"nan_count\":"); w.int(s.nanCount)
+        w.raw(",\"inf_count\":"); w.int(s.infCount)
+        w.raw("}")
     }
 
     /// `writeJSON` into an array (tests, small tools).
@@ -58,13 +84,13 @@ public enum RecordWriter {
         out += buffer.bytes
     }
 
-    public static func writeCSV(_ r: ImageRecord, to buffer: ByteBuffer) {
+    public static func writeCSV(_ r: ImageRecord, to buffer: ByteBuffer, stats: Bool = false) {
         var out: [UInt8] = []
-        appendCSV(r, to: &out)
+        appendCSV(r, to: &out, stats: stats)
         buffer.append(contentsOf: out)
     }
 
-    public static func appendCSV(_ r: ImageRecord, to out: inout [UInt8]) {
+    public static func appendCSV(_ r: ImageRecord, to out: inout [UInt8], stats: Bool = false) {
         var fields: [String] = []
         fields.reserveCapacity(csvColumns.count)
         func json(_ body: (JSONWriter) -> Void) -> String {
@@ -95,6 +121,19 @@ public enum RecordWriter {
         fields.append(r.coding ?? "")
         fields.append(r.photometric ?? "")
         fields.append(r.findings.map(\.code).joined(separator: ";"))
+        if stats {
+            if let s = r.stats {
+                fields.append(String(s.count))
+                for v in [s.min, s.max, s.mean, s.std, s.p00_5, s.p50, s.p99_5] {
+                    fields.append(json { $0.double(v) }.replacingNull())
+                }
+                fields.append(String(s.nanCount))
+                fields.append(String(s.infCount))
+            } else {
+                fields.append(contentsOf: Array(repeating: "", count: 10))
+            }
+            fields.append(r.statsError ?? "")
+        }
         for (i, field) in fields.enumerated() {
             if i > 0 { out.append(UInt8(ascii: ",")) }
             appendCSVField(field, to: &out)
@@ -190,6 +229,18 @@ struct JSONWriter {
     /// Shortest text that reads back to the value. A value that is exactly a float32 (most
     /// NIfTI fields, PNG/JPEG ratios that happen to be) is printed at float32 precision, so
     /// a stored 0.9f reads "0.9", not "0.8999999761581421".
+    /// Shortest text that reads back to exactly this double (statistics are computed values,
+    /// not stored float32 fields).
+    func double(_ v: Double) {
+        guard v.isFinite else { raw("null"); return }
+        if v == v.rounded(), abs(v) < 1e15 {
+            int(Int(v))
+            return
+        }
+        var text = v.description
+        text.withUTF8 { out.append(UnsafeRawBufferPointer($0)) }
+    }
+
     func number(_ v: Double) {
         guard v.isFinite else { raw("null"); return }
         if v == v.rounded(), abs(v) < 1e15 {
@@ -278,4 +329,8 @@ struct JSONWriter {
         }
         out.append(UInt8(ascii: "]"))
     }
+}
+
+extension String {
+    fileprivate func replacingNull() -> String { self == "null" ? "" : self }
 }

@@ -24,8 +24,11 @@ public final class FileReader {
     private var noAtime = true
     /// Bytes read from disk since the reader was made (summary figure).
     public private(set) var bytesRead = 0
+    public var options: ReadOptions
+    /// Decoding state, made on first use (1.3 MiB of counters and buffers).
+    lazy var workspace = PixelWorkspace()
 
-    public init() {}
+    public init(options: ReadOptions = ReadOptions()) { self.options = options }
 
     /// Reads `fullPath`; `path` is what the record shows.
     public func read(fullPath: String, path: String) -> ImageRecord {
@@ -82,6 +85,12 @@ public final class FileReader {
             var parser = DICOMParser(source: source, scratch: scratch, inflater: inflater)
             let header = try parser.parse()
             DICOMRecord.fill(&record, from: header, hasher: seriesHasher)
+            defer {
+                if options.stats, record.status == .ok, record.dims != nil, header.pixelDataTag != nil,
+                   !record.findings.contains(where: { $0.level == .error }) {
+                    dicomStats(&record, header, parsedFrom: parser.src)
+                }
+            }
             if let tag = header.pixelDataTag, header.pixelDataLength >= 0 {
                 let left = parser.src.size - header.pixelDataOffset
                 if header.pixelDataLength > left {
@@ -91,13 +100,22 @@ public final class FileReader {
             }
             return
         }
-        if PNGReader.sniff(head) { try PNGReader.read(source, into: &record); return }
-        if JPEGReader.sniff(head) { try JPEGReader.read(source, into: &record); return }
+        if PNGReader.sniff(head) {
+            try PNGReader.read(source, into: &record)
+            if options.stats { rasterStats(&record, jpeg: false) }
+            return
+        }
+        if JPEGReader.sniff(head) {
+            try JPEGReader.read(source, into: &record)
+            if options.stats { rasterStats(&record, jpeg: true) }
+            return
+        }
         if let (variant, bigEndian) = NIfTIReader.sniff(head) {
             let size = variant == .nifti2 ? 540 : 348
             let header = try source.bytes(at: 0, count: size, "NIfTI header")
             let result = try NIfTIReader.read(header, variant: variant, bigEndian: bigEndian, into: &record)
             try checkData(&record, result, fullPath: fullPath)
+            if options.stats, record.status == .ok { niftiStats(&record, result, fullPath: fullPath, gzip: false) }
             return
         }
         if head.count >= 4 {
@@ -143,6 +161,7 @@ public final class FileReader {
                 record.note("data_short", .error, "the gzip stream inflates to \(isize) bytes; header and voxel data need \(needed)")
             }
         }
+        if options.stats, !result.isPair, record.status == .ok { niftiStats(&record, result, fullPath: nil, gzip: true) }
     }
 
     private func checkData(_ record: inout ImageRecord, _ result: NIfTIReader.Result, fullPath: String?) throws(ParseError) {

@@ -40,8 +40,10 @@ public final class Scanner: Sendable {
     public let jobs: Int
     public let format: OutputFormat
     public let batchSize: Int
+    public let options: ReadOptions
 
-    public init(jobs: Int, format: OutputFormat = .jsonl, batchSize: Int = 4096) {
+    public init(jobs: Int, format: OutputFormat = .jsonl, batchSize: Int = 4096, options: ReadOptions = ReadOptions()) {
+        self.options = options
         self.jobs = max(1, jobs)
         self.format = format
         self.batchSize = max(1, batchSize)
@@ -95,13 +97,16 @@ public final class Scanner: Sendable {
     final class ScanContext {
         let jobs: Int
         let format: OutputFormat
+        let stats: Bool
         let workers: [Worker]
         let batch = ByteBuffer(capacity: 1 << 20)
 
         init(scanner: Scanner) {
             jobs = scanner.jobs
             format = scanner.format
-            workers = (0..<scanner.jobs).map { _ in Worker() }
+            stats = scanner.options.stats
+            let options = scanner.options
+            workers = (0..<scanner.jobs).map { _ in Worker(options: options) }
         }
 
         func summary() -> ScanSummary {
@@ -121,7 +126,7 @@ public final class Scanner: Sendable {
             let slots = UnsafeMutableBufferPointer<Slot>.allocate(capacity: count)
             slots.initialize(repeating: Slot(worker: 0, start: 0, end: 0))
             let next = Counter()
-            let box = UnsafeSendable(slots: slots, workers: workers, entries: entries, start: start, format: format)
+            let box = UnsafeSendable(slots: slots, workers: workers, entries: entries, start: start, format: format, stats: stats)
             let body: @Sendable (Int) -> Void = { workerIndex in
                 let worker = box.workers[workerIndex]
                 while true {
@@ -138,8 +143,8 @@ public final class Scanner: Sendable {
                     worker.summary.add(record)
                     let from = worker.output.count
                     switch box.format {
-                    case .jsonl: RecordWriter.writeJSON(record, to: worker.output)
-                    case .csv: RecordWriter.writeCSV(record, to: worker.output)
+                    case .jsonl: RecordWriter.writeJSON(record, to: worker.output, stats: box.stats)
+                    case .csv: RecordWriter.writeCSV(record, to: worker.output, stats: box.stats)
                     }
                     box.slots[i] = Slot(worker: workerIndex, start: from, end: worker.output.count)
                 }
@@ -174,7 +179,8 @@ public final class Scanner: Sendable {
     }
 
     final class Worker {
-        let reader = FileReader()
+        let reader: FileReader
+        init(options: ReadOptions) { reader = FileReader(options: options) }
         let output = ByteBuffer(capacity: 1 << 20)
         var summary = ScanSummary()
     }
@@ -188,6 +194,7 @@ public final class Scanner: Sendable {
         let entries: [WalkEntry]
         let start: Int
         let format: OutputFormat
+        let stats: Bool
     }
 }
 

@@ -1,0 +1,255 @@
+import CImagingCodecs
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// What the scan computes besides the header.
+public struct ReadOptions: Sendable {
+    /// Decode pixels and add `stats` to image records.
+    public var stats = false
+    /// The most memory one image may need decoded (a float volume held for its percentiles,
+    /// an interlaced PNG, a progressive JPEG's coefficients). Larger images get `stats_error`.
+    public var maxDecodeBytes = 4 << 30
+
+    public init(stats: Bool = false) { self.stats = stats }
+}
+
+/// Why pixel statistics could not be computed for a readable header.
+struct StatsError: Error, CustomStringConvertible {
+    var description: String
+    init(_ d: String) { description = d }
+}
+
+/// Per-worker decoding state: the statistics accumulator and the bulk read buffer.
+final class PixelWorkspace {
+    let accumulator = StatsAccumulator()
+    let chunk = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 64)
+    let inflateOut = UnsafeMutableRawBufferPointer.allocate(byteCount: 256 << 10, alignment: 64)
+    deinit {
+        chunk.deallocate()
+        inflateOut.deallocate()
+    }
+}
+
+extension FileReader {
+    /// Runs `body` and files its failure as the record's `stats_error` (the header stays ok).
+    func withStats(_ record: inout ImageRecord, _ body: (inout ImageRecord) throws -> PixelStats) {
+        do {
+            record.stats = try body(&record)
+        } catch let e as ParseError {
+            record.statsError = e.description
+        } catch {
+            record.statsError = "\(error)"
+        }
+    }
+
+    // MARK: NIfTI / Analyze
+
+    static func niftiLayout(_ result: NIfTIReader.Result, _ record: ImageRecord) throws(StatsError) -> SampleLayout {
+        let kind: SampleKind
+        switch result.datatype {
+        case 2, 128, 2304: kind = .uint8
+        case 256: kind = .int8
+        case 4: kind = .int16
+        case 512: kind = .uint16
+        case 8: kind = .int32
+        case 768: kind = .uint32
+        case 1024: kind = .int64
+        case 1280: kind = .uint64
+        case 16: kind = .float32
+        case 64: kind = .float64
+        case 1: throw StatsError("datatype bit (1): 1-bit voxels are not decoded (nibabel does not read them either)")
+        case 32, 1792, 2048: throw StatsError("complex datatype \(record.dtype ?? ""): statistics of complex voxels are not defined")
+        default: throw StatsError("datatype \(record.dtype ?? String(result.datatype)) is not decoded")
+        }
+        return SampleLayout(kind: kind, bigEndian: result.bigEndian, slope: record.rescaleSlope ?? 1,
+                            intercept: record.rescaleIntercept ?? 0)
+    }
+
+    func niftiStats(_ record: inout ImageRecord, _ result: NIfTIReader.Result, fullPath: String?, gzip: Bool) {
+        withStats(&record) { record throws -> PixelStats in
+            let layout = try Self.niftiLayout(result, record)
+            let acc = workspace.accumulator
+            try guardBudget(layout, result.dataBytes)
+            acc.begin(layout, expectedBytes: result.dataBytes)
+            if gzip {
+                try inflater.stream(source, from: 0, wrapper: .gzip, skip: result.voxOffset, count: result.dataBytes,
+                                    output: workspace.inflateOut) { acc.consume($0) }
+            } else if result.isPair {
+                guard let fullPath, let image = FileReader.pairedImage(for: fullPath) else {
+                    throw StatsError("no .img file beside this header")
+                }
+                let stem = fullPath[..<(fullPath.lastIndex(of: "/").map { fullPath.index(after: $0) } ?? fullPath.startIndex)]
+                let imagePath = String(stem) + image.name
+                let fd = open(imagePath, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY)
+                guard fd >= 0 else { throw StatsError("cannot open \(image.name): \(String(cString: strerror(errno)))") }
+                defer { close(fd) }
+                let imageSource = ByteSource(capacity: 4096)
+                try imageSource.attach(fd: fd, size: image.size, initialRead: 0)
+                try imageSource.stream(from: result.voxOffset, count: result.dataBytes, buffer: workspace.chunk) { acc.consume($0) }
+            } else {
+                try source.stream(from: result.voxOffset, count: result.dataBytes, buffer: workspace.chunk) { acc.consume($0) }
+            }
+            return acc.finish()
+        }
+    }
+
+    func guardBudget(_ layout: SampleLayout, _ bytes: Int) throws(StatsError) {
+        if layout.kind.size > 2, bytes > options.maxDecodeBytes {
+            throw StatsError("\(bytes) bytes of \(layout.kind.rawValue) voxels exceed the \(options.maxDecodeBytes >> 20) MiB decode limit")
+        }
+    }
+
+    // MARK: DICOM
+
+    func dicomStats(_ record: inout ImageRecord, _ h: DICOMHeader, parsedFrom src: ByteSource) {
+        guard let tag = h.pixelDataTag, let rows = h.rows, let columns = h.columns else { return }
+        withStats(&record) { record throws -> PixelStats in
+            let syntax = h.transferSyntax ?? h.encodingSyntax
+            if src !== source {
+                throw StatsError("deflated transfer syntax: pixel statistics are not computed for deflated datasets")
+            }
+            let frames = max(h.numberOfFrames ?? 1, 1)
+            let samples = max(h.samplesPerPixel ?? 1, 1)
+            let kind: SampleKind
+            if tag == Tag.floatPixelData { kind = .float32 }
+            else if tag == Tag.doubleFloatPixelData { kind = .float64 }
+            else {
+                let signed = h.pixelRepresentation == 1
+                switch h.bitsAllocated ?? 0 {
+                case 8: kind = signed ? .int8 : .uint8
+                case 16: kind = signed ? .int16 : .uint16
+                case 32: kind = signed ? .int32 : .uint32
+                case 64: kind = signed ? .int64 : .uint64
+                case 1: throw StatsError("BitsAllocated 1 (bit-packed segmentation/overlay): not decoded")
+                case let b: throw StatsError("BitsAllocated \(b) is not a sample size DICOM defines for images")
+                }
+            }
+            var layout = SampleLayout(kind: kind, bigEndian: syntax == TransferSyntax.explicitBig,
+                                      slope: record.rescaleSlope ?? 1, intercept: record.rescaleIntercept ?? 0)
+            if tag == Tag.pixelData, let stored = h.bitsStored, stored > 0, stored < kind.size * 8 {
+                layout.bitsStored = stored
+            }
+            // Sizes from the header, multiplied with overflow checks.
+            var expected = kind.size
+            for f in [columns, rows, frames, samples] {
+                let (p, o) = expected.multipliedReportingOverflow(by: max(f, 0))
+                guard !o else { throw StatsError("the pixel grid is larger than any file") }
+                expected = p
+            }
+            try guardBudget(layout, expected)
+            let acc = workspace.accumulator
+            if TransferSyntax.isNative(syntax) && !h.pixelDataUndefinedLength {
+                guard h.pixelDataLength >= expected else {
+                    throw StatsError("Pixel Data holds \(h.pixelDataLength) bytes; the grid needs \(expected)")
+                }
+                acc.begin(layout, expectedBytes: expected)
+                try source.stream(from: h.pixelDataOffset, count: expected, buffer: workspace.chunk) { acc.consume($0) }
+                return acc.finish()
+            }
+            let fragments = try EncapsulatedPixelData.frames(source, at: h.pixelDataOffset, frames: frames)
+            let frameBytes = expected / frames
+            switch syntax {
+            case TransferSyntax.rle:
+                // RLE output is a frame of little-endian samples built from byte planes.
+                layout.bigEndian = false
+                acc.begin(layout, expectedBytes: expected)
+                var frame = [UInt8](repeating: 0, count: frameBytes)
+                for f in fragments {
+                    try RLEDecoder.decode(source, f, into: &frame, columns: columns, rows: rows,
+                                          samples: samples, bytesPerSample: kind.size)
+                    frame.withUnsafeBytes { acc.consume($0) }
+                }
+                return acc.finish()
+            case TransferSyntax.jpegBaseline, TransferSyntax.jpegExtended:
+                guard kind.size == 1 else {
+                    throw StatsError("\(h.bitsAllocated ?? 0)-bit JPEG (extended, 12-bit): the system libjpeg-turbo 2.1 decodes 8-bit samples only")
+                }
+                acc.begin(layout, expectedBytes: expected)
+                for f in fragments {
+                    let info = try EncapsulatedPixelData.withFrame(source, f) { bytes in
+                        try decodeRaster(bytes, jpeg: true) { acc.consume($0) }
+                    }
+                    if info.width != columns || info.height != rows {
+                        throw StatsError("JPEG frame is \(info.width)×\(info.height); the header says \(columns)×\(rows)")
+                    }
+                }
+                return acc.finish()
+            default:
+                throw StatsError(TransferSyntax.undecodedReason(syntax))
+            }
+        }
+    }
+
+    // MARK: PNG / JPEG
+
+    func rasterStats(_ record: inout ImageRecord, jpeg: Bool) {
+        withStats(&record) { record throws -> PixelStats in
+            let size = source.size
+            guard size <= options.maxDecodeBytes else {
+                throw StatsError("\(size)-byte file exceeds the decode limit")
+            }
+            let whole = try wholeFile()
+            let acc = workspace.accumulator
+            var began = false
+            let info = try decodeRaster(whole, jpeg: jpeg) { rows in
+                acc.consume(rows)
+            } onInfo: { info in
+                acc.begin(SampleLayout(kind: info.bit_depth == 16 ? .uint16 : .uint8), expectedBytes: 0)
+                began = true
+            }
+            _ = info
+            guard began else { throw StatsError("no image rows decoded") }
+            return acc.finish()
+        }
+    }
+
+    /// The whole current file in memory (PNG and JPEG files are read whole to decode them).
+    func wholeFile() throws(ParseError) -> UnsafeRawBufferPointer {
+        try source.bytes(at: 0, count: source.size, "image data")
+    }
+
+    /// Decodes a PNG or JPEG held in memory, handing rows to `rows`.
+    @discardableResult
+    func decodeRaster(_ bytes: UnsafeRawBufferPointer, jpeg: Bool,
+                      rows: (UnsafeRawBufferPointer) -> Void,
+                      onInfo: (ixc_image_info) -> Void = { _ in }) throws -> ixc_image_info {
+        final class Context {
+            let rows: (UnsafeRawBufferPointer) -> Void
+            let onInfo: (ixc_image_info) -> Void
+            var info: UnsafeMutablePointer<ixc_image_info>
+            var started = false
+            init(_ r: @escaping (UnsafeRawBufferPointer) -> Void, _ i: @escaping (ixc_image_info) -> Void,
+                 _ info: UnsafeMutablePointer<ixc_image_info>) { rows = r; onInfo = i; self.info = info }
+        }
+        var info = ixc_image_info()
+        var message = [CChar](repeating: 0, count: 256)
+        let code: Int32 = try withoutActuallyEscaping(rows) { rows in
+            try withoutActuallyEscaping(onInfo) { onInfo in
+                try withUnsafeMutablePointer(to: &info) { infoPointer in
+                    let context = Context(rows, onInfo, infoPointer)
+                    let unmanaged = Unmanaged.passRetained(context)
+                    defer { unmanaged.release() }
+                    let callback: ixc_rows_fn = { ctx, data, count in
+                        let c = Unmanaged<Context>.fromOpaque(ctx!).takeUnretainedValue()
+                        if !c.started { c.started = true; c.onInfo(c.info.pointee) }
+                        c.rows(UnsafeRawBufferPointer(start: data, count: count))
+                        return 0
+                    }
+                    let base = bytes.baseAddress?.assumingMemoryBound(to: UInt8.self)
+                    guard let base else { throw StatsError("empty image data") }
+                    return jpeg
+                        ? ixc_jpeg_decode(base, bytes.count, options.maxDecodeBytes, callback, unmanaged.toOpaque(), infoPointer, &message, 256)
+                        : ixc_png_decode(base, bytes.count, options.maxDecodeBytes, callback, unmanaged.toOpaque(), infoPointer, &message, 256)
+                }
+            }
+        }
+        if code != 0 {
+            let text = String(decoding: message.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            throw StatsError((jpeg ? "JPEG" : "PNG") + (code == 2 ? " not decoded: " : " data damaged: ") + text)
+        }
+        return info
+    }
+}
