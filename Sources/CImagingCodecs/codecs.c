@@ -241,7 +241,7 @@ int ixc_png_decode(const uint8_t *data, size_t size, size_t max_bytes, ixc_rows_
     return 0;
 }
 
-int ixc_jpeg_decode(const uint8_t *data, size_t size, size_t max_bytes, ixc_rows_fn rows, void *context,
+int ixc_jpeg_decode(const uint8_t *data, size_t size, size_t max_bytes, int stored_rgb, ixc_rows_fn rows, void *context,
                     ixc_image_info *info, char *message, size_t message_size) {
     struct jpeg_decompress_struct cinfo;
     ixc_jpeg_error jerr;
@@ -277,6 +277,12 @@ int ixc_jpeg_decode(const uint8_t *data, size_t size, size_t max_bytes, ixc_rows
         }
     }
     if (cinfo.jpeg_color_space == JCS_CMYK || cinfo.jpeg_color_space == JCS_YCCK) cinfo.out_color_space = JCS_CMYK;
+    if (stored_rgb && cinfo.num_components == 3) {
+        cinfo.jpeg_color_space = JCS_RGB;
+        cinfo.out_color_space = JCS_RGB;
+    }
+    /* Adobe applications write CMYK inverted; Pillow undoes it whenever the Adobe marker is there. */
+    int invert = cinfo.out_color_space == JCS_CMYK && cinfo.saw_Adobe_marker;
     jpeg_start_decompress(&cinfo);
     info->width = (int)cinfo.output_width;
     info->height = (int)cinfo.output_height;
@@ -292,6 +298,7 @@ int ixc_jpeg_decode(const uint8_t *data, size_t size, size_t max_bytes, ixc_rows
     while (cinfo.output_scanline < cinfo.output_height) {
         JDIMENSION got = jpeg_read_scanlines(&cinfo, pointers, (JDIMENSION)(group < 64 ? group : 64));
         if (got == 0) break;
+        if (invert) for (size_t i = 0; i < stride * got; i++) buffer[i] = (uint8_t)(255 - buffer[i]);
         if (rows(context, buffer, stride * got)) { jpeg_destroy_decompress(&cinfo); free(buffer); return 1; }
     }
     jpeg_finish_decompress(&cinfo);

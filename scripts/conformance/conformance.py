@@ -234,7 +234,9 @@ def identity_values(path):
                 v = elem.value
                 for item in (v if isinstance(v, (list, pydicom.multival.MultiValue)) else [v]):
                     s = str(item).strip()
-                    if len(s) >= 6:
+                    # A run of one character ('000000000') identifies no one and occurs inside
+                    # numbers (a statistic such as 1840.6750000000006).
+                    if len(s) >= 6 and len(set(s)) > 1:
                         values.append(s)
     except Exception:
         pass
@@ -344,6 +346,77 @@ def same(a, b):
     return a == b
 
 
+# ---------------------------------------------------------------- pixel statistics
+
+def array_stats(a):
+    a = np.asarray(a)
+    if a.dtype.names:  # nibabel RGB/RGBA structured voxels: pool the channels
+        a = a.view(np.uint8) if a.dtype.itemsize in (3, 4) else a
+    a = a.astype(np.float64).ravel()
+    finite = a[np.isfinite(a)]
+    out = {"count": int(finite.size), "nan_count": int(np.isnan(a).sum()), "inf_count": int(np.isinf(a).sum())}
+    if finite.size:
+        p = np.percentile(finite, [0.5, 50, 99.5])
+        out.update(min=float(finite.min()), max=float(finite.max()), mean=float(finite.mean()),
+                   std=float(finite.std()), p00_5=float(p[0]), p50=float(p[1]), p99_5=float(p[2]))
+    return out
+
+
+def peer_stats(path, view):
+    """Statistics of the array a pydicom, nibabel or Pillow user gets, or None if the peer cannot
+    decode the pixels (no plugin for the codec, unsupported type)."""
+    fmt = view.get("format")
+    try:
+        if fmt == "dicom":
+            from pydicom.pixels import apply_rescale
+            ds = pydicom.dcmread(path)
+            arr = ds.pixel_array
+            if "RescaleSlope" not in ds and "RescaleIntercept" not in ds:
+                # pydicom's apply_rescale reads top-level attributes only. In enhanced
+                # multi-frame objects the rescale lives in the Pixel Value Transformation
+                # functional group (PS3.3 C.7.6.16.2.9): shared, else per frame (first frame).
+                for seq in ("SharedFunctionalGroupsSequence", "PerFrameFunctionalGroupsSequence"):
+                    groups = ds.get(seq)
+                    item = groups[0] if groups else None
+                    pvt = item.get("PixelValueTransformationSequence") if item is not None else None
+                    if pvt:
+                        slope = float(pvt[0].get("RescaleSlope", 1) or 1)
+                        inter = float(pvt[0].get("RescaleIntercept", 0) or 0)
+                        return array_stats(arr.astype(np.float64) * slope + inter)
+            return array_stats(apply_rescale(arr, ds))
+        if fmt in ("nifti1", "nifti2", "analyze"):
+            img = nib.load(path)
+            if np.iscomplexobj(np.empty(0, dtype=img.get_data_dtype())):
+                return None
+            return array_stats(np.asanyarray(img.dataobj))
+        if fmt in ("png", "jpeg"):
+            with Image.open(path) as im:
+                if im.mode == "P":
+                    im = im.convert("RGB")
+                return array_stats(np.asarray(im))
+    except Exception:
+        return None
+    return None
+
+
+def same_stats(ours, peer):
+    """count, NaN and Inf counts exactly; the rest to 1e-9 of the value range (percentiles are
+    exact order statistics on both sides; means differ only by summation order)."""
+    problems = []
+    scale = max(1.0, abs(peer.get("max", 0) or 0), abs(peer.get("min", 0) or 0))
+    for key in ("count", "nan_count", "inf_count"):
+        if ours.get(key) != peer.get(key):
+            problems.append(key)
+    for key in ("min", "max", "mean", "std", "p00_5", "p50", "p99_5"):
+        a, b = ours.get(key), peer.get(key)
+        if a is None or b is None:
+            if (a is None) != (b is None):
+                problems.append(key)
+        elif abs(a - b) > 1e-9 * scale:
+            problems.append(key)
+    return problems
+
+
 def peer_view(path):
     return dicom_view(path) or nifti_view(path) or raster_view(path)
 
@@ -383,11 +456,12 @@ def main():
         return False
 
     passed = failed = excused = 0
+    stats_tally = {"compared": 0, "ours only": 0, "neither": 0}
     fields_checked = 0
     privacy_leaks = []
     for corpus, root in corpora.items():
         ours_path = os.path.join(args.work, f"{corpus}.ours.jsonl")
-        run = subprocess.run([args.imagingx, "scan", root, "--all", "--output", ours_path, "--quiet"])
+        run = subprocess.run([args.imagingx, "scan", root, "--all", "--stats", "--output", ours_path, "--quiet"])
         if run.returncode != 0:
             print(f"FAIL {corpus}: imagingx exited {run.returncode}")
             failed += 1
@@ -420,6 +494,17 @@ def main():
                         fields_checked += 1
                         if not same(mine.get(field), expected):
                             problems.append((field, mine.get(field), expected))
+                    peer = peer_stats(full, view)
+                    if peer is None:
+                        stats_tally["ours only" if mine.get("stats") else "neither"] += 1
+                    elif not mine.get("stats"):
+                        problems.append(("stats", mine.get("stats_error"), "decoded by the peer"))
+                    else:
+                        bad_keys = same_stats(mine["stats"], peer)
+                        stats_tally["compared"] += 1
+                        if bad_keys:
+                            problems.append(("stats", {k: mine["stats"].get(k) for k in bad_keys},
+                                             {k: peer.get(k) for k in bad_keys}))
             bad = [p for p in problems if not excluded(corpus, rel, p[0])]
             if bad:
                 failed += 1
@@ -445,6 +530,8 @@ def main():
         print(f"STALE exclusion (matched nothing): {e['corpus']}/{e['path']} {e['field']}")
     print(f"files agreeing: {passed} ({excused} through listed exclusions); fields compared: {fields_checked}; "
           f"privacy leaks: {len(privacy_leaks)}; stale exclusions: {len(stale)}")
+    print(f"stats: {stats_tally['compared']} files compared with the peers' arrays; "
+          f"{stats_tally['ours only']} decoded by ImagingX only; {stats_tally['neither']} by neither")
     failed += len(privacy_leaks) + len(stale)
     print(f"conformance: {passed} passed, {failed} failed")
     return 1 if failed else 0

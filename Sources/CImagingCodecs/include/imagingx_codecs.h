@@ -55,8 +55,10 @@ typedef struct {
 int ixc_png_decode(const uint8_t *data, size_t size, size_t max_bytes, ixc_rows_fn rows, void *context,
                    ixc_image_info *info, char *message, size_t message_size);
 
-/* JPEG (8-bit DCT processes): YCbCr to RGB, grayscale kept, CMYK/YCCK as CMYK, as Pillow. */
-int ixc_jpeg_decode(const uint8_t *data, size_t size, size_t max_bytes, ixc_rows_fn rows, void *context,
+/* JPEG (8-bit DCT processes): YCbCr to RGB, grayscale kept, CMYK/YCCK as CMYK (inverted when an
+   Adobe marker is present), as Pillow. `stored_rgb` non-zero: 3-component data is RGB already
+   (DICOM PhotometricInterpretation RGB), so no colour transform is applied. */
+int ixc_jpeg_decode(const uint8_t *data, size_t size, size_t max_bytes, int stored_rgb, ixc_rows_fn rows, void *context,
                     ixc_image_info *info, char *message, size_t message_size);
 
 #endif

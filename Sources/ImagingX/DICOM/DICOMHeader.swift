@@ -48,5 +48,8 @@ struct DICOMHeader {
     var pixelDataOffset = 0
     var pixelDataUndefinedLength = false
     var pixelDataLength = 0
+    var pixelDataVR: UInt16 = 0
+    /// Deflated syntax: where the raw deflate stream of the dataset starts in the file.
+    var deflateStart: Int?
     var findings: [Finding] = []
 }

@@ -125,6 +125,7 @@ struct DICOMParser {
             // PS3.5 §A.5: everything after the file meta is one raw deflate stream.
             try inflater.inflate(src, from: pos, wrapper: .raw, want: DICOMParser.maxInflatedHeader,
                                 into: inflated, what: "deflated dataset")
+            header.deflateStart = pos
             src = inflated
             offsetNote = " of the inflated dataset"
             pos = 0
@@ -269,6 +270,7 @@ struct DICOMParser {
                 header.pixelDataOffset = h.valueOffset
                 header.pixelDataUndefinedLength = h.length == DICOMParser.undefinedLength
                 header.pixelDataLength = h.pixelDataLengthValue
+                header.pixelDataVR = h.vr
                 return pos
             }
             if h.length == DICOMParser.undefinedLength,

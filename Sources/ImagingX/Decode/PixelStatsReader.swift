@@ -108,22 +108,26 @@ extension FileReader {
         guard let tag = h.pixelDataTag, let rows = h.rows, let columns = h.columns else { return }
         withStats(&record) { record throws -> PixelStats in
             let syntax = h.transferSyntax ?? h.encodingSyntax
-            if src !== source {
-                throw StatsError("deflated transfer syntax: pixel statistics are not computed for deflated datasets")
+            let deflated = src !== source
+            if deflated && h.deflateStart == nil {
+                throw StatsError("pixel data lies in an inflated dataset whose stream start is unknown")
             }
             let frames = max(h.numberOfFrames ?? 1, 1)
             let samples = max(h.samplesPerPixel ?? 1, 1)
+            if h.photometric?.hasPrefix("YBR_") == true, h.photometric != "YBR_FULL",
+               TransferSyntax.isNative(syntax) {
+                throw StatsError("\(h.photometric!) native pixel data (chroma subsampled): not decoded")
+            }
             let kind: SampleKind
             if tag == Tag.floatPixelData { kind = .float32 }
             else if tag == Tag.doubleFloatPixelData { kind = .float64 }
             else {
                 let signed = h.pixelRepresentation == 1
                 switch h.bitsAllocated ?? 0 {
-                case 8: kind = signed ? .int8 : .uint8
+                case 1, 8: kind = signed ? .int8 : .uint8
                 case 16: kind = signed ? .int16 : .uint16
                 case 32: kind = signed ? .int32 : .uint32
                 case 64: kind = signed ? .int64 : .uint64
-                case 1: throw StatsError("BitsAllocated 1 (bit-packed segmentation/overlay): not decoded")
                 case let b: throw StatsError("BitsAllocated \(b) is not a sample size DICOM defines for images")
                 }
             }
@@ -133,22 +137,73 @@ extension FileReader {
                 layout.bitsStored = stored
             }
             // Sizes from the header, multiplied with overflow checks.
-            var expected = kind.size
+            var count = 1
             for f in [columns, rows, frames, samples] {
-                let (p, o) = expected.multipliedReportingOverflow(by: max(f, 0))
-                guard !o else { throw StatsError("the pixel grid is larger than any file") }
-                expected = p
+                let (p, o) = count.multipliedReportingOverflow(by: max(f, 0))
+                guard !o, p < 1 << 56 else { throw StatsError("the pixel grid is larger than any file") }
+                count = p
             }
+            let bitPacked = h.bitsAllocated == 1 && tag == Tag.pixelData
+            let expected = bitPacked ? (count + 7) / 8 : count * kind.size
             try guardBudget(layout, expected)
             let acc = workspace.accumulator
             if TransferSyntax.isNative(syntax) && !h.pixelDataUndefinedLength {
                 guard h.pixelDataLength >= expected else {
                     throw StatsError("Pixel Data holds \(h.pixelDataLength) bytes; the grid needs \(expected)")
                 }
+                // Explicit VR big endian stores OW data as 16-bit words: 8-bit samples come
+                // byte-swapped in pairs (PS3.5 §A.3), the pad byte of an odd count included.
+                let swapPairs = layout.bigEndian && kind.size == 1 && h.pixelDataVR == VR.OW
+                let readCount = swapPairs ? min(h.pixelDataLength, expected + expected % 2) : expected
+                var ones = 0
+                var delivered = 0
+                let feed: (UnsafeRawBufferPointer) -> Void = { piece in
+                    var piece = piece
+                    var swapped: [UInt8] = []
+                    if swapPairs {
+                        // A copy: in-memory sources must not be changed.
+                        swapped = Array(piece)
+                        var i = 0
+                        while i + 1 < swapped.count { swapped.swapAt(i, i + 1); i += 2 }
+                    }
+                    let take = min(piece.count, expected - delivered)
+                    if swapPairs {
+                        swapped.withUnsafeBytes { acc.consume(UnsafeRawBufferPointer(rebasing: $0[0..<take])) }
+                        delivered += take
+                        return
+                    }
+                    piece = UnsafeRawBufferPointer(rebasing: piece[0..<take])
+                    if bitPacked {
+                        // Bits are packed from the least significant bit, frames back to back
+                        // (PS3.5 §8.1.1); the last byte may hold padding bits.
+                        for (i, byte) in piece.enumerated() {
+                            let index = delivered + i
+                            let valid = index == expected - 1 && count % 8 != 0 ? UInt8((1 << (count % 8)) - 1) : 0xFF
+                            ones += (byte & valid).nonzeroBitCount
+                        }
+                    } else {
+                        acc.consume(piece)
+                    }
+                    delivered += take
+                }
                 acc.begin(layout, expectedBytes: expected)
-                try source.stream(from: h.pixelDataOffset, count: expected, buffer: workspace.chunk) { acc.consume($0) }
+                if deflated {
+                    try inflater.stream(source, from: h.deflateStart!, wrapper: .raw, skip: h.pixelDataOffset,
+                                        count: readCount, output: workspace.inflateOut, feed)
+                } else if swapPairs {
+                    try source.stream(from: h.pixelDataOffset, count: readCount, buffer: workspace.chunk) { piece in
+                        feed(piece)
+                    }
+                } else {
+                    try source.stream(from: h.pixelDataOffset, count: readCount, buffer: workspace.chunk, feed)
+                }
+                if bitPacked {
+                    return ValueHistogram(base: 0, counts: [UInt64(count - ones), UInt64(ones)]).stats(layout)
+                }
                 return acc.finish()
             }
+            if bitPacked { throw StatsError("BitsAllocated 1 in encapsulated Pixel Data: not decoded") }
+            if deflated { throw StatsError("encapsulated Pixel Data inside a deflated dataset") }
             let fragments = try EncapsulatedPixelData.frames(source, at: h.pixelDataOffset, frames: frames)
             let frameBytes = expected / frames
             switch syntax {
@@ -170,7 +225,7 @@ extension FileReader {
                 acc.begin(layout, expectedBytes: expected)
                 for f in fragments {
                     let info = try EncapsulatedPixelData.withFrame(source, f) { bytes in
-                        try decodeRaster(bytes, jpeg: true) { acc.consume($0) }
+                        try decodeRaster(bytes, jpeg: true, storedRGB: h.photometric == "RGB") { acc.consume($0) }
                     }
                     if info.width != columns || info.height != rows {
                         throw StatsError("JPEG frame is \(info.width)×\(info.height); the header says \(columns)×\(rows)")
@@ -213,7 +268,7 @@ extension FileReader {
 
     /// Decodes a PNG or JPEG held in memory, handing rows to `rows`.
     @discardableResult
-    func decodeRaster(_ bytes: UnsafeRawBufferPointer, jpeg: Bool,
+    func decodeRaster(_ bytes: UnsafeRawBufferPointer, jpeg: Bool, storedRGB: Bool = false,
                       rows: (UnsafeRawBufferPointer) -> Void,
                       onInfo: (ixc_image_info) -> Void = { _ in }) throws -> ixc_image_info {
         final class Context {
@@ -241,7 +296,7 @@ extension FileReader {
                     let base = bytes.baseAddress?.assumingMemoryBound(to: UInt8.self)
                     guard let base else { throw StatsError("empty image data") }
                     return jpeg
-                        ? ixc_jpeg_decode(base, bytes.count, options.maxDecodeBytes, callback, unmanaged.toOpaque(), infoPointer, &message, 256)
+                        ? ixc_jpeg_decode(base, bytes.count, options.maxDecodeBytes, storedRGB ? 1 : 0, callback, unmanaged.toOpaque(), infoPointer, &message, 256)
                         : ixc_png_decode(base, bytes.count, options.maxDecodeBytes, callback, unmanaged.toOpaque(), infoPointer, &message, 256)
                 }
             }

@@ -86,9 +86,12 @@ public final class FileReader {
             let header = try parser.parse()
             DICOMRecord.fill(&record, from: header, hasher: seriesHasher)
             defer {
-                if options.stats, record.status == .ok, record.dims != nil, header.pixelDataTag != nil,
-                   !record.findings.contains(where: { $0.level == .error }) {
-                    dicomStats(&record, header, parsedFrom: parser.src)
+                if options.stats, record.status == .ok, record.dims != nil, header.pixelDataTag != nil {
+                    if let bad = record.findings.first(where: { $0.level == .error }) {
+                        record.statsError = "not decoded: the header has an error (\(bad.code): \(bad.message))"
+                    } else {
+                        dicomStats(&record, header, parsedFrom: parser.src)
+                    }
                 }
             }
             if let tag = header.pixelDataTag, header.pixelDataLength >= 0 {
