@@ -48,8 +48,11 @@ struct CorruptionTests {
 
     @Test("every prefix: a record, an in-file offset, never clean before the file is complete", arguments: fixtures)
     func truncation(_ f: Fixture) {
-        let reader = FileReader()
-        #expect(reader.read(bytes: f.bytes, path: f.name).status == .ok, "the intact fixture reads")
+        // Pixel statistics on: every prefix is also decoded as far as it goes.
+        let reader = FileReader(options: ReadOptions(stats: true))
+        let intact = reader.read(bytes: f.bytes, path: f.name)
+        #expect(intact.status == .ok, "the intact fixture reads")
+        #expect(intact.stats != nil, "the intact fixture decodes: \(intact.statsError ?? "")")
         var firstOK: Int?
         var okAfterFirstOK = true
         for length in 0..<f.bytes.count {
@@ -78,7 +81,7 @@ struct CorruptionTests {
 
     @Test("every byte set to 0x00, 0xFF and flipped: a record, never a trap", arguments: fixtures)
     func flips(_ f: Fixture) {
-        let reader = FileReader()
+        let reader = FileReader(options: ReadOptions(stats: true))
         let limit = min(f.bytes.count, 1500)
         for i in 0..<limit {
             for value in [UInt8(0), 0xFF, f.bytes[i] ^ 0x80] {
@@ -96,7 +99,7 @@ struct CorruptionTests {
     @Test("random multi-byte damage (seeded): huge lengths, insertions, deletions, splices", arguments: fixtures)
     func randomDamage(_ f: Fixture) {
         var rng = SampleData.Random(seed: UInt64(f.name.utf8.reduce(7) { $0 &* 31 &+ UInt64($1) }))
-        let reader = FileReader()
+        let reader = FileReader(options: ReadOptions(stats: true))
         let patterns: [[UInt8]] = [[0xFF, 0xFF, 0xFF, 0xFF], [0xFF, 0xFF, 0xFF, 0x7F], [0, 0, 0, 0x80], [0xFE, 0xFF, 0x00, 0xE0],
                                    [0xFE, 0xFF, 0xDD, 0xE0], [0x53, 0x51, 0, 0], [0x55, 0x4E, 0, 0]]
         for _ in 0..<1500 {

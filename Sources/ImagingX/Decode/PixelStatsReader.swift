@@ -198,7 +198,8 @@ extension FileReader {
                     try source.stream(from: h.pixelDataOffset, count: readCount, buffer: workspace.chunk, feed)
                 }
                 if bitPacked {
-                    return ValueHistogram(base: 0, counts: [UInt64(count - ones), UInt64(ones)]).stats(layout)
+                    let pairs = [(0, count - ones), (1, ones)].filter { $0.1 > 0 }
+                    return ValueHistogram(values: pairs.map(\.0), counts: pairs.map { UInt64($0.1) }).stats(layout)
                 }
                 return acc.finish()
             }

@@ -19,12 +19,17 @@ public final class StatsAccumulator {
         var wideCount = 0
         var wideCapacity = 0
         var wideLimit = 0
+        /// Whether every 256-key block may hold counts (a large input took the fast loop);
+        /// otherwise `touched` marks the blocks that do, so small images are summarised
+        /// without walking all 65,536 keys.
+        var touchedAll = false
     }
 
     static let ways = 4
     /// `ways` × 65536 UInt32 counters, flushed into `totals` before any can overflow.
     let sub: UnsafeMutablePointer<UInt32>
     let totals: UnsafeMutablePointer<UInt64>
+    let touched: UnsafeMutablePointer<UInt8>
     let s: UnsafeMutablePointer<State>
 
     public init() {
@@ -32,6 +37,8 @@ public final class StatsAccumulator {
         sub.initialize(repeating: 0, count: Self.ways * 65536)
         totals = .allocate(capacity: 65536)
         totals.initialize(repeating: 0, count: 65536)
+        touched = .allocate(capacity: 256)
+        touched.initialize(repeating: 0, count: 256)
         s = .allocate(capacity: 1)
         s.initialize(to: State())
     }
@@ -40,6 +47,7 @@ public final class StatsAccumulator {
         s.pointee.wide?.deallocate()
         sub.deallocate()
         totals.deallocate()
+        touched.deallocate()
         s.deinitialize(count: 1)
         s.deallocate()
     }
@@ -57,6 +65,7 @@ public final class StatsAccumulator {
         s.pointee.pending = 0
         s.pointee.wideCount = 0
         s.pointee.wideLimit = expectedBytes
+        s.pointee.touchedAll = layout.kind.size == 1
     }
 
     public var samples: Int { s.pointee.samples }
@@ -117,6 +126,20 @@ public final class StatsAccumulator {
         let h0 = sub, h1 = sub + 65536, h2 = sub + 131072, h3 = sub + 196608
         var i = 0
         var offset = 0
+        if n <= 16384 && !s.pointee.touchedAll {
+            // Small input: note which 256-key blocks are hit, so finishing stays cheap.
+            let t = touched
+            while i < n {
+                let k = Int(p.loadUnaligned(fromByteOffset: offset, as: UInt16.self))
+                h0[k] &+= 1
+                t[k >> 8] = 1
+                i += 1
+                offset += 2
+            }
+            s.pointee.samples += n
+            return
+        }
+        s.pointee.touchedAll = true
         while i + 4 <= n {
             let v = p.loadUnaligned(fromByteOffset: offset, as: UInt64.self)
             h0[Int(truncatingIfNeeded: v & 0xFFFF)] &+= 1
@@ -142,14 +165,37 @@ public final class StatsAccumulator {
 
     private func flush() {
         let bins = s.pointee.layout.kind.size == 1 ? 256 : 65536
+        let all = s.pointee.touchedAll
         for w in 0..<Self.ways {
             let h = sub + w * bins
-            for k in 0..<bins where h[k] != 0 {
-                totals[k] &+= UInt64(h[k])
-                h[k] = 0
+            for block in 0..<(bins + 255) / 256 where all || touched[block] != 0 {
+                for k in (block * 256)..<min(bins, block * 256 + 256) where h[k] != 0 {
+                    totals[k] &+= UInt64(h[k])
+                    h[k] = 0
+                }
             }
         }
         s.pointee.pending = 0
+    }
+
+    /// Moves the totals into a value histogram and clears them (and the block marks).
+    private func drain() -> ValueHistogram {
+        flush()
+        let layout = s.pointee.layout
+        let bins = layout.kind.size == 1 ? 256 : 65536
+        let all = s.pointee.touchedAll
+        var keys: [Int] = []
+        var counts: [UInt64] = []
+        for block in 0..<(bins + 255) / 256 where all || touched[block] != 0 {
+            touched[block] = 0
+            for k in (block * 256)..<min(bins, block * 256 + 256) where totals[k] != 0 {
+                keys.append(k)
+                counts.append(totals[k])
+                totals[k] = 0
+            }
+        }
+        s.pointee.touchedAll = false
+        return ValueHistogram(keys: keys, counts: counts, layout: layout)
     }
 
     private func appendWide(_ p: UnsafeRawPointer, _ n: Int) {
@@ -187,83 +233,86 @@ public final class StatsAccumulator {
             s.pointee.wideCount = 0
             return result
         }
-        flush()
-        let h = ValueHistogram(totals: totals, layout: layout)
-        let bins = layout.kind.size == 1 ? 256 : 65536
-        totals.update(repeating: 0, count: bins)
-        return h.stats(layout)
+        return drain().stats(layout)
     }
 
-    /// Folds the raw-key counts into counts per stored value and returns them (pooling, labels).
-    func finishHistogram() -> ValueHistogram {
-        flush()
-        let layout = s.pointee.layout
-        let h = ValueHistogram(totals: totals, layout: layout)
-        totals.update(repeating: 0, count: layout.kind.size == 1 ? 256 : 65536)
-        return h
-    }
+    /// The counts per stored value of everything consumed since `begin` (pooling, labels).
+    func finishHistogram() -> ValueHistogram { drain() }
 }
 
-/// Counts per stored integer value, in value order: `counts[i]` is the count of `base + i`.
+/// Counts per stored integer value, sparse and in value order.
 struct ValueHistogram {
-    var base: Int
+    var values: [Int]
     var counts: [UInt64]
 
-    init(base: Int, counts: [UInt64]) {
-        self.base = base
+    init(values: [Int], counts: [UInt64]) {
+        self.values = values
         self.counts = counts
     }
 
-    /// Maps raw container keys (host-order loads of the bytes) to stored values.
-    init(totals: UnsafePointer<UInt64>, layout: SampleLayout) {
+    /// From raw container keys (host-order loads of the bytes, ascending) to stored values.
+    init(keys: [Int], counts: [UInt64], layout: SampleLayout) {
         let bits = layout.kind.size * 8
-        let keys = 1 << bits
-        base = layout.kind.isSigned ? -(keys >> 1) : 0
-        var counts = [UInt64](repeating: 0, count: keys)
         let identity = !layout.bigEndian && (layout.bitsStored ?? bits) >= bits
-        for k in 0..<keys where totals[k] != 0 {
+        var values = keys
+        for (i, k) in keys.enumerated() {
             if identity {
-                let v = layout.kind.isSigned ? (bits == 8 ? Int(Int8(truncatingIfNeeded: k)) : Int(Int16(truncatingIfNeeded: k))) : k
-                counts[v - base] &+= totals[k]
+                values[i] = layout.kind.isSigned ? (bits == 8 ? Int(Int8(truncatingIfNeeded: k)) : Int(Int16(truncatingIfNeeded: k))) : k
             } else {
                 var raw = UInt64(k)
                 if layout.bigEndian, bits == 16 { raw = UInt64(UInt16(k).byteSwapped) }
-                let v = Int(layout.integerValue(raw))
-                counts[v - base] &+= totals[k]
+                values[i] = Int(layout.integerValue(raw))
             }
         }
-        self.counts = counts
+        var sortedCounts = counts
+        if identity && !layout.kind.isSigned {
+            // Keys ascend, so values do.
+        } else if identity {
+            // Signed: keys 0x80…/0x8000… (negative values) come after the positive ones.
+            if let split = values.firstIndex(where: { $0 < 0 }) {
+                values = Array(values[split...] + values[..<split])
+                sortedCounts = Array(counts[split...] + counts[..<split])
+            }
+        } else {
+            // Masking can send several keys to one value: merge them after sorting.
+            let order = values.indices.sorted { values[$0] < values[$1] }
+            var v: [Int] = [], c: [UInt64] = []
+            for i in order {
+                if let last = v.last, last == values[i] { c[c.count - 1] &+= counts[i] } else { v.append(values[i]); c.append(counts[i]) }
+            }
+            values = v
+            sortedCounts = c
+        }
+        self.values = values
+        self.counts = sortedCounts
     }
 
     func stats(_ layout: SampleLayout) -> PixelStats {
         var n: UInt64 = 0
         var sum: Int128 = 0
-        var lo = -1, hi = -1
-        for (i, c) in counts.enumerated() where c != 0 {
-            if lo < 0 { lo = i }
-            hi = i
+        for (v, c) in zip(values, counts) {
             n &+= c
-            sum += Int128(base + i) * Int128(c)
+            sum += Int128(v) * Int128(c)
         }
-        guard n > 0 else { return PixelStats() }
+        guard n > 0, let lo = values.first, let hi = values.last else { return PixelStats() }
         let count = Int(n)
         let mean = Double(sum) / Double(count)
         var m2 = 0.0
-        for i in lo...hi where counts[i] != 0 {
-            let d = Double(base + i) - mean
-            m2 += d * d * Double(counts[i])
+        for (v, c) in zip(values, counts) {
+            let d = Double(v) - mean
+            m2 += d * d * Double(c)
         }
         return PixelStats.summarize(
-            count: count, nan: 0, inf: 0, storedMin: Double(base + lo), storedMax: Double(base + hi),
+            count: count, nan: 0, inf: 0, storedMin: Double(lo), storedMax: Double(hi),
             storedMean: mean, storedVariance: m2 / Double(count), slope: layout.slope, intercept: layout.intercept
         ) { ranks in
             var out: [Double] = []
             var cumulative: UInt64 = 0
             var r = 0
-            for i in lo...hi where counts[i] != 0 {
-                cumulative += counts[i]
+            for (v, c) in zip(values, counts) {
+                cumulative += c
                 while r < ranks.count, UInt64(ranks[r]) < cumulative {
-                    out.append(Double(base + i))
+                    out.append(Double(v))
                     r += 1
                 }
                 if r == ranks.count { break }
