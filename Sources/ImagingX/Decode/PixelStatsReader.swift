@@ -12,6 +12,9 @@ public struct ReadOptions: Sendable {
     /// The most memory one image may need decoded (a float volume held for its percentiles,
     /// an interlaced PNG, a progressive JPEG's coefficients). Larger images get `stats_error`.
     public var maxDecodeBytes = 4 << 30
+    /// Keep the decoded voxels of NIfTI, PNG and JPEG images in `FileReader.captured`
+    /// (label-aware statistics need image and label side by side).
+    public var captureVolume = false
 
     public init(stats: Bool = false) { self.stats = stats }
 }
@@ -20,6 +23,12 @@ public struct ReadOptions: Sendable {
 struct StatsError: Error, CustomStringConvertible {
     var description: String
     init(_ d: String) { description = d }
+}
+
+/// A consumer of decoded bytes.
+struct Sink {
+    let consume: (UnsafeRawBufferPointer) -> Void
+    init(_ consume: @escaping (UnsafeRawBufferPointer) -> Void) { self.consume = consume }
 }
 
 /// Per-worker decoding state: the statistics accumulator and the bulk read buffer.
@@ -71,9 +80,20 @@ extension FileReader {
     func niftiStats(_ record: inout ImageRecord, _ result: NIfTIReader.Result, fullPath: String?, gzip: Bool) {
         withStats(&record) { record throws -> PixelStats in
             let layout = try Self.niftiLayout(result, record)
-            let acc = workspace.accumulator
+            let base = workspace.accumulator
             try guardBudget(layout, result.dataBytes)
-            acc.begin(layout, expectedBytes: result.dataBytes)
+            if options.captureVolume && result.dataBytes > options.maxDecodeBytes {
+                throw StatsError("\(result.dataBytes) bytes of voxels exceed the \(options.maxDecodeBytes >> 20) MiB decode limit")
+            }
+            base.begin(layout, expectedBytes: result.dataBytes)
+            let capture = options.captureVolume
+            var kept: [UInt8] = []
+            if capture { kept.reserveCapacity(result.dataBytes) }
+            let acc = Sink { piece in
+                base.consume(piece)
+                if capture { kept.append(contentsOf: piece) }
+            }
+            defer { if capture { captured = Volume(layout: layout, bytes: kept) } }
             if gzip {
                 try inflater.stream(source, from: 0, wrapper: .gzip, skip: result.voxOffset, count: result.dataBytes,
                                     output: workspace.inflateOut) { acc.consume($0) }
@@ -92,7 +112,7 @@ extension FileReader {
             } else {
                 try source.stream(from: result.voxOffset, count: result.dataBytes, buffer: workspace.chunk) { acc.consume($0) }
             }
-            return acc.finish()
+            return base.finish()
         }
     }
 
@@ -250,14 +270,19 @@ extension FileReader {
             let whole = try wholeFile()
             let acc = workspace.accumulator
             var began = false
-            let info = try decodeRaster(whole, jpeg: jpeg) { rows in
+            let capture = options.captureVolume
+            var kept: [UInt8] = []
+            var layout = SampleLayout(kind: .uint8)
+            try decodeRaster(whole, jpeg: jpeg) { rows in
                 acc.consume(rows)
+                if capture { kept.append(contentsOf: rows) }
             } onInfo: { info in
-                acc.begin(SampleLayout(kind: info.bit_depth == 16 ? .uint16 : .uint8), expectedBytes: 0)
+                layout = SampleLayout(kind: info.bit_depth == 16 ? .uint16 : .uint8)
+                acc.begin(layout, expectedBytes: 0)
                 began = true
             }
-            _ = info
             guard began else { throw StatsError("no image rows decoded") }
+            if capture { captured = Volume(layout: layout, bytes: kept) }
             return acc.finish()
         }
     }

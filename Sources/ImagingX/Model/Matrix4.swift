@@ -30,6 +30,12 @@ public struct Matrix4: Sendable, Equatable {
     /// The 16 values, row-major.
     public var flat: [Double] { (0..<16).map { storage[$0] } }
 
+    /// Every entry within `tolerance` of the other's.
+    public func isClose(to o: Matrix4, tolerance: Double) -> Bool {
+        for i in 0..<16 where !(abs(storage[i] - o.storage[i]) <= tolerance) { return false }
+        return true
+    }
+
     public var isFinite: Bool {
         for i in 0..<16 where !storage[i].isFinite { return false }
         return true

@@ -27,12 +27,15 @@ public final class FileReader {
     public var options: ReadOptions
     /// Decoding state, made on first use (1.3 MiB of counters and buffers).
     lazy var workspace = PixelWorkspace()
+    /// With `options.captureVolume`: the decoded voxels of the last file read, if any.
+    public internal(set) var captured: Volume?
 
     public init(options: ReadOptions = ReadOptions()) { self.options = options }
 
     /// Reads `fullPath`; `path` is what the record shows.
     public func read(fullPath: String, path: String) -> ImageRecord {
         var record = ImageRecord(path: path)
+        captured = nil
         // O_NONBLOCK: a file swapped for a fifo after the walk must not block the scan.
         // O_NOATIME: reading a header leaves even the access time alone; it is refused for files
         // the user does not own, and then the plain open is used.

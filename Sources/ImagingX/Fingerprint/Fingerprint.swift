@@ -1,0 +1,252 @@
+import Dispatch
+import FoundationEssentials
+
+/// A dataset's fingerprint: what nnU-Net's `dataset_fingerprint.json` holds, and more.
+public struct DatasetFingerprint: Sendable, Codable {
+    public struct Distribution: Sendable, Codable, Equatable {
+        public var min, p10, median, p90, max: Double
+    }
+    public struct Intensity: Sendable, Codable, Equatable {
+        public var count: Int
+        public var mean, median, std, min, max, percentile_00_5, percentile_99_5: Double
+        /// Pooled histogram: bins of width 2^bin_exponent, as [lower edge, count] pairs.
+        public var bin_exponent: Int
+        public var exact_percentiles: Bool
+        public var histogram: [[Double]]
+    }
+    public struct Label: Sendable, Codable, Equatable {
+        public var value: Int
+        public var name: String?
+        public var cases: Int
+        public var voxels: Int
+        public var median_volume_mm3: Double
+    }
+    public struct Outlier: Sendable, Codable, Equatable {
+        public var case_id: String
+        public var reason: String
+    }
+
+    public var dataset: String?
+    public var layout: String
+    public var cases: Int
+    public var cases_with_labels: Int
+    public var cases_failed: [String: String]
+    public var by_format: [String: Int]
+    public var by_modality: [String: Int]
+    public var by_dtype: [String: Int]
+    public var by_channels: [String: Int]
+    public var spacing: [Distribution]
+    public var shape: [Distribution]
+    public var extent_mm: [Distribution]
+    public var orientation: [String: Int]
+    public var anisotropy: Distribution?
+    public var anisotropic_cases: [String]
+    public var intensity_per_channel: [String: Intensity]
+    public var foreground_intensity_per_channel: [String: Intensity]
+    public var labels: [Label]
+    public var median_relative_size_after_cropping: Double?
+    public var outliers: [Outlier]
+    public var findings: [String: [String]]
+}
+
+public enum Fingerprinter {
+    /// Summarises every case with `jobs` workers; summaries come back in case order.
+    public static func summarize(_ cases: [CaseFiles], root: String, jobs: Int) -> [CaseSummary] {
+        let slots = UnsafeMutableBufferPointer<CaseSummary?>.allocate(capacity: cases.count)
+        slots.initialize(repeating: nil)
+        defer { slots.deallocate() }
+        final class Shared: @unchecked Sendable {
+            let slots: UnsafeMutableBufferPointer<CaseSummary?>
+            let cases: [CaseFiles]
+            let root: String
+            let next = Counter()
+            init(_ s: UnsafeMutableBufferPointer<CaseSummary?>, _ c: [CaseFiles], _ r: String) { slots = s; cases = c; root = r }
+        }
+        let shared = Shared(slots, cases, root)
+        let body: @Sendable (Int) -> Void = { _ in
+            let reader = FileReader()
+            while true {
+                let i = shared.next.take()
+                if i >= shared.cases.count { break }
+                shared.slots[i] = reader.summarize(shared.cases[i], root: shared.root)
+            }
+        }
+        if jobs <= 1 { body(0) } else { DispatchQueue.concurrentPerform(iterations: jobs, execute: body) }
+        return slots.map { $0! }
+    }
+
+    final class Counter: @unchecked Sendable {
+        private let lock = DispatchSemaphore(value: 1)
+        private var value = 0
+        func take() -> Int {
+            lock.wait()
+            defer { value += 1; lock.signal() }
+            return value
+        }
+    }
+
+    /// numpy linear percentile of a list.
+    static func percentile(_ sorted: [Double], _ q: Double) -> Double {
+        guard !sorted.isEmpty else { return .nan }
+        let h = (q / 100) * Double(sorted.count - 1)
+        let i = Int(h.rounded(.down))
+        return PixelStats.lerp(sorted[i], sorted[min(i + 1, sorted.count - 1)], h - Double(i))
+    }
+
+    static func distribution(_ values: [Double]) -> DatasetFingerprint.Distribution? {
+        let s = values.filter(\.isFinite).sorted()
+        guard !s.isEmpty else { return nil }
+        return .init(min: s.first!, p10: percentile(s, 10), median: percentile(s, 50), p90: percentile(s, 90), max: s.last!)
+    }
+
+    static func intensity(_ a: IntensityAccumulator) -> DatasetFingerprint.Intensity {
+        let width = Double(sign: .plus, exponent: a.binExponent, significand: 1)
+        return .init(count: a.count, mean: a.mean, median: a.percentile(50), std: a.std, min: a.min, max: a.max,
+                     percentile_00_5: a.percentile(0.5), percentile_99_5: a.percentile(99.5),
+                     bin_exponent: a.binExponent, exact_percentiles: a.integral && a.binExponent <= 0,
+                     histogram: a.bins.keys.sorted().map { [Double($0) * width, Double(a.bins[$0]!)] })
+    }
+
+    /// Iglewicz–Hoaglin modified z-score: 0.6745 (x − median) / MAD; |z| > 3.5 is an outlier.
+    static func outliers(_ values: [(String, Double)], what: String) -> [DatasetFingerprint.Outlier] {
+        let xs = values.map(\.1).filter(\.isFinite).sorted()
+        guard xs.count >= 5 else { return [] }
+        let median = percentile(xs, 50)
+        let mad = percentile(xs.map { abs($0 - median) }.sorted(), 50)
+        guard mad > 0 else {
+            // Most cases agree exactly: anything different stands out.
+            return values.filter { $0.1.isFinite && $0.1 != median }.map {
+                .init(case_id: $0.0, reason: "\(what) is \(fmt($0.1)) while most cases have exactly \(fmt(median))")
+            }
+        }
+        return values.compactMap { id, x in
+            let z = 0.6745 * (x - median) / mad
+            return abs(z) > 3.5 ? .init(case_id: id, reason: "\(what) \(fmt(x)) is far from the median \(fmt(median)) (modified z \(fmt(z)))") : nil
+        }
+    }
+
+    static func fmt(_ v: Double) -> String {
+        let r = (v * 1000).rounded() / 1000
+        return r == r.rounded() && abs(r) < 1e15 ? String(Int(r)) : String(r)
+    }
+
+    /// The deterministic reduction: cases in id order, accumulators merged in that order.
+    public static func reduce(_ input: [CaseSummary], info: CaseFinder.DatasetInfo) -> DatasetFingerprint {
+        let cases = input.sorted { $0.id < $1.id }
+        let ok = cases.filter { $0.error == nil }
+        var failed: [String: String] = [:]
+        for c in cases where c.error != nil { failed[c.id] = c.error }
+        func histogram(_ key: (CaseSummary) -> String?) -> [String: Int] {
+            var h: [String: Int] = [:]
+            for c in ok { h[key(c) ?? "unknown", default: 0] += 1 }
+            return h
+        }
+        let axes = ok.map(\.dims.count).max() ?? 0
+        var spacing: [DatasetFingerprint.Distribution] = []
+        var shape: [DatasetFingerprint.Distribution] = []
+        var extent: [DatasetFingerprint.Distribution] = []
+        var outliers: [DatasetFingerprint.Outlier] = []
+        for a in 0..<axes {
+            let sp = ok.map { a < $0.spacing.count ? ($0.id, $0.spacing[a]) : ($0.id, Double.nan) }
+            let sh = ok.map { a < $0.dims.count ? ($0.id, Double($0.dims[a])) : ($0.id, Double.nan) }
+            spacing.append(distribution(sp.map(\.1)) ?? .init(min: .nan, p10: .nan, median: .nan, p90: .nan, max: .nan))
+            shape.append(distribution(sh.map(\.1)) ?? .init(min: .nan, p10: .nan, median: .nan, p90: .nan, max: .nan))
+            extent.append(distribution(zip(sp, sh).map { $0.1 * $1.1 }) ?? .init(min: .nan, p10: .nan, median: .nan, p90: .nan, max: .nan))
+            outliers += Fingerprinter.outliers(sp, what: "spacing[\(a)]")
+            outliers += Fingerprinter.outliers(sh, what: "shape[\(a)]")
+        }
+        let aniso = ok.map { c -> (String, Double) in
+            let s = c.spacing.prefix(3).filter { $0 > 0 }
+            return (c.id, (s.max() ?? 1) / (s.min() ?? 1))
+        }
+        var pooled: [Int: IntensityAccumulator] = [:]
+        var pooledFg: [Int: IntensityAccumulator] = [:]
+        for c in ok {
+            for (i, a) in c.intensity.enumerated() { pooled[i, default: IntensityAccumulator()].merge(a) }
+            for (i, a) in c.foreground.enumerated() { pooledFg[i, default: IntensityAccumulator()].merge(a) }
+        }
+        outliers += Fingerprinter.outliers(ok.compactMap { c in c.intensity.first.map { (c.id, $0.mean) } }, what: "mean intensity")
+        var labelAgg: [Int: (cases: Int, voxels: Int, volumes: [Double])] = [:]
+        for c in ok {
+            for (k, n) in c.labelVoxels {
+                guard let v = Int(k), v != 0 else { continue }
+                var e = labelAgg[v] ?? (0, 0, [])
+                e.cases += 1
+                e.voxels += n
+                e.volumes.append(Double(n) * c.voxelVolume)
+                labelAgg[v] = e
+            }
+        }
+        let labels = labelAgg.keys.sorted().map { v -> DatasetFingerprint.Label in
+            let e = labelAgg[v]!
+            return .init(value: v, name: info.labels[v], cases: e.cases, voxels: e.voxels,
+                         median_volume_mm3: percentile(e.volumes.sorted(), 50))
+        }
+        let relative = ok.compactMap { c -> Double? in
+            guard let box = c.nonzeroBox else { return nil }
+            return Double(box.size.reduce(1, *)) / Double(max(c.dims.reduce(1, *), 1))
+        }
+        var findings: [String: [String]] = [:]
+        for c in ok where !c.findings.isEmpty { findings[c.id] = c.findings }
+        return DatasetFingerprint(
+            dataset: info.name, layout: info.layout, cases: cases.count,
+            cases_with_labels: ok.filter { $0.label != nil && !$0.foreground.isEmpty }.count,
+            cases_failed: failed,
+            by_format: histogram(\.format), by_modality: histogram { $0.modality ?? info.channelNames["0"] },
+            by_dtype: histogram(\.dtype), by_channels: histogram { String($0.channels) },
+            spacing: spacing, shape: shape, extent_mm: extent, orientation: histogram(\.axcodes),
+            anisotropy: distribution(aniso.map(\.1)),
+            anisotropic_cases: aniso.filter { $0.1 > 3 }.map(\.0),
+            intensity_per_channel: Dictionary(uniqueKeysWithValues: pooled.map { (String($0.key), intensity($0.value)) }),
+            foreground_intensity_per_channel: Dictionary(uniqueKeysWithValues: pooledFg.map { (String($0.key), intensity($0.value)) }),
+            labels: labels,
+            median_relative_size_after_cropping: relative.isEmpty ? nil : percentile(relative.sorted(), 50),
+            outliers: outliers, findings: findings)
+    }
+
+    /// nnU-Net v2's `dataset_fingerprint.json` (same keys and shapes; axes in numpy order z, y, x).
+    public static func nnUNet(_ input: [CaseSummary], _ fp: DatasetFingerprint) -> [UInt8] {
+        let cases = input.sorted { $0.id < $1.id }.filter { $0.error == nil }
+        func num(_ v: Double) -> String { v.isFinite ? (v == v.rounded() && abs(v) < 1e15 ? "\(Int(v)).0" : "\(v)") : "NaN" }
+        var out = "{\n    \"foreground_intensity_properties_per_channel\": {\n"
+        let channels = fp.foreground_intensity_per_channel.keys.sorted { Int($0)! < Int($1)! }
+        for (n, k) in channels.enumerated() {
+            let i = fp.foreground_intensity_per_channel[k]!
+            out += "        \"\(k)\": {\n"
+            out += "            \"max\": \(num(i.max)),\n            \"mean\": \(num(i.mean)),\n            \"median\": \(num(i.median)),\n"
+            out += "            \"min\": \(num(i.min)),\n            \"percentile_00_5\": \(num(i.percentile_00_5)),\n"
+            out += "            \"percentile_99_5\": \(num(i.percentile_99_5)),\n            \"std\": \(num(i.std))\n"
+            out += "        }" + (n + 1 < channels.count ? ",\n" : "\n")
+        }
+        out += "    },\n"
+        out += "    \"median_relative_size_after_cropping\": \(num(fp.median_relative_size_after_cropping ?? 1)),\n"
+        let shapes = cases.map { c -> String in
+            let size = c.nonzeroBox?.size ?? c.dims
+            return "[" + size.reversed().map(String.init).joined(separator: ", ") + "]"
+        }
+        out += "    \"shapes_after_crop\": [\n        " + shapes.joined(separator: ",\n        ") + "\n    ],\n"
+        let spacings = cases.map { "[" + $0.spacing.reversed().map(num).joined(separator: ", ") + "]" }
+        out += "    \"spacings\": [\n        " + spacings.joined(separator: ",\n        ") + "\n    ]\n}\n"
+        return Array(out.utf8)
+    }
+
+    public static func encode<T: Encodable>(_ value: T) throws -> [UInt8] {
+        let e = JSONEncoder()
+        e.outputFormatting = [.sortedKeys, .prettyPrinted]
+        e.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
+        return Array(try e.encode(value)) + [0x0A]
+    }
+
+    /// What `--save-cases` writes: the dataset's description and its case summaries.
+    public struct CaseSet: Codable, Sendable {
+        public var info: CaseFinder.DatasetInfo
+        public var cases: [CaseSummary]
+        public init(info: CaseFinder.DatasetInfo, cases: [CaseSummary]) { self.info = info; self.cases = cases }
+    }
+
+    public static func decodeCases(_ bytes: [UInt8]) throws -> CaseSet {
+        let d = JSONDecoder()
+        d.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
+        return try d.decode(CaseSet.self, from: Data(bytes))
+    }
+}

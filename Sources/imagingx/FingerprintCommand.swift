@@ -1,0 +1,95 @@
+import ArgumentParser
+import ImagingX
+#if canImport(Glibc)
+import Glibc
+#endif
+
+struct Fingerprint: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Summarise a dataset folder: spacing, shape, orientation, intensity and label statistics, outliers.",
+        discussion: """
+            Cases are found from an nnU-Net/MSD layout (dataset.json, imagesTr/, labelsTr/) or, in any other \
+            folder, one case per image with labels paired by name (IMAGE_seg, IMAGE_mask, IMAGE_label). \
+            --save-cases writes the per-case summaries; --merge builds one fingerprint from several such files \
+            (partial runs over parts of a dataset), identical to a single run over all cases.
+            """)
+
+    @Argument(help: "The dataset folder (omit with --merge).")
+    var folder: String?
+
+    @Option(name: .shortAndLong, help: "Write the fingerprint JSON to FILE instead of standard output.")
+    var output: String?
+
+    @Option(help: "Also write nnU-Net v2's dataset_fingerprint.json to FILE.")
+    var nnunet: String?
+
+    @Option(help: "Write the per-case summaries (mergeable) to FILE.")
+    var saveCases: String?
+
+    @Option(parsing: .upToNextOption, help: "Build the fingerprint from per-case summary files instead of a folder.")
+    var merge: [String] = []
+
+    @Option(help: "Label file suffixes for folders without imagesTr/labelsTr (comma-separated).")
+    var labelSuffixes: String = CaseFinder.defaultLabelSuffixes.joined(separator: ",")
+
+    @Option(name: .shortAndLong, help: "Parallel workers (default: the number of cores).")
+    var jobs: Int?
+
+    func validate() throws {
+        if folder == nil && merge.isEmpty { throw ValidationError("give a dataset FOLDER or --merge FILE...") }
+        if let jobs, jobs < 1 { throw ValidationError("--jobs must be at least 1") }
+    }
+
+    func run() throws {
+        var cases: [CaseSummary] = []
+        var info = CaseFinder.DatasetInfo()
+        for file in merge {
+            guard let bytes = readAll(file) else { writeStderr("imagingx: cannot read \(file)\n"); throw ExitCode(1) }
+            let set = try Fingerprinter.decodeCases(bytes)
+            let part = set.cases
+            if info.layout == "files" && info.name == nil { info = set.info }
+            let known = Set(cases.map(\.id))
+            if let dup = part.first(where: { known.contains($0.id) }) {
+                writeStderr("imagingx: case \(dup.id) appears in more than one --merge file\n")
+                throw ExitCode(1)
+            }
+            cases += part
+        }
+        if let folder {
+            let (found, files) = CaseFinder.find(folder, labelSuffixes: labelSuffixes.split(separator: ",").map(String.init))
+            info = found
+            let workers = jobs ?? max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+            cases += Fingerprinter.summarize(files, root: folder, jobs: workers)
+        }
+        if let saveCases {
+            try write(Fingerprinter.encode(Fingerprinter.CaseSet(info: info, cases: cases.sorted { $0.id < $1.id })), to: saveCases)
+        }
+        let fingerprint = Fingerprinter.reduce(cases, info: info)
+        let json = try Fingerprinter.encode(fingerprint)
+        if let output { try write(json, to: output) } else { json.withUnsafeBytes { _ = Glibc.write(1, $0.baseAddress, $0.count) } }
+        if let nnunet { try write(Fingerprinter.nnUNet(cases, fingerprint), to: nnunet) }
+    }
+
+    func readAll(_ path: String) -> [UInt8]? {
+        let fd = open(path, O_RDONLY)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var out: [UInt8] = []
+        var buf = [UInt8](repeating: 0, count: 1 << 16)
+        while true {
+            let n = buf.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+            if n <= 0 { break }
+            out += buf[0..<n]
+        }
+        return out
+    }
+
+    func write(_ bytes: [UInt8], to path: String) throws {
+        guard let sink = OutputSink(path: path) else {
+            writeStderr("imagingx: cannot write \(path): \(String(cString: strerror(errno)))\n")
+            throw ExitCode(1)
+        }
+        sink.write(bytes)
+        sink.close()
+    }
+}
