@@ -1,0 +1,94 @@
+import Foundation
+import ImagingX
+import ImagingXFixtures
+import Testing
+
+/// Dataset fingerprints: numbers against a brute-force reference, and exact merging of
+/// per-case summaries computed in separate runs.
+@Suite("Fingerprints")
+struct FingerprintTests {
+    struct Case { var image: [Double]; var label: [Int]; var spacing: [Double] }
+
+    /// An nnU-Net-layout dataset: int16 images (one float32), uint8 labels 0/1/2.
+    static func makeDataset(_ name: String) throws -> (root: String, cases: [String: Case]) {
+        let dir = try temporaryDirectory(name)
+        let root = dir.path
+        try FileManager.default.createDirectory(atPath: root + "/imagesTr", withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: root + "/labelsTr", withIntermediateDirectories: true)
+        try write(Array("{\"labels\": {\"background\": 0, \"organ\": 1, \"tumour\": 2}, \"channel_names\": {\"0\": \"CT\"}, \"file_ending\": \".nii.gz\"}".utf8),
+                  to: URL(fileURLWithPath: root + "/dataset.json"))
+        var rng = SampleData.Random(seed: 42)
+        var cases: [String: Case] = [:]
+        for i in 0..<11 {
+            let dims = [8 + i % 3, 9, 4 + i % 2]
+            let spacing = [0.8, 0.8, i == 7 ? 5.0 : 2.5]
+            let n = dims.reduce(1, *)
+            let isFloat = i == 4
+            var image: [Double] = []
+            var label: [Int] = []
+            for _ in 0..<n {
+                let v = Double(Int(rng.next() % 3000)) - 1024
+                image.append(isFloat ? v / 8 + 0.3 : v)
+                label.append(Int(rng.next() % 5) < 3 ? 0 : Int(rng.next() % 2) + 1)
+            }
+            var b = NIfTIBuilder(.nifti1)
+            b.setGrid(dims: dims, pixdim: spacing, datatype: isFloat ? 16 : 4, bitpix: isFloat ? 32 : 16)
+            b.setSform([[spacing[0], 0, 0, 0], [0, spacing[1], 0, 0], [0, 0, spacing[2], 0]])
+            let data: [UInt8] = isFloat
+                ? image.flatMap { v in withUnsafeBytes(of: Float(v).bitPattern.littleEndian) { Array($0) } }
+                : image.flatMap { v in withUnsafeBytes(of: Int16(v).littleEndian) { Array($0) } }
+            let id = String(format: "case_%03d", i)
+            try write(Compression.gzip(b.singleFile(data: data)), to: URL(fileURLWithPath: root + "/imagesTr/\(id)_0000.nii.gz"))
+            var l = NIfTIBuilder(.nifti1)
+            l.setGrid(dims: dims, pixdim: spacing, datatype: 2, bitpix: 8)
+            l.setSform([[spacing[0], 0, 0, 0], [0, spacing[1], 0, 0], [0, 0, spacing[2], 0]])
+            try write(Compression.gzip(l.singleFile(data: label.map { UInt8($0) })), to: URL(fileURLWithPath: root + "/labelsTr/\(id).nii.gz"))
+            cases[id] = Case(image: isFloat ? image.map { Double(Float($0)) } : image, label: label, spacing: spacing)
+        }
+        return (root, cases)
+    }
+
+    @Test("foreground statistics, label counts and spacings match a brute-force reference")
+    func reference() throws {
+        let (root, cases) = try FingerprintTests.makeDataset("fp-reference")
+        let (info, files) = CaseFinder.find(root)
+        #expect(files.count == 11 && files.allSatisfy { $0.label != nil })
+        let summaries = Fingerprinter.summarize(files, root: root, jobs: 2)
+        #expect(summaries.allSatisfy { $0.error == nil && $0.findings.isEmpty }, "\(summaries.compactMap(\.error))")
+        let fp = Fingerprinter.reduce(summaries, info: info)
+        let fg = cases.keys.sorted().flatMap { id in zip(cases[id]!.image, cases[id]!.label).filter { $0.1 > 0 }.map(\.0) }
+        let want = StatsTests.reference(fg)
+        let got = try #require(fp.foreground_intensity_per_channel["0"])
+        #expect(got.count == want.count)
+        #expect(abs(got.mean - want.mean) < 1e-9 * 3000 && abs(got.std - want.std) < 1e-9 * 3000, "\(got.mean) \(want.mean) \(got.std) \(want.std)")
+        #expect(got.min == want.min && got.max == want.max)
+        // One float case makes the pooled bins 1/8 wide at most: percentiles within a bin.
+        let width = Double(sign: .plus, exponent: got.bin_exponent, significand: 1)
+        #expect(abs(got.median - want.p50) <= width && abs(got.percentile_99_5 - want.p99_5) <= width, "bin \(width)")
+        let organ = cases.values.map { $0.label.filter { $0 == 1 }.count }.reduce(0, +)
+        #expect(fp.labels.first { $0.value == 1 }?.voxels == organ && fp.labels.first?.name == "organ")
+        // 2.5 / 0.8 = 3.1 > 3: every case is anisotropic; case_007 (5 mm slices) stands out.
+        #expect(fp.anisotropic_cases.count == 11)
+        #expect(fp.outliers.contains { $0.case_id == "case_007" && $0.reason.contains("spacing[2]") })
+    }
+
+    @Test("per-case summaries from a random split merge into the same fingerprint, to the byte", arguments: [1, 2, 3])
+    func mergeIsExact(seed: Int) throws {
+        let (root, _) = try FingerprintTests.makeDataset("fp-merge-\(seed)")
+        let (info, files) = CaseFinder.find(root)
+        let whole = try Fingerprinter.encode(Fingerprinter.reduce(Fingerprinter.summarize(files, root: root, jobs: 2), info: info))
+        var rng = SampleData.Random(seed: UInt64(seed))
+        var parts: [[CaseFiles]] = [[], [], []]
+        for f in files.shuffled(using: &rng) { parts[Int(rng.next() % 3)].append(f) }
+        var merged: [CaseSummary] = []
+        for part in parts {
+            // Each part summarised on its own and round-tripped through its saved JSON.
+            let saved = try Fingerprinter.encode(Fingerprinter.CaseSet(info: info, cases: Fingerprinter.summarize(part, root: root, jobs: 1)))
+            merged += try Fingerprinter.decodeCases(saved).cases
+        }
+        let fromParts = try Fingerprinter.encode(Fingerprinter.reduce(merged.shuffled(using: &rng), info: info))
+        #expect(fromParts == whole)
+    }
+}
+
+extension SampleData.Random: RandomNumberGenerator {}
