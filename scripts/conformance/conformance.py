@@ -17,6 +17,7 @@ import fnmatch
 import hashlib
 import json
 import os
+import glob
 import subprocess
 import sys
 import warnings
@@ -417,6 +418,65 @@ def same_stats(ours, peer):
     return problems
 
 
+# ---------------------------------------------------------------- dataset fingerprint
+
+def fingerprint_reference(folder):
+    """nnU-Net's dataset_fingerprint.json computed the way nnU-Net does, with nibabel + numpy,
+    except that every foreground voxel is used (nnU-Net samples 10^8 with replacement)."""
+    images = sorted(glob.glob(os.path.join(folder, "imagesTr", "*")))
+    fg, spacings, shapes, rel = [], [], [], []
+    for path in images:
+        case = os.path.basename(path).rsplit("_", 1)[0]
+        img = nib.load(path)
+        data = np.asanyarray(img.dataobj).astype(np.float64)
+        label = np.asanyarray(nib.load(os.path.join(folder, "labelsTr", case + ".nii.gz")).dataobj)
+        fg.append(data[label > 0])
+        spacings.append([float(z) for z in img.header.get_zooms()[:3]][::-1])
+        nz = np.argwhere(data != 0)
+        crop = (nz.max(0) - nz.min(0) + 1).tolist() if len(nz) else list(data.shape)
+        shapes.append(crop[::-1])
+        rel.append(np.prod(crop) / np.prod(data.shape))
+    v = np.concatenate(fg)
+    return {"foreground_intensity_properties_per_channel": {"0": {
+                "mean": float(v.mean()), "median": float(np.median(v)), "std": float(v.std()),
+                "min": float(v.min()), "max": float(v.max()),
+                "percentile_00_5": float(np.percentile(v, 0.5)), "percentile_99_5": float(np.percentile(v, 99.5))}},
+            "median_relative_size_after_cropping": float(np.median(rel)),
+            "shapes_after_crop": shapes, "spacings": spacings}
+
+
+def check_fingerprint(imagingx, folder, work):
+    out = os.path.join(work, "nnunet_fingerprint.json")
+    run = subprocess.run([imagingx, "fingerprint", folder, "--output", os.path.join(work, "fingerprint.json"),
+                          "--nnunet", out])
+    if run.returncode != 0:
+        print(f"FAIL fingerprint: imagingx exited {run.returncode}")
+        return 1
+    ours = json.load(open(out))
+    ref = fingerprint_reference(folder)
+    bad = 0
+    if set(ours) != set(ref):
+        print(f"DIFF fingerprint keys: ours={sorted(ours)} nnU-Net={sorted(ref)}")
+        bad += 1
+    for key in ref:
+        if not same_deep(ours.get(key), ref[key]):
+            print(f"DIFF fingerprint {key}: ours={json.dumps(ours.get(key))} reference={json.dumps(ref[key])}")
+            bad += 1
+    print(f"fingerprint: nnU-Net dataset_fingerprint.json of {folder} {'agrees' if not bad else 'DIFFERS'} "
+          f"with nibabel + numpy ({len(ref['spacings'])} cases)")
+    return bad
+
+
+def same_deep(a, b):
+    if isinstance(a, dict) and isinstance(b, dict):
+        return set(a) == set(b) and all(same_deep(a[k], b[k]) for k in a)
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(same_deep(x, y) for x, y in zip(a, b))
+    if isinstance(a, (int, float)) and isinstance(b, (int, float)):
+        return abs(a - b) <= 1e-9 * max(1.0, abs(b))
+    return a == b
+
+
 def peer_view(path):
     return dicom_view(path) or nifti_view(path) or raster_view(path)
 
@@ -533,6 +593,8 @@ def main():
     print(f"stats: {stats_tally['compared']} files compared with the peers' arrays; "
           f"{stats_tally['ours only']} decoded by ImagingX only; {stats_tally['neither']} by neither")
     failed += len(privacy_leaks) + len(stale)
+    if args.sample_data:
+        failed += check_fingerprint(args.imagingx, os.path.join(args.sample_data, "mr-nifti"), args.work)
     print(f"conformance: {passed} passed, {failed} failed")
     return 1 if failed else 0
 
