@@ -28,6 +28,39 @@ func scan(_ format: String, jobs: Int) -> Int {
     return bytes
 }
 
+// Pixel statistics (`scan --stats`) of a corpus of volumes and large images (StatsCorpus).
+// Each iteration scans one format's folder; MB/s = decoded[format] / wall time (the corpus's
+// decoded sizes are recounted from its records below).
+let statsCorpus: (root: String, decoded: [String: Int]) = {
+    let root = FileManager.default.temporaryDirectory.appendingPathComponent("imagingx-bench-stats").path
+    let marker = root + "/.complete"
+    if !FileManager.default.fileExists(atPath: marker) {
+        try? FileManager.default.removeItem(atPath: root)
+        _ = try! StatsCorpus.write(to: root)
+        FileManager.default.createFile(atPath: marker, contents: Data())
+    }
+    var decoded: [String: Int] = [:]
+    // Recount from the records so a stale corpus cannot mislead.
+    for format in StatsCorpus.formats {
+        let entries = Walker().walk([root + "/" + format]).entries
+        let reader = FileReader()
+        decoded[format] = entries.reduce(0) { total, e in
+            let r = reader.read(fullPath: e.fullPath, path: e.path)
+            return total + (r.dims ?? []).reduce(1, *) * (r.dtype == "int16" ? 2 : 1)
+        }
+    }
+    return (root, decoded)
+}()
+
+func scanStats(_ format: String, jobs: Int) -> Int {
+    var bytes = 0
+    let result = Scanner(jobs: jobs, batchSize: 64, options: ReadOptions(stats: true))
+        .scan(roots: [statsCorpus.root + "/" + format], walker: Walker(),
+              emit: { (chunk: UnsafeRawBufferPointer) in bytes += chunk.count })
+    precondition(result.summary.errors == 0, "stats corpus has errors")
+    return bytes
+}
+
 let benchmarks: @Sendable () -> Void = {
     Benchmark.defaultConfiguration = .init(
         metrics: [.wallClock, .cpuTotal, .throughput, .peakMemoryResident, .mallocCountTotal],
@@ -42,6 +75,16 @@ let benchmarks: @Sendable () -> Void = {
             Benchmark("Scan.\(format).jobs\(jobs)") { benchmark in
                 for _ in benchmark.scaledIterations {
                     blackHole(scan(format, jobs: jobs))
+                }
+            }
+        }
+    }
+    for format in StatsCorpus.formats {
+        for jobs in [1, 2] {
+            Benchmark("Stats.\(format).jobs\(jobs)",
+                      configuration: .init(scalingFactor: .one, maxDuration: .seconds(10), maxIterations: 10)) { benchmark in
+                for _ in benchmark.scaledIterations {
+                    blackHole(scanStats(format, jobs: jobs))
                 }
             }
         }
