@@ -142,7 +142,10 @@ enum DICOMRecord {
             // must not trap), and treat an overflow as "more than any file holds".
             var expectedBits = 1
             var overflow = false
-            for factor in [columns, rows, max(frames, 1), max(samples, 1), bits] {
+            // 4:2:2 chroma subsampling (YBR_FULL_422, YBR_PARTIAL_422; PS3.3 C.7.6.3.1.2) stores
+            // two chroma samples per two pixels: 2 samples per pixel on average, not 3.
+            let stored = samples == 3 && (h.photometric == "YBR_FULL_422" || h.photometric == "YBR_PARTIAL_422") ? 2 : max(samples, 1)
+            for factor in [columns, rows, max(frames, 1), stored, bits] {
                 let (p, o) = expectedBits.multipliedReportingOverflow(by: max(factor, 0))
                 expectedBits = p
                 overflow = overflow || o
