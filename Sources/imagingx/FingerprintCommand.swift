@@ -44,7 +44,7 @@ struct Fingerprint: ParsableCommand {
         var cases: [CaseSummary] = []
         var info = CaseFinder.DatasetInfo()
         for file in merge {
-            guard let bytes = readAll(file) else { writeStderr("imagingx: cannot read \(file)\n"); throw ExitCode(1) }
+            guard let bytes = FileBytes.read(file) else { writeStderr("imagingx: cannot read \(file)\n"); throw ExitCode(1) }
             let set = try Fingerprinter.decodeCases(bytes)
             let part = set.cases
             if info.layout == "files" && info.name == nil { info = set.info }
@@ -68,20 +68,6 @@ struct Fingerprint: ParsableCommand {
         let json = try Fingerprinter.encode(fingerprint)
         if let output { try write(json, to: output) } else { json.withUnsafeBytes { _ = Glibc.write(1, $0.baseAddress, $0.count) } }
         if let nnunet { try write(Fingerprinter.nnUNet(cases, fingerprint), to: nnunet) }
-    }
-
-    func readAll(_ path: String) -> [UInt8]? {
-        let fd = open(path, O_RDONLY)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        var out: [UInt8] = []
-        var buf = [UInt8](repeating: 0, count: 1 << 16)
-        while true {
-            let n = buf.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
-            if n <= 0 { break }
-            out += buf[0..<n]
-        }
-        return out
     }
 
     func write(_ bytes: [UInt8], to path: String) throws {

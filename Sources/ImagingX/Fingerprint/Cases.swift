@@ -112,9 +112,9 @@ public enum CaseFinder {
     }
 }
 
-/// Minimal whole-file read (dataset.json, state files).
-enum FileBytes {
-    static func read(_ path: String) -> [UInt8]? {
+/// Minimal whole-file read (dataset.json, saved case summaries); nil past 1 GiB.
+public enum FileBytes {
+    public static func read(_ path: String) -> [UInt8]? {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { return nil }
         defer { close(fd) }
@@ -124,7 +124,7 @@ enum FileBytes {
             let n = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
             if n <= 0 { break }
             out += buffer[0..<n]
-            if out.count > 256 << 20 { return nil }
+            if out.count > 1 << 30 { return nil }
         }
         return out
     }
