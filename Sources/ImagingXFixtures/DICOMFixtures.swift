@@ -119,6 +119,79 @@ public enum DICOMFixtures {
         return b.encode()
     }
 
+    /// RLE Lossless (PS3.5 Annex G) multi-frame image. `samples` holds every frame's stored
+    /// values, pixel-interleaved (frame, row, column, sample), as unsigned container values.
+    public static func rle(frames: Int, columns: Int, rows: Int, samplesPerPixel: Int = 1, bitsAllocated: Int = 16,
+                           signed: Bool = false, samples: [UInt32]) -> [UInt8] {
+        let bytesPerSample = bitsAllocated / 8
+        let pixels = columns * rows
+        var fragments: [[UInt8]] = []
+        for f in 0..<frames {
+            var segments: [[UInt8]] = []
+            for s in 0..<samplesPerPixel {
+                for b in 0..<bytesPerSample {
+                    let shift = UInt32(8 * (bytesPerSample - 1 - b))
+                    let plane = (0..<pixels).map { UInt8(truncatingIfNeeded: samples[(f * pixels + $0) * samplesPerPixel + s] >> shift) }
+                    segments.append(packBits(plane))
+                }
+            }
+            var header = [UInt8](repeating: 0, count: 64)
+            func put(_ v: Int, at o: Int) { for k in 0..<4 { header[o + k] = UInt8(truncatingIfNeeded: v >> (8 * k)) } }
+            put(segments.count, at: 0)
+            var offset = 64
+            for (i, seg) in segments.enumerated() { put(offset, at: 4 + 4 * i); offset += seg.count }
+            var fragment = header + segments.flatMap { $0 }
+            if fragment.count % 2 == 1 { fragment.append(0) }
+            fragments.append(fragment)
+        }
+        var b = DICOMBuilder(syntax: .encapsulated("1.2.840.10008.1.2.5"), elements: [
+            .text(0x0008_0016, "UI", "1.2.840.10008.5.1.4.1.1.7"),
+            .text(0x0008_0060, "CS", "OT"),
+            .us(0x0028_0002, UInt16(samplesPerPixel)),
+            .text(0x0028_0004, "CS", samplesPerPixel == 3 ? "RGB" : "MONOCHROME2"),
+            .text(0x0028_0008, "IS", String(frames)),
+            .us(0x0028_0010, UInt16(rows)),
+            .us(0x0028_0011, UInt16(columns)),
+            .us(0x0028_0100, UInt16(bitsAllocated)),
+            .us(0x0028_0101, UInt16(bitsAllocated)),
+            .us(0x0028_0103, signed ? 1 : 0),
+            DICOMElement(0x7FE0_0010, "OB", .encapsulated(fragments)),
+        ])
+        b.sopClassUID = "1.2.840.10008.5.1.4.1.1.7"
+        return b.encode()
+    }
+
+    /// PackBits: replicate runs of 3 or more, literal runs otherwise (at most 128 bytes each).
+    static func packBits(_ data: [UInt8]) -> [UInt8] {
+        var out: [UInt8] = []
+        var i = 0
+        var literal: [UInt8] = []
+        func flush() {
+            var k = 0
+            while k < literal.count {
+                let n = min(128, literal.count - k)
+                out.append(UInt8(n - 1))
+                out += literal[k..<(k + n)]
+                k += n
+            }
+            literal.removeAll()
+        }
+        while i < data.count {
+            var run = 1
+            while i + run < data.count, data[i + run] == data[i], run < 128 { run += 1 }
+            if run >= 3 {
+                flush()
+                out.append(UInt8(bitPattern: Int8(1 - run)))
+                out.append(data[i])
+            } else {
+                literal += data[i..<(i + run)]
+            }
+            i += run
+        }
+        flush()
+        return out
+    }
+
     /// Sequences nested `depth` levels deep (private tags), for the nesting bound.
     public static func deeplyNested(depth: Int, undefinedLengths: Bool = true) -> [UInt8] {
         var inner: [DICOMElement] = [.text(0x0009_1010, "LO", "leaf")]

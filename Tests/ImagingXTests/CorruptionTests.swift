@@ -32,6 +32,11 @@ struct CorruptionTests {
             Fixture(name: "dicom-no-meta", bytes: DICOMFixtures.ctSlice(preamble: false, fileMeta: false, spec: spec)),
             Fixture(name: "dicom-enhanced", bytes: DICOMFixtures.enhancedMultiFrame(frames: 2, undefinedLengths: true, columns: 4, rows: 4)),
             Fixture(name: "dicom-enhanced-defined", bytes: DICOMFixtures.enhancedMultiFrame(frames: 2, undefinedLengths: false, columns: 4, rows: 4)),
+            Fixture(name: "dicom-rle", bytes: DICOMFixtures.rle(frames: 2, columns: 6, rows: 5, signed: true,
+                                                                samples: (0..<60).map { UInt32(($0 * 977) & 0xFFFF) })),
+            Fixture(name: "dicom-jpeg", bytes: DICOMFixtures.encapsulated(
+                frame: try! RasterBuilder.jpeg(width: 6, height: 4, components: 3, pixels: [UInt8](repeating: 90, count: 72)),
+                columns: 6, rows: 4)),
             Fixture(name: "nifti1", bytes: nifti1.singleFile(data: [UInt8](repeating: 0, count: 120))),
             Fixture(name: "nifti2-big-endian", bytes: nifti2.singleFile(data: [UInt8](repeating: 0, count: 240))),
             Fixture(name: "nifti1-gz", bytes: Compression.gzip(nifti1.singleFile(data: [UInt8](repeating: 0, count: 120)))),

@@ -129,3 +129,44 @@ struct StatsTests {
         #expect(cut.statsError != nil || cut.status == .error, "\(cut)")
     }
 }
+
+@Suite("Encapsulated pixel data")
+struct EncapsulatedStatsTests {
+    @Test("RLE Lossless, 16-bit signed, multi-frame: decoded values match the stored ones")
+    func rle16() {
+        var rng = SampleData.Random(seed: 21)
+        let values: [Int16] = (0..<(3 * 12 * 10)).map { i in i % 7 == 0 ? -1024 : Int16(truncatingIfNeeded: Int(rng.next() % 3000) - 1000) }
+        let file = DICOMFixtures.rle(frames: 3, columns: 12, rows: 10, signed: true,
+                                     samples: values.map { UInt32(UInt16(bitPattern: $0)) })
+        let r = FileReader(options: ReadOptions(stats: true)).read(bytes: file, path: "rle.dcm")
+        #expect(r.status == .ok && r.statsError == nil, "\(r.error ?? "") \(r.statsError ?? "")")
+        StatsTests.expectClose(r.stats, StatsTests.reference(values.map(Double.init)), "RLE int16")
+    }
+
+    @Test("RLE Lossless, 8-bit RGB: three samples per pixel pooled")
+    func rleRGB() {
+        var rng = SampleData.Random(seed: 22)
+        let values: [UInt32] = (0..<(9 * 7 * 3)).map { _ in UInt32(rng.next() % 4) * 60 }
+        let file = DICOMFixtures.rle(frames: 1, columns: 9, rows: 7, samplesPerPixel: 3, bitsAllocated: 8, samples: values)
+        let r = FileReader(options: ReadOptions(stats: true)).read(bytes: file, path: "rle-rgb.dcm")
+        StatsTests.expectClose(r.stats, StatsTests.reference(values.map(Double.init)), "RLE RGB")
+    }
+
+    @Test("a damaged RLE segment table or a missing fragment gives stats_error with an offset")
+    func rleDamage() {
+        let good = DICOMFixtures.rle(frames: 2, columns: 8, rows: 8, samples: (0..<128).map { UInt32($0 * 300) })
+        let reader = FileReader(options: ReadOptions(stats: true))
+        #expect(reader.read(bytes: good, path: "rle.dcm").stats != nil)
+        // The segment count of the first frame's RLE header: claim 15 segments.
+        let header = Array("\u{2}\0\0\0".utf8)  // 2 segments, little-endian
+        guard let at = (0..<(good.count - 4)).first(where: { Array(good[$0..<($0 + 4)]) == header && good[$0 + 4] == 64 }) else {
+            Issue.record("RLE header not found")
+            return
+        }
+        var bad = good
+        bad[at] = 15
+        let r = reader.read(bytes: bad, path: "rle-bad.dcm")
+        #expect(r.status == .ok && r.stats == nil && r.statsError?.contains("segments") == true && r.statsError?.contains("at byte") == true,
+                "\(r.statsError ?? "")")
+    }
+}

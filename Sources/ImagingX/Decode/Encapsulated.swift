@@ -7,13 +7,14 @@ enum EncapsulatedPixelData {
     static let delimiterTag: UInt32 = 0xE0DD_FFFE   // (FFFE,E0DD)
     static let maxFragments = 1 << 20
 
-    /// The fragments of each frame.
-    static func frames(_ src: ByteSource, at start: Int, frames: Int) throws(ParseError) -> [[Fragment]] {
+    /// Every item (Basic Offset Table first, then the fragments) up to the Sequence
+    /// Delimitation Item; throws `.truncated` with the offset if the file ends before it.
+    static func items(_ src: ByteSource, at start: Int) throws(ParseError) -> [Fragment] {
         var pos = start
         var items: [Fragment] = []
         while true {
             guard src.has(8, at: pos) else {
-                throw .truncated(at: pos, need: 8, have: src.size - pos, "encapsulated Pixel Data item")
+                throw .truncated(at: pos, need: 8, have: src.size - pos, "encapsulated Pixel Data item (no Sequence Delimitation Item)")
             }
             let tag = try src.u32(pos, bigEndian: false, "item tag")
             let length = Int(try src.u32(pos + 4, bigEndian: false, "item length"))
@@ -30,6 +31,23 @@ enum EncapsulatedPixelData {
             }
             pos += 8 + length
         }
+        return items
+    }
+
+    /// Whether the encapsulated Pixel Data at `start` is complete: fast when the file ends with
+    /// the Sequence Delimitation Item (the usual layout), else by walking the items.
+    static func checkComplete(_ src: ByteSource, at start: Int) throws(ParseError) {
+        let size = src.size
+        if size - start >= 16, try src.u32(size - 8, bigEndian: false, "file end") == delimiterTag,
+           try src.u32(size - 4, bigEndian: false, "file end") == 0 {
+            return
+        }
+        _ = try items(src, at: start)
+    }
+
+    /// The fragments of each frame.
+    static func frames(_ src: ByteSource, at start: Int, frames: Int) throws(ParseError) -> [[Fragment]] {
+        let items = try items(src, at: start)
         guard let table = items.first else {
             throw ParseError(.malformed, at: start, "encapsulated Pixel Data without a Basic Offset Table item")
         }

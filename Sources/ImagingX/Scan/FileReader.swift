@@ -97,6 +97,10 @@ public final class FileReader {
                     }
                 }
             }
+            if header.pixelDataTag != nil, header.pixelDataUndefinedLength, parser.src === source {
+                // Encapsulated: the fragments must end in a Sequence Delimitation Item.
+                try EncapsulatedPixelData.checkComplete(source, at: header.pixelDataOffset)
+            }
             if let tag = header.pixelDataTag, header.pixelDataLength >= 0 {
                 let left = parser.src.size - header.pixelDataOffset
                 if header.pixelDataLength > left {
