@@ -27,6 +27,8 @@ struct DICOMHeader {
     var mediaStorageSOPClassUID: String?
     var sopClassUID: String?
     var modality: String?
+    /// ImageType (0008,0008): value 3 LOCALIZER marks a scout/localizer image.
+    var imageType: String?
     var photometric: String?
     var seriesInstanceUID: String?
     var rows: Int?

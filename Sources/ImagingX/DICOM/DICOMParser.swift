@@ -405,6 +405,7 @@ struct DICOMParser {
             switch h.tag {
             case Tag.sopClassUID: header.sopClassUID = try Self.readString(src, at: h.valueOffset, length: length)
             case Tag.modality: header.modality = try Self.readString(src, at: h.valueOffset, length: length)
+            case Tag.imageType: header.imageType = try Self.readString(src, at: h.valueOffset, length: length)
             case Tag.photometricInterpretation: header.photometric = try Self.readString(src, at: h.valueOffset, length: length)
             case Tag.seriesInstanceUID: header.seriesInstanceUID = try Self.readString(src, at: h.valueOffset, length: length)
             case Tag.numberOfFrames: header.numberOfFrames = try Self.readInteger(src, h, enc)

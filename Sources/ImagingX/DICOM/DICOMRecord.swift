@@ -127,6 +127,9 @@ enum DICOMRecord {
             if m.isFinite {
                 record.affine = m
                 record.axcodes = m.axcodes
+                let type = (h.imageType ?? "").split(separator: "\\", omittingEmptySubsequences: false)
+                record.slice = SliceGeometry(orientation: iop, position: ipp, pixelSpacing: s, columns: columns, rows: rows,
+                                             frames: frames, isLocalizer: type.count > 2 && type[2].uppercased().contains("LOCALIZER"))
             }
         } else {
             var missing: [String] = []

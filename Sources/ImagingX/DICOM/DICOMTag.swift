@@ -7,6 +7,7 @@ enum Tag {
     static let directoryRecordSequence: UInt32 = 0x0004_1220
     static let sopClassUID: UInt32 = 0x0008_0016
     static let modality: UInt32 = 0x0008_0060
+    static let imageType: UInt32 = 0x0008_0008
     static let sliceThickness: UInt32 = 0x0018_0050
     static let spacingBetweenSlices: UInt32 = 0x0018_0088
     static let imagerPixelSpacing: UInt32 = 0x0018_1164

@@ -15,6 +15,9 @@ public struct ReadOptions: Sendable {
     /// Keep the decoded voxels of NIfTI, PNG and JPEG images in `FileReader.captured`
     /// (label-aware statistics need image and label side by side).
     public var captureVolume = false
+    /// Keep each image's values as a mergeable `IntensityAccumulator` in `record.histogram`
+    /// (8/16-bit samples; series volumes pool their slices from these).
+    public var keepHistogram = false
 
     public init(stats: Bool = false) { self.stats = stats }
 }
@@ -112,8 +115,17 @@ extension FileReader {
             } else {
                 try source.stream(from: result.voxOffset, count: result.dataBytes, buffer: workspace.chunk) { acc.consume($0) }
             }
-            return base.finish()
+            return finishStats(base, &record)
         }
+    }
+
+    /// The accumulator's statistics, and with `keepHistogram` its mergeable form.
+    func finishStats(_ acc: StatsAccumulator, _ record: inout ImageRecord) -> PixelStats {
+        guard options.keepHistogram, acc.isNarrow else { return acc.finish() }
+        let layout = acc.s.pointee.layout
+        let h = acc.finishHistogram()
+        record.histogram = IntensityAccumulator(h, layout)
+        return h.stats(layout)
     }
 
     func guardBudget(_ layout: SampleLayout, _ bytes: Int) throws(StatsError) {
@@ -221,7 +233,7 @@ extension FileReader {
                     let pairs = [(0, count - ones), (1, ones)].filter { $0.1 > 0 }
                     return ValueHistogram(values: pairs.map(\.0), counts: pairs.map { UInt64($0.1) }).stats(layout)
                 }
-                return acc.finish()
+                return finishStats(acc, &record)
             }
             if bitPacked { throw StatsError("BitsAllocated 1 in encapsulated Pixel Data: not decoded") }
             if deflated { throw StatsError("encapsulated Pixel Data inside a deflated dataset") }
@@ -238,7 +250,7 @@ extension FileReader {
                                           samples: samples, bytesPerSample: kind.size)
                     frame.withUnsafeBytes { acc.consume($0) }
                 }
-                return acc.finish()
+                return finishStats(acc, &record)
             case TransferSyntax.jpegBaseline, TransferSyntax.jpegExtended:
                 guard kind.size == 1 else {
                     throw StatsError("\(h.bitsAllocated ?? 0)-bit JPEG (extended, 12-bit): the system libjpeg-turbo 2.1 decodes 8-bit samples only")
@@ -252,7 +264,7 @@ extension FileReader {
                         throw StatsError("JPEG frame is \(info.width)×\(info.height); the header says \(columns)×\(rows)")
                     }
                 }
-                return acc.finish()
+                return finishStats(acc, &record)
             default:
                 throw StatsError(TransferSyntax.undecodedReason(syntax))
             }
@@ -283,7 +295,7 @@ extension FileReader {
             }
             guard began else { throw StatsError("no image rows decoded") }
             if capture { captured = Volume(layout: layout, bytes: kept) }
-            return acc.finish()
+            return finishStats(acc, &record)
         }
     }
 

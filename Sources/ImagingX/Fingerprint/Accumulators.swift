@@ -67,6 +67,48 @@ public struct IntensityAccumulator: Sendable, Codable, Equatable {
 
     public init() {}
 
+    /// From exact per-value counts and the rescale.
+    init(_ h: ValueHistogram, _ layout: SampleLayout) {
+        guard !h.values.isEmpty else { return }
+        let slope = layout.slope, intercept = layout.intercept
+        let a = Double(h.values.first!) * slope + intercept, b = Double(h.values.last!) * slope + intercept
+        integral = slope == slope.rounded() && intercept == intercept.rounded()
+        min = Swift.min(a, b)
+        max = Swift.max(a, b)
+        binExponent = Self.exponent(lo: min, hi: max, integral: integral)
+        let scale = Double(sign: .plus, exponent: -binExponent, significand: 1)
+        var n = 0
+        var total = 0.0
+        for (v, c) in zip(h.values, h.counts) {
+            let r = Double(v) * slope + intercept
+            n += Int(c)
+            total += r * Double(c)
+            bins[Int((r * scale).rounded(.down)), default: 0] += Int(c)
+        }
+        count = n
+        sum = total
+        let mean = total / Double(n)
+        for (v, c) in zip(h.values, h.counts) {
+            let d = Double(v) * slope + intercept - mean
+            m2 += d * d * Double(c)
+        }
+    }
+
+    /// The summary a record carries, from the bins (exact when `integral` and k ≤ 0).
+    public var pixelStats: PixelStats {
+        var s = PixelStats()
+        s.count = count
+        guard count > 0 else { return s }
+        s.min = min
+        s.max = max
+        s.mean = mean
+        s.std = std
+        s.p00_5 = percentile(0.5)
+        s.p50 = percentile(50)
+        s.p99_5 = percentile(99.5)
+        return s
+    }
+
     static let maxBins = 65536
 
     /// The exponent for a value range: fine enough for `maxBins` bins over [lo, hi], never

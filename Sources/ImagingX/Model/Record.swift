@@ -64,6 +64,10 @@ public struct ImageRecord: Sendable {
     public var stats: PixelStats?
     /// Why `stats` is missing for a readable image (`scan --stats`).
     public var statsError: String?
+    /// DICOM slice geometry for series assembly (not part of the record's output).
+    public var slice: SliceGeometry?
+    /// With `ReadOptions.keepHistogram`: the image's values as a mergeable accumulator.
+    public var histogram: IntensityAccumulator?
 
     public init(path: String) { self.path = path }
 
@@ -75,4 +79,18 @@ public struct ImageRecord: Sendable {
     mutating func note(_ code: String, _ level: Finding.Level, _ message: String) {
         findings.append(Finding(code, level, message))
     }
+}
+
+/// What series assembly needs of one DICOM file, in patient (LPS) coordinates as stored.
+public struct SliceGeometry: Sendable, Equatable {
+    /// ImageOrientationPatient: row direction cosines, then column direction cosines.
+    public var orientation: [Double]
+    /// ImagePositionPatient of the first transmitted pixel.
+    public var position: [Double]
+    /// Spacing between columns (x) and between rows (y), mm.
+    public var pixelSpacing: [Double]
+    public var columns: Int
+    public var rows: Int
+    public var frames: Int
+    public var isLocalizer: Bool
 }
