@@ -171,6 +171,7 @@ public struct CTSliceSpec: Sendable {
     public var rescaleIntercept = -1024.0
     public var seriesUID = "1.2.826.0.1.3680043.8.498.10.1"
     public var instanceNumber = 1
+    public var imageType = "ORIGINAL\\PRIMARY\\AXIAL"
     /// Fake identity, planted so privacy tests can prove it never reaches any output.
     public var patientName = "DOE^JANE^PLANTED"
     public var patientID = "PID-PLANTED-0001"
@@ -198,7 +199,7 @@ public struct CTSliceSpec: Sendable {
     public func elements(pixels: [Int16]?) -> [DICOMElement] {
         var e: [DICOMElement] = [
             .text(0x0008_0005, "CS", "ISO_IR 100"),
-            .text(0x0008_0008, "CS", "ORIGINAL\\PRIMARY\\AXIAL"),
+            .text(0x0008_0008, "CS", imageType),
             .text(0x0008_0016, "UI", "1.2.840.10008.5.1.4.1.1.2"),
             .text(0x0008_0018, "UI", "1.2.826.0.1.3680043.8.498.20.\(instanceNumber)"),
             .text(0x0008_0020, "DA", "20240102"),

@@ -10,6 +10,9 @@ do {
     if arguments.first == "--dicom-corpus", arguments.count == 2 {
         let n = try GeneratedCorpus.writeDICOM(to: arguments[1])
         print("wrote \(n) DICOM files under \(arguments[1])")
+    } else if arguments.first == "--series-corpus", arguments.count == 2 {
+        let n = try SeriesCorpus.write(to: arguments[1])
+        print("wrote \(n) DICOM files (series with planted geometry faults) under \(arguments[1])")
     } else if arguments.first == "--bench-corpus", arguments.count == 3, let count = Int(arguments[2]) {
         try BenchCorpus.write(to: arguments[1], count: count)
         print("wrote \(count) files for each of \(BenchCorpus.formats.joined(separator: ", ")) under \(arguments[1])")
@@ -21,7 +24,7 @@ do {
         let written = try SampleData.write(to: root)
         print("wrote \(written.files) files (\(written.bytes) bytes) under \(root)")
     } else {
-        FileHandle.standardError.write(Data("usage: make-sample-data [DIR] | --dicom-corpus DIR | --bench-corpus DIR N | --bench-large DIR N\n".utf8))
+        FileHandle.standardError.write(Data("usage: make-sample-data [DIR] | --dicom-corpus DIR | --series-corpus DIR | --bench-corpus DIR N | --bench-large DIR N\n".utf8))
         exit(2)
     }
 } catch {

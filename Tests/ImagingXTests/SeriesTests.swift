@@ -1,0 +1,62 @@
+import Foundation
+import ImagingX
+import ImagingXFixtures
+import Testing
+
+/// Series assembly on generated series with planted geometry faults (SeriesCorpus).
+@Suite("DICOM series")
+struct SeriesTests {
+    static func assembled() throws -> [String: [SeriesRecord]] {
+        let root = try temporaryDirectory("series").path
+        _ = try SeriesCorpus.write(to: root)
+        let entries = Walker().walk([root]).entries
+        var byVariant: [String: [SeriesRecord]] = [:]
+        for s in SeriesAssembler.scan(entries, jobs: 2, stats: true) {
+            byVariant[String(s.first_file.split(separator: "/")[0]), default: []].append(s)
+        }
+        return byVariant
+    }
+
+    @Test("every planted fault raises its flag, and only its flag")
+    func flags() throws {
+        let v = try SeriesTests.assembled()
+        let regular = try #require(v["regular"]?.first)
+        #expect(regular.regular_volume && regular.dims == [16, 12, 10] && regular.spacing == [0.8, 0.9, 2.5])
+        #expect(regular.stats?.count == 16 * 12 * 10)
+        // Slices come in shuffled file names: the first slice in position order is instance 1.
+        #expect(regular.affine?[2][3] == 0 && abs((regular.affine?[2][2] ?? 0) - 2.5) < 1e-9)
+        let oblique = try #require(v["oblique"]?.first)
+        #expect(oblique.regular_volume && abs(oblique.spacing![2] - 2.5) < 1e-9 && oblique.gantry_tilt_degrees! < 1e-6)
+        let gap = try #require(v["gap"]?.first)
+        #expect(!gap.regular_volume && gap.missing_slices == 1 && gap.unique_positions == true)
+        let uneven = try #require(v["uneven"]?.first)
+        #expect(!uneven.regular_volume && uneven.uniform_spacing == false && abs(uneven.spacing_deviation_mm! - 0.5) < 1e-9
+                && uneven.missing_slices == 0)
+        let tilt = try #require(v["tilt"]?.first)
+        #expect(!tilt.regular_volume && abs(tilt.gantry_tilt_degrees! - 15) < 1e-6 && tilt.uniform_spacing == true)
+        let duplicate = try #require(v["duplicate"]?.first)
+        #expect(!duplicate.regular_volume && duplicate.unique_positions == false && duplicate.duplicate_positions == 1)
+        let localizer = try #require(v["localizer"]?.first)
+        #expect(!localizer.assembled && localizer.reason?.contains("localizer") == true && localizer.files == 3)
+        let two = try #require(v["two-orientations"])
+        #expect(two.count == 2 && two.allSatisfy { !$0.single_orientation && !$0.regular_volume && $0.groups_in_series == 2 })
+        let single = try #require(v["single"]?.first)
+        #expect(!single.assembled && single.reason == "single slice")
+    }
+
+    @Test("volume statistics pool the slices exactly (equal to one histogram over all voxels)")
+    func volumeStats() throws {
+        let v = try SeriesTests.assembled()
+        let regular = try #require(v["regular"]?.first?.stats)
+        var values: [Double] = []
+        for k in 0..<10 {
+            for i in 0..<(16 * 12) {
+                // CTSliceSpec: BitsStored 12, signed; rescale intercept -1024.
+                var s = Int((i * 37 + k * 101) % 1500) & 0xFFF
+                if s & 0x800 != 0 { s -= 4096 }
+                values.append(Double(s) - 1024)
+            }
+        }
+        StatsTests.expectClose(regular, StatsTests.reference(values), "volume")
+    }
+}
