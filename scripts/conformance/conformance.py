@@ -477,6 +477,141 @@ def same_deep(a, b):
     return a == b
 
 
+# ---------------------------------------------------------------- DICOM series geometry
+
+def series_reference(root):
+    """Series volumes re-derived from pydicom's values: group by SeriesInstanceUID, orientation
+    (0.01) and grid, order by ImagePositionPatient projected on the slice normal, slice spacing
+    from the projections, the flags as IDC / dcm2niix define them."""
+    files = []
+    for dirpath, _, names in os.walk(root):
+        for n in names:
+            path = os.path.join(dirpath, n)
+            try:
+                ds = pydicom.dcmread(path, stop_before_pixels=True)
+            except Exception:
+                continue
+            if "ImagePositionPatient" not in ds or "ImageOrientationPatient" not in ds:
+                continue
+            files.append((os.path.relpath(path, root), ds))
+    series = {}
+    for rel, ds in files:
+        series.setdefault(ds.SeriesInstanceUID, []).append((rel, ds))
+    out = {}
+    for uid, members in series.items():
+        loc = [m for m in members if len(ds_type(m[1])) > 2 and "LOCALIZER" in ds_type(m[1])[2].upper()]
+        imgs = [m for m in members if m not in loc]
+        orients, groups = [], []
+        for rel, ds in imgs:
+            o = np.array(ds.ImageOrientationPatient, dtype=float)
+            if not any(np.all(np.abs(o - p) <= 0.01) for p in orients):
+                orients.append(o)
+            for g in groups:
+                h = g[0][1]
+                if np.all(np.abs(np.array(h.ImageOrientationPatient, dtype=float) - o) <= 0.01) and (h.Rows, h.Columns) == (ds.Rows, ds.Columns):
+                    g.append((rel, ds))
+                    break
+            else:
+                groups.append([(rel, ds)])
+        grids = {(ds.Rows, ds.Columns) for _, ds in imgs}
+        for g in groups:
+            if len(g) < 2:
+                continue
+            o = np.array(g[0][1].ImageOrientationPatient, dtype=float)
+            row, col = o[:3], o[3:]
+            normal = np.cross(row, col)
+            normal /= np.linalg.norm(normal)
+            order = sorted(g, key=lambda m: (float(np.dot(np.array(m[1].ImagePositionPatient, dtype=float), normal)), m[0].encode()))
+            proj = [float(np.dot(np.array(m[1].ImagePositionPatient, dtype=float), normal)) for m in order]
+            d = np.diff(proj)
+            dup = int((d <= 0.01).sum())
+            gaps = d[d > 0.01]
+            med = float(np.median(gaps)) if len(gaps) else 0.0
+            dev = float(np.abs(gaps - med).max()) if len(gaps) else 0.0
+            missing = int(sum(round(x / med) - 1 for x in gaps if x > 1.5 * med)) if med else 0
+            first = np.array(order[0][1].ImagePositionPatient, dtype=float)
+            last = np.array(order[-1][1].ImagePositionPatient, dtype=float)
+            step = last - first
+            tilt = float(np.degrees(np.arccos(min(1.0, abs(np.dot(step, normal)) / np.linalg.norm(step))))) if np.linalg.norm(step) else 0.0
+            ps = [float(x) for x in order[0][1].PixelSpacing]
+            k = step / (len(order) - 1)
+            aff = np.eye(4)
+            aff[:3, 0] = row * ps[1]
+            aff[:3, 1] = col * ps[0]
+            aff[:3, 2] = k
+            aff[:3, 3] = first
+            aff[:2, :] *= -1
+            orth = abs(np.dot(row, col)) <= 0.01 and abs(np.linalg.norm(row) - 1) <= 0.01 and abs(np.linalg.norm(col) - 1) <= 0.01
+            uniform = dev <= 0.2
+            regular = len(orients) == 1 and len(grids) == 1 and orth and dup == 0 and uniform and missing == 0 and tilt <= 0.1
+            out[order[0][0]] = {"dims": [int(order[0][1].Columns), int(order[0][1].Rows), len(order)],
+                                "spacing": [ps[1], ps[0], med], "affine": aff.tolist(), "duplicate_positions": dup,
+                                "missing_slices": missing, "uniform_spacing": uniform, "gantry_tilt_degrees": tilt,
+                                "single_orientation": len(orients) == 1, "consistent_dimensions": len(grids) == 1,
+                                "regular_volume": regular, "last_file": order[-1][0]}
+    return out
+
+
+def ds_type(ds):
+    v = ds.get("ImageType", [])
+    return list(v) if not isinstance(v, str) else v.split("\\")
+
+
+def dcm2niix_corners(folder, work):
+    """World (RAS) coordinates of the 8 corner voxels of dcm2niix's NIfTI for `folder`."""
+    import shutil
+    if not shutil.which("dcm2niix"):
+        return None
+    out = os.path.join(work, "dcm2niix", os.path.basename(folder.rstrip("/")))
+    os.makedirs(out, exist_ok=True)
+    subprocess.run(["dcm2niix", "-b", "n", "-z", "n", "-f", "vol", "-o", out, folder], check=True,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    img = nib.load(os.path.join(out, "vol.nii"))
+    return corners(img.affine, img.shape[:3])
+
+
+def corners(affine, shape):
+    a = np.array(affine, dtype=float)
+    pts = [a @ np.array([i, j, k, 1.0]) for i in (0, shape[0] - 1) for j in (0, shape[1] - 1) for k in (0, shape[2] - 1)]
+    return sorted(tuple(round(float(x), 3) for x in p[:3]) for p in pts)
+
+
+def check_series(imagingx, roots, work):
+    bad = compared = with_dcm2niix = 0
+    for root, dcm2niix_folders in roots:
+        run = subprocess.run([imagingx, "series", root], capture_output=True, text=True)
+        if run.returncode != 0:
+            print(f"FAIL series {root}: imagingx exited {run.returncode}")
+            bad += 1
+            continue
+        ours = {r["first_file"]: r for r in map(json.loads, run.stdout.splitlines()) if r["assembled"]}
+        ref = series_reference(root)
+        if set(ours) != set(ref):
+            print(f"DIFF series {root}: volumes ours={sorted(ours)} reference={sorted(ref)}")
+            bad += 1
+        for first in sorted(set(ours) & set(ref)):
+            compared += 1
+            for key, want in ref[first].items():
+                if not same_deep(ours[first].get(key), want) and not (isinstance(want, float) and abs(ours[first].get(key, 0) - want) < 1e-6):
+                    print(f"DIFF series {root}/{first} {key}: ours={json.dumps(ours[first].get(key))} reference={json.dumps(want)}")
+                    bad += 1
+        for folder in dcm2niix_folders:
+            theirs = dcm2niix_corners(os.path.join(root, folder), work)
+            if theirs is None:
+                print("FAIL series: dcm2niix is not installed (scripts/setup installs it)")
+                bad += 1
+                continue
+            mine = [r for r in ours.values() if folder == "." or r["first_file"].startswith(folder + "/")]
+            if len(mine) != 1 or corners(mine[0]["affine"], mine[0]["dims"]) != theirs:
+                print(f"DIFF series {folder}: corner voxels ours={corners(mine[0]['affine'], mine[0]['dims']) if mine else None} dcm2niix={theirs}")
+                bad += 1
+            else:
+                with_dcm2niix += 1
+    print(f"series: {compared} volumes agree with the projected-position reference; "
+          f"{with_dcm2niix} volumes' corner voxels agree with dcm2niix's NIfTI")
+    return bad
+
+
 def peer_view(path):
     return dicom_view(path) or nifti_view(path) or raster_view(path)
 
@@ -488,6 +623,7 @@ def main():
     ap.add_argument("--exclusions", default=os.path.join(HERE, "exclusions.json"))
     ap.add_argument("--generated-dicom", help="folder written by `make-sample-data --dicom-corpus`")
     ap.add_argument("--sample-data", help="the SampleData folder")
+    ap.add_argument("--series-corpus", help="folder written by `make-sample-data --series-corpus`")
     args = ap.parse_args()
 
     os.makedirs(args.work, exist_ok=True)
@@ -593,6 +729,13 @@ def main():
     print(f"stats: {stats_tally['compared']} files compared with the peers' arrays; "
           f"{stats_tally['ours only']} decoded by ImagingX only; {stats_tally['neither']} by neither")
     failed += len(privacy_leaks) + len(stale)
+    series_roots = []
+    if args.series_corpus:
+        series_roots.append((args.series_corpus, ["regular", "oblique"]))
+    if args.sample_data:
+        series_roots.append((os.path.join(args.sample_data, "ct-series"), ["."]))
+    if series_roots:
+        failed += check_series(args.imagingx, series_roots, args.work)
     if args.sample_data:
         failed += check_fingerprint(args.imagingx, os.path.join(args.sample_data, "mr-nifti"), args.work)
     print(f"conformance: {passed} passed, {failed} failed")
