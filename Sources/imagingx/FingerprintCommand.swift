@@ -60,6 +60,9 @@ struct Fingerprint: ParsableCommand {
             info = found
             let workers = jobs ?? max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
             cases += Fingerprinter.summarize(files, root: folder, jobs: workers)
+            if found.layout != "nnunet" {
+                cases += Fingerprinter.summarizeSeries(CaseFinder.dicomCandidates(folder), root: folder, jobs: workers)
+            }
         }
         if let saveCases {
             try write(Fingerprinter.encode(Fingerprinter.CaseSet(info: info, cases: cases.sorted { $0.id < $1.id })), to: saveCases)

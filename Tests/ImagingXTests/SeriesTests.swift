@@ -59,4 +59,18 @@ struct SeriesTests {
         }
         StatsTests.expectClose(regular, StatsTests.reference(values), "volume")
     }
+
+    @Test("a folder of DICOM series fingerprints one case per volume; non-volumes are listed with the reason")
+    func fingerprintSeries() throws {
+        let root = try temporaryDirectory("series-fp").path
+        _ = try SeriesCorpus.write(to: root)
+        let (info, files) = CaseFinder.find(root)
+        #expect(files.isEmpty, "DICOM files are not per-file cases")
+        let cases = Fingerprinter.summarizeSeries(CaseFinder.dicomCandidates(root), root: root, jobs: 2)
+        let fp = Fingerprinter.reduce(cases, info: info)
+        #expect(fp.cases == 10 && fp.cases_failed.count == 2)
+        #expect(fp.cases_failed.values.contains { $0.contains("localizer") } && fp.cases_failed.values.contains { $0.contains("single slice") })
+        #expect(fp.findings.keys.contains { $0.hasPrefix("tilt/") } && !fp.findings.keys.contains { $0.hasPrefix("regular/") })
+        #expect(fp.intensity_per_channel["0"]?.count == 16 * 12 * (10 + 10 + 9 + 10 + 10 + 11 + 12))
+    }
 }

@@ -84,7 +84,8 @@ public enum CaseFinder {
         var imageFiles: [String] = []
         for rel in all {
             let (stem, ending) = split(rel)
-            guard imageEndings.contains(ending.lowercased()) else { continue }
+            // DICOM files (named .dcm or not named at all) become cases as series volumes.
+            guard imageEndings.contains(ending.lowercased()), ending.lowercased() != ".dcm" else { continue }
             if let suffix = labelSuffixes.first(where: { stem.lowercased().hasSuffix($0) }) {
                 labelFor[String(stem.dropLast(suffix.count)) + ending] = rel
             } else {
@@ -96,6 +97,16 @@ public enum CaseFinder {
             return CaseFiles(id: stem, images: [rel], label: labelFor[rel])
         }
         return (info, cases)
+    }
+
+    /// Files of a plain folder that may be DICOM (named .dcm, or with no image extension):
+    /// the fingerprint assembles them into series volumes.
+    public static func dicomCandidates(_ root: String) -> [String] {
+        walkFiles(root, prefix: "").filter { rel in
+            let ending = split(rel).ending.lowercased()
+            return ending == ".dcm" || !imageEndings.contains(ending) && !rel.lowercased().hasSuffix(".json")
+                && !rel.lowercased().hasSuffix(".img")
+        }
     }
 
     static func listFiles(_ dir: String) -> [String] {

@@ -75,6 +75,50 @@ public enum Fingerprinter {
         return slots.map { $0! }
     }
 
+    /// Series volumes from the DICOM files `paths` (relative to `root`), as cases: geometry from
+    /// the assembled series, intensities pooled exactly from the slices. Groups that are not
+    /// volumes (localizers, single slices, multi-frame objects) come back as cases with `error`.
+    public static func summarizeSeries(_ paths: [String], root: String, jobs: Int) -> [CaseSummary] {
+        let entries = paths.map { WalkEntry(fullPath: root + "/" + $0, path: $0) }
+        return SeriesAssembler.read(entries, jobs: jobs, stats: true).map { v in
+            let r = v.record
+            let folder = r.first_file.split(separator: "/").dropLast().joined(separator: "/")
+            let id = (folder.isEmpty ? "" : folder + "/") + "series-" + r.series_key.prefix(12)
+                + (r.groups_in_series > 1 ? "-\(r.group)" : "")
+            var c = CaseSummary(id: id, images: v.members.map(\.path), label: nil)
+            c.format = "dicom"
+            c.dtype = v.members.first?.dtype
+            c.modality = r.modality
+            guard r.assembled, let dims = r.dims, let spacing = r.spacing else {
+                c.error = "not a volume: " + (r.reason ?? "not assembled")
+                return c
+            }
+            c.dims = dims
+            c.spacing = spacing
+            c.axcodes = r.axcodes
+            c.voxelVolume = spacing.reduce(1, *)
+            if !r.regular_volume {
+                var faults: [String] = []
+                if !r.single_orientation { faults.append("several orientations in the series") }
+                if !r.consistent_dimensions { faults.append("several grids in the series") }
+                if r.unique_positions == false { faults.append("\(r.duplicate_positions ?? 0) duplicate positions") }
+                if r.uniform_spacing == false { faults.append("slice spacing varies by \(fmt(r.spacing_deviation_mm ?? 0)) mm") }
+                if (r.missing_slices ?? 0) > 0 { faults.append("\(r.missing_slices!) missing slices") }
+                if (r.gantry_tilt_degrees ?? 0) > SeriesAssembler.tiltTolerance { faults.append("gantry tilt \(fmt(r.gantry_tilt_degrees!))°") }
+                if r.orthogonal_orientation == false { faults.append("orientation cosines not orthogonal") }
+                c.findings.append("irregular_volume: " + faults.joined(separator: ", "))
+            }
+            if let bad = v.members.first(where: { $0.histogram == nil }) {
+                c.error = "\(bad.path): \(bad.statsError ?? "pixels not decoded")"
+                return c
+            }
+            var pooled = IntensityAccumulator()
+            for m in v.members { pooled.merge(m.histogram!) }
+            c.intensity = [pooled]
+            return c
+        }
+    }
+
     final class Counter: @unchecked Sendable {
         private let lock = DispatchSemaphore(value: 1)
         private var value = 0

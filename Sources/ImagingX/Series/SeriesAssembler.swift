@@ -91,11 +91,21 @@ public enum SeriesAssembler {
     /// Groups DICOM image records into series volumes. Records without a series key, slice
     /// geometry or `ok` status are left out. Output is ordered by series key, then group.
     public static func assemble(_ records: [ImageRecord]) -> [SeriesRecord] {
+        assembleVolumes(records).map(\.record)
+    }
+
+    /// A volume's record and its files in slice order.
+    struct Assembled {
+        var record: SeriesRecord
+        var members: [ImageRecord]
+    }
+
+    static func assembleVolumes(_ records: [ImageRecord]) -> [Assembled] {
         var bySeries: [String: [ImageRecord]] = [:]
         for r in records where r.status == .ok && r.format == .dicom && r.slice != nil {
             bySeries[r.seriesKey ?? "none", default: []].append(r)
         }
-        var out: [SeriesRecord] = []
+        var out: [Assembled] = []
         for key in bySeries.keys.sorted() {
             let files = bySeries[key]!.sorted { Walker.bytewiseLess($0.path, $1.path) }
             // Localizers apart; the rest clustered by orientation, then grid.
@@ -130,7 +140,7 @@ public enum SeriesAssembler {
     }
 
     static func volume(_ files: [ImageRecord], key: String, index: Int, of count: Int,
-                       singleOrientation: Bool, consistentGrid: Bool) -> SeriesRecord {
+                       singleOrientation: Bool, consistentGrid: Bool) -> Assembled {
         let g0 = files[0].slice!
         let row = Array(g0.orientation[0..<3]), col = Array(g0.orientation[3..<6])
         var normal = cross(row, col)
@@ -144,15 +154,15 @@ public enum SeriesAssembler {
                              consistent_dimensions: consistentGrid, regular_volume: false)
         if g0.isLocalizer {
             r.reason = "localizer (ImageType LOCALIZER): not a volume"
-            return r
+            return Assembled(record: r, members: ordered.map(\.0))
         }
         if let multi = files.first(where: { $0.slice!.frames > 1 }) {
             r.reason = "multi-frame object (\(multi.slice!.frames) frames): each file is a volume of its own"
-            return r
+            return Assembled(record: r, members: ordered.map(\.0))
         }
         if files.count == 1 {
             r.reason = "single slice"
-            return r
+            return Assembled(record: r, members: ordered.map(\.0))
         }
         r.assembled = true
         r.orthogonal_orientation = abs(dot(row, col)) <= cosineTolerance && abs(norm(row) - 1) <= cosineTolerance
@@ -208,11 +218,15 @@ public enum SeriesAssembler {
             for (f, _) in ordered { pooled.merge(f.histogram!) }
             r.stats = pooled.pixelStats
         }
-        return r
+        return Assembled(record: r, members: ordered.map(\.0))
     }
 
     /// Reads `entries` with `jobs` workers (headers, and pixels when `stats`) and assembles.
     public static func scan(_ entries: [WalkEntry], jobs: Int, stats: Bool) -> [SeriesRecord] {
+        read(entries, jobs: jobs, stats: stats).map(\.record)
+    }
+
+    static func read(_ entries: [WalkEntry], jobs: Int, stats: Bool) -> [Assembled] {
         final class Shared: @unchecked Sendable {
             let slots: UnsafeMutableBufferPointer<ImageRecord?>
             let entries: [WalkEntry]
@@ -240,7 +254,7 @@ public enum SeriesAssembler {
             }
         }
         if jobs <= 1 { body(0) } else { DispatchQueue.concurrentPerform(iterations: jobs, execute: body) }
-        return assemble(slots.compactMap { $0 })
+        return assembleVolumes(slots.compactMap { $0 })
     }
 
     public static func jsonLine(_ r: SeriesRecord) throws -> [UInt8] {
