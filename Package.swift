@@ -18,6 +18,8 @@ let package = Package(
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
         .systemLibrary(name: "CJPEG", providers: [.apt(["libjpeg-dev"])]),
+        // libdeflate: whole-buffer inflate of .nii.gz voxel data (about twice zlib's speed here).
+        .systemLibrary(name: "CDeflate", pkgConfig: "libdeflate", providers: [.apt(["libdeflate-dev"])]),
         // libpng and libjpeg report fatal errors by longjmp (or exit()); Swift cannot setjmp,
         // so the calls that can fail live in this small C target and return error codes.
         .target(
@@ -25,7 +27,7 @@ let package = Package(
             linkerSettings: [.linkedLibrary("png16"), .linkedLibrary("jpeg")]),
         // Format readers, the record model and the scanner. One module so the hot parsing
         // loops are optimised together (whole-module) without @inlinable plumbing.
-        .target(name: "ImagingX", dependencies: ["CZlib", "CImagingCodecs"]),
+        .target(name: "ImagingX", dependencies: ["CZlib", "CDeflate", "CImagingCodecs"]),
         // Byte-level builders for DICOM, NIfTI, PNG and JPEG fixtures (tests, SampleData, benchmarks).
         .target(name: "ImagingXFixtures", dependencies: ["ImagingX", "CZlib", "CImagingCodecs"]),
         .executableTarget(
