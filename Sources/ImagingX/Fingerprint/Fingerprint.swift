@@ -276,7 +276,7 @@ public enum Fingerprinter {
 
     public static func encode<T: Encodable>(_ value: T) throws -> [UInt8] {
         let e = JSONEncoder()
-        e.outputFormatting = [.sortedKeys, .prettyPrinted]
+        e.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
         e.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
         return Array(try e.encode(value)) + [0x0A]
     }

@@ -207,7 +207,7 @@ public enum SeriesAssembler {
             m[axis, 2] = sign * kStep[axis]
             m[axis, 3] = sign * first[axis]
         }
-        r.affine = (0..<4).map { i in (0..<4).map { m[i, $0] } }
+        r.affine = (0..<4).map { i in (0..<4).map { m[i, $0] + 0 } }  // + 0: no "-0" in the output
         r.axcodes = m.axcodes
         r.regular_volume = singleOrientation && consistentGrid && r.orthogonal_orientation! && r.unique_positions!
             && r.consistent_pixel_spacing! && r.uniform_spacing! && r.missing_slices == 0
@@ -259,7 +259,7 @@ public enum SeriesAssembler {
 
     public static func jsonLine(_ r: SeriesRecord) throws -> [UInt8] {
         let e = JSONEncoder()
-        e.outputFormatting = [.sortedKeys]
+        e.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         return Array(try e.encode(r)) + [0x0A]
     }
 }
