@@ -29,6 +29,16 @@ static void ixc_jpeg_error_exit(j_common_ptr cinfo) {
 
 static void ixc_jpeg_silence(j_common_ptr cinfo, int level) { (void)cinfo; (void)level; }
 
+/* An error manager that longjmps back with the message instead of exit(), and stays quiet. */
+static struct jpeg_error_mgr *ixc_jpeg_error_init(ixc_jpeg_error *err, char *message, size_t message_size) {
+    struct jpeg_error_mgr *base = jpeg_std_error(&err->base);
+    err->base.error_exit = ixc_jpeg_error_exit;
+    err->base.emit_message = ixc_jpeg_silence;
+    err->message = message;
+    err->message_size = message_size;
+    return base;
+}
+
 int ixc_jpeg_encode(const uint8_t *pixels, const ixc_jpeg_options *opt,
                     uint8_t **out, size_t *out_size, char *message, size_t message_size) {
     struct jpeg_compress_struct cinfo;
@@ -38,11 +48,7 @@ int ixc_jpeg_encode(const uint8_t *pixels, const ixc_jpeg_options *opt,
     *out = NULL;
     *out_size = 0;
     memset(&cinfo, 0, sizeof cinfo);
-    cinfo.err = jpeg_std_error(&jerr.base);
-    jerr.base.error_exit = ixc_jpeg_error_exit;
-    jerr.base.emit_message = ixc_jpeg_silence;
-    jerr.message = message;
-    jerr.message_size = message_size;
+    cinfo.err = ixc_jpeg_error_init(&jerr, message, message_size);
     if (setjmp(jerr.jump)) {
         jpeg_destroy_compress(&cinfo);
         free(buffer);
@@ -247,11 +253,7 @@ int ixc_jpeg_decode(const uint8_t *data, size_t size, size_t max_bytes, int stor
     ixc_jpeg_error jerr;
     uint8_t *volatile buffer = NULL;
     memset(&cinfo, 0, sizeof cinfo);
-    cinfo.err = jpeg_std_error(&jerr.base);
-    jerr.base.error_exit = ixc_jpeg_error_exit;
-    jerr.base.emit_message = ixc_jpeg_silence;
-    jerr.message = message;
-    jerr.message_size = message_size;
+    cinfo.err = ixc_jpeg_error_init(&jerr, message, message_size);
     if (setjmp(jerr.jump)) {
         jpeg_destroy_decompress(&cinfo);
         free(buffer);
