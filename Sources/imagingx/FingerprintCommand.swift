@@ -56,13 +56,11 @@ struct Fingerprint: ParsableCommand {
             cases += part
         }
         if let folder {
-            let (found, files) = CaseFinder.find(folder, labelSuffixes: labelSuffixes.split(separator: ",").map(String.init))
-            info = found
             let workers = jobs ?? max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
-            cases += Fingerprinter.summarize(files, root: folder, jobs: workers)
-            if found.layout != "nnunet" {
-                cases += Fingerprinter.summarizeSeries(CaseFinder.dicomCandidates(folder), root: folder, jobs: workers)
-            }
+            let (found, summaries) = Fingerprinter.summarizeFolder(folder, jobs: workers,
+                                                                   labelSuffixes: labelSuffixes.split(separator: ",").map(String.init))
+            info = found
+            cases += summaries
         }
         if let saveCases {
             try write(Fingerprinter.encode(Fingerprinter.CaseSet(info: info, cases: cases.sorted { $0.id < $1.id })), to: saveCases)

@@ -10,24 +10,26 @@ struct FingerprintTests {
     struct Case { var image: [Double]; var label: [Int]; var spacing: [Double] }
 
     /// An nnU-Net-layout dataset: int16 images (one float32), uint8 labels 0/1/2.
-    static func makeDataset(_ name: String) throws -> (root: String, cases: [String: Case]) {
+    static func makeDataset(_ name: String, channel: String = "CT",
+                            labels: String = "\"background\": 0, \"organ\": 1, \"tumour\": 2",
+                            sliceSpacing: Double = 2.5, offset: Double = 0, count: Int = 11) throws -> (root: String, cases: [String: Case]) {
         let dir = try temporaryDirectory(name)
         let root = dir.path
         try FileManager.default.createDirectory(atPath: root + "/imagesTr", withIntermediateDirectories: true)
         try FileManager.default.createDirectory(atPath: root + "/labelsTr", withIntermediateDirectories: true)
-        try write(Array("{\"labels\": {\"background\": 0, \"organ\": 1, \"tumour\": 2}, \"channel_names\": {\"0\": \"CT\"}, \"file_ending\": \".nii.gz\"}".utf8),
+        try write(Array("{\"labels\": {\(labels)}, \"channel_names\": {\"0\": \"\(channel)\"}, \"file_ending\": \".nii.gz\"}".utf8),
                   to: URL(fileURLWithPath: root + "/dataset.json"))
         var rng = SampleData.Random(seed: 42)
         var cases: [String: Case] = [:]
-        for i in 0..<11 {
+        for i in 0..<count {
             let dims = [8 + i % 3, 9, 4 + i % 2]
-            let spacing = [0.8, 0.8, i == 7 ? 5.0 : 2.5]
+            let spacing = [0.8, 0.8, i == 7 ? 5.0 : sliceSpacing]
             let n = dims.reduce(1, *)
             let isFloat = i == 4
             var image: [Double] = []
             var label: [Int] = []
             for _ in 0..<n {
-                let v = Double(Int(rng.next() % 3000)) - 1024
+                let v = Double(Int(rng.next() % 3000)) - 1024 + offset
                 image.append(isFloat ? v / 8 + 0.3 : v)
                 label.append(Int(rng.next() % 5) < 3 ? 0 : Int(rng.next() % 2) + 1)
             }
@@ -88,6 +90,48 @@ struct FingerprintTests {
         }
         let fromParts = try Fingerprinter.encode(Fingerprinter.reduce(merged.shuffled(using: &rng), info: info))
         #expect(fromParts == whole)
+    }
+}
+
+@Suite("Compatibility")
+struct CompatTests {
+    static func context(_ name: String, channel: String = "CT", labels: String = "\"background\": 0, \"organ\": 1, \"tumour\": 2",
+                        sliceSpacing: Double = 2.5, offset: Double = 0) throws -> DatasetContext {
+        let (root, _) = try FingerprintTests.makeDataset(name, channel: channel, labels: labels, sliceSpacing: sliceSpacing,
+                                                         offset: offset, count: 6)
+        let (info, cases) = Fingerprinter.summarizeFolder(root, jobs: 2)
+        return DatasetContext(name: name, fingerprint: Fingerprinter.reduce(cases, info: info))
+    }
+
+    @Test("compatible, partly compatible and incompatible datasets, with the reasons")
+    func scores() throws {
+        let a = try CompatTests.context("compat-a")
+        let same = try CompatTests.context("compat-a2")
+        // Same modality and task; labels swapped (a conflict both ways), 2× slice spacing, +300 HU.
+        let partly = try CompatTests.context("compat-b", labels: "\"background\": 0, \"organ\": 2, \"tumour\": 1",
+                                             sliceSpacing: 5, offset: 300)
+        let mr = try CompatTests.context("compat-mr", channel: "T2")
+        let s1 = Compat.score(a, same), s2 = Compat.score(a, partly), s3 = Compat.score(a, mr)
+        #expect(s1.score > 0.8 && !s1.gated, "\(s1.score)")
+        #expect(s2.score < s1.score && s2.score > 0.3, "\(s2.score)")
+        #expect(s3.score == 0 && s3.gated && s3.factors[0].reason.contains("different imaging physics"))
+        let labels = try #require(s2.factors.first { $0.name == "labels" })
+        #expect(labels.reason.contains("same name, different value") && labels.reason.contains("same value, different name"))
+        let spacing = try #require(s2.factors.first { $0.name == "spacing" })
+        #expect(spacing.score < 0.9 && spacing.reason.contains("2.5/5"))
+        let intensity = try #require(s2.factors.first { $0.name == "intensity" })
+        #expect(intensity.reason.contains("HU") && intensity.score < s1.factors.first { $0.name == "intensity" }!.score)
+        // A weight is a flag, not a code edit: only spacing counts → the score is the spacing factor.
+        var w = CompatWeights()
+        try w.apply(CompatWeights.defaults.map { "\($0.0)=0" } + ["spacing=1"])
+        #expect(abs(Compat.score(a, partly, weights: w).score - spacing.score) < 1e-12)
+        #expect(throws: Compat.InvalidWeight.self) { var x = CompatWeights(); try x.apply(["colour=2"]) }
+    }
+
+    @Test("Wasserstein distance of two histograms (known values)")
+    func wasserstein() {
+        #expect(abs(Compat.wasserstein([(0, 1)], [(3, 1)]) - 3) < 1e-12)
+        #expect(abs(Compat.wasserstein([(0, 1), (1, 1)], [(1, 1), (2, 1)]) - 1) < 1e-12)
     }
 }
 

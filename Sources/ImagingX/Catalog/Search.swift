@@ -110,3 +110,20 @@ public struct CatalogQuery: Sendable {
         }
     }
 }
+
+extension Catalog {
+    public struct NameError: Error, CustomStringConvertible { public var description: String }
+
+    /// A dataset by name: exact (ignoring case and punctuation), else the one entry whose name
+    /// contains the query; several candidates are refused, with their names, rather than guessed.
+    public func resolve(_ query: String) throws(NameError) -> CatalogEntry {
+        func key(_ s: String) -> String { String(Vocabulary.clean(s).filter { $0.isLetter || $0.isNumber }) }
+        let q = key(query)
+        let exact = entries.filter { key($0.name) == q }
+        if exact.count == 1 { return exact[0] }
+        let partial = exact.isEmpty ? entries.filter { key($0.name).contains(q) } : exact
+        if partial.count == 1 { return partial[0] }
+        if partial.isEmpty { throw NameError(description: "no catalog dataset matches '\(query)'") }
+        throw NameError(description: "'\(query)' is ambiguous: \(partial.prefix(8).map(\.name).joined(separator: ", "))\(partial.count > 8 ? ", …" : ""); give the full name")
+    }
+}

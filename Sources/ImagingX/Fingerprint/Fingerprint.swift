@@ -75,6 +75,24 @@ public enum Fingerprinter {
         return slots.map { $0! }
     }
 
+    /// Finds the cases of a dataset folder and summarises them (series volumes for DICOM files
+    /// outside an nnU-Net layout).
+    public static func summarizeFolder(_ folder: String, jobs: Int,
+                                       labelSuffixes: [String] = CaseFinder.defaultLabelSuffixes) -> (CaseFinder.DatasetInfo, [CaseSummary]) {
+        let (info, files) = CaseFinder.find(folder, labelSuffixes: labelSuffixes)
+        var cases = summarize(files, root: folder, jobs: jobs)
+        if info.layout != "nnunet" {
+            cases += summarizeSeries(CaseFinder.dicomCandidates(folder), root: folder, jobs: jobs)
+        }
+        return (info, cases)
+    }
+
+    public static func decodeFingerprint(_ bytes: [UInt8]) throws -> DatasetFingerprint {
+        let d = JSONDecoder()
+        d.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
+        return try d.decode(DatasetFingerprint.self, from: Data(bytes))
+    }
+
     /// Series volumes from the DICOM files `paths` (relative to `root`), as cases: geometry from
     /// the assembled series, intensities pooled exactly from the slices. Groups that are not
     /// volumes (localizers, single slices, multi-frame objects) come back as cases with `error`.
@@ -169,7 +187,7 @@ public enum Fingerprinter {
         }
     }
 
-    static func fmt(_ v: Double) -> String {
+    public static func fmt(_ v: Double) -> String {
         let r = (v * 1000).rounded() / 1000
         return r == r.rounded() && abs(r) < 1e15 ? String(Int(r)) : String(r)
     }
