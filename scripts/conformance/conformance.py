@@ -612,6 +612,41 @@ def check_series(imagingx, roots, work):
     return bad
 
 
+# ---------------------------------------------------------------- fusion plan target spacing
+
+def nnunet_target_spacing(spacings, sizes):
+    """nnU-Net v2 default_experiment_planner.determine_fullres_target_spacing, re-implemented
+    (ANISO_THRESHOLD = 3), on numpy-order (z, y, x) lists."""
+    spacings, sizes = np.vstack(spacings), np.vstack(sizes)
+    target = np.percentile(spacings, 50, 0)
+    target_size = np.percentile(sizes, 50, 0)
+    worst = int(np.argmax(target))
+    others = [i for i in range(len(target)) if i != worst]
+    if target[worst] > 3 * max(target[i] for i in others) and target_size[worst] * 3 < min(target_size[i] for i in others):
+        t = np.percentile(spacings[:, worst], 10)
+        if t < max(target[i] for i in others):
+            t = max(target[i] for i in others) + 1e-5
+        target[worst] = t
+    return target.tolist()
+
+
+def check_plan(imagingx, folders, work):
+    spacings, sizes = [], []
+    for i, folder in enumerate(folders):
+        out = os.path.join(work, f"plan_fp_{i}.json")
+        subprocess.run([imagingx, "fingerprint", folder, "--output", os.devnull, "--nnunet", out], check=True)
+        fp = json.load(open(out))
+        spacings += fp["spacings"]
+        sizes += fp["shapes_after_crop"]
+    run = subprocess.run([imagingx, "plan", *folders, "--json"], capture_output=True, text=True, check=True)
+    ours = json.loads(run.stdout)["target_spacing_zyx"]
+    ref = nnunet_target_spacing(spacings, sizes)
+    ok = same_deep(ours, ref)
+    print(f"plan: target spacing {'agrees' if ok else 'DIFFERS'} with nnU-Net's rule re-implemented in Python "
+          f"({len(spacings)} cases from {len(folders)} datasets): ours={ours} reference={ref}")
+    return 0 if ok else 1
+
+
 def peer_view(path):
     return dicom_view(path) or nifti_view(path) or raster_view(path)
 
@@ -736,6 +771,9 @@ def main():
         series_roots.append((os.path.join(args.sample_data, "ct-series"), ["."]))
     if series_roots:
         failed += check_series(args.imagingx, series_roots, args.work)
+    if args.sample_data and args.series_corpus:
+        failed += check_plan(args.imagingx, [os.path.join(args.sample_data, "mr-nifti")] +
+                             [os.path.join(args.series_corpus, v) for v in ("regular", "gap", "uneven", "tilt", "oblique")], args.work)
     if args.sample_data:
         failed += check_fingerprint(args.imagingx, os.path.join(args.sample_data, "mr-nifti"), args.work)
     print(f"conformance: {passed} passed, {failed} failed")
