@@ -27,6 +27,9 @@ struct CompatCommand: ParsableCommand {
     @Option(name: .customLong("weight"), help: "FACTOR=WEIGHT, e.g. spacing=3. Repeatable.")
     var weights: [String] = []
 
+    @Option(help: "Fusion groups: datasets joined when a pair scores at least this.")
+    var groupThreshold = 0.6
+
     @Flag(help: "JSON for programs.")
     var json = false
 
@@ -69,8 +72,10 @@ struct CompatCommand: ParsableCommand {
         for i in 0..<contexts.count {
             for j in (i + 1)..<contexts.count { pairs.append(Compat.score(contexts[i], contexts[j], weights: w)) }
         }
+        let groups = Compat.groups(contexts, pairs, threshold: groupThreshold)
         if json {
-            writeStdout(String(decoding: try Fingerprinter.encode(pairs), as: UTF8.self))
+            struct Out: Encodable { var pairs: [Compatibility]; var groups: [FusionGroup]; var threshold: Double }
+            writeStdout(String(decoding: try Fingerprinter.encode(Out(pairs: pairs, groups: groups, threshold: groupThreshold)), as: UTF8.self))
             return
         }
         var out = "compatibility (0 = do not fuse voxel-wise, 1 = fuse as is)\n\n"
@@ -91,6 +96,14 @@ struct CompatCommand: ParsableCommand {
             for f in p.factors {
                 out += "  \(f.name) \(Fingerprinter.fmt((f.score * 100).rounded() / 100)) ×\(Fingerprinter.fmt(f.weight)): \(f.reason)\n"
             }
+            out += "  shared cases (same voxels): \(p.shared_cases.count)"
+            out += p.shared_cases.isEmpty ? "\n" : " — " + p.shared_cases.prefix(5).map { "\($0[0]) = \($0[1])" }.joined(separator: ", ") + (p.shared_cases.count > 5 ? ", …" : "") + "\n"
+        }
+        out += "\nfusion groups (pairs scoring ≥ \(Fingerprinter.fmt(groupThreshold))):\n"
+        for (i, g) in groups.enumerated() {
+            out += "  \(i + 1). \(g.datasets.joined(separator: " + ")): \(g.cases) cases"
+            out += g.duplicate_cases > 0 ? " (\(g.duplicate_cases) duplicates counted once)" : ""
+            out += ", \(g.voxels) voxels, \(g.bytes) bytes; modalities \(g.modalities.joined(separator: ", ")); labels \(g.labels.joined(separator: ", "))\n"
         }
         writeStdout(out)
     }

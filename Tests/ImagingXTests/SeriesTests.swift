@@ -74,3 +74,57 @@ struct SeriesTests {
         #expect(fp.intensity_per_channel["0"]?.count == 16 * 12 * (10 + 10 + 9 + 10 + 10 + 11 + 12))
     }
 }
+
+@Suite("Overlap")
+struct OverlapTests {
+    /// The SeriesCorpus "regular" series rewritten as a NIfTI in RAS order (flipped x and y,
+    /// stored values with scl_inter −1024): one scan, two formats, two orientations.
+    static func niftiCopy(flipValue: Bool = false) -> [UInt8] {
+        let nx = 16, ny = 12, nz = 10
+        var data = [Int16](repeating: 0, count: nx * ny * nz)
+        for k in 0..<nz {
+            for j in 0..<ny {
+                for i in 0..<nx {
+                    let stored = Int16((((j * nx + i) * 37) + k * 101) % 1500)
+                    data[(nx - 1 - i) + nx * ((ny - 1 - j) + ny * k)] = stored
+                }
+            }
+        }
+        if flipValue { data[5] += 1 }
+        var b = NIfTIBuilder(.nifti1)
+        b.setGrid(dims: [nx, ny, nz], pixdim: [0.8, 0.9, 2.5], datatype: 4, bitpix: 16)
+        b.setSform([[0.8, 0, 0, 0], [0, 0.9, 0, 0], [0, 0, 2.5, 0]])
+        b.set("scl_slope", [1])
+        b.set("scl_inter", [-1024])
+        return b.singleFile(data: data.flatMap { v in withUnsafeBytes(of: v.littleEndian) { Array($0) } })
+    }
+
+    @Test("a scan stored as a DICOM series and as a reoriented NIfTI is found in both; one changed voxel is not")
+    func overlap() throws {
+        let root = try temporaryDirectory("overlap").path
+        _ = try SeriesCorpus.write(to: root + "/dicom")
+        try write(OverlapTests.niftiCopy(), to: URL(fileURLWithPath: root + "/nifti/scan.nii"))
+        try write(OverlapTests.niftiCopy(flipValue: true), to: URL(fileURLWithPath: root + "/nifti-changed/scan.nii"))
+        func context(_ dir: String) -> DatasetContext {
+            let (info, cases) = Fingerprinter.summarizeFolder(root + "/" + dir, jobs: 2)
+            return DatasetContext(name: dir, fingerprint: Fingerprinter.reduce(cases, info: info))
+        }
+        let dicom = context("dicom/regular"), nifti = context("nifti"), changed = context("nifti-changed")
+        let same = Compat.score(dicom, nifti)
+        #expect(same.shared_cases.count == 1 && same.shared_cases[0][1] == "scan", "\(same.shared_cases)")
+        #expect(Compat.score(dicom, changed).shared_cases.isEmpty)
+        // Fusion totals count the shared scan once.
+        let groups = Compat.groups([dicom, nifti], [same], threshold: 0)
+        #expect(groups.count == 1 && groups[0].cases == 1 && groups[0].duplicate_cases == 1)
+    }
+
+    @Test("fusion groups never join a gated pair through a third dataset")
+    func groups() throws {
+        let a = try CompatTests.context("groups-ct")
+        let mr = try CompatTests.context("groups-mr", channel: "T1")
+        let blank = DatasetContext(name: "zz-unknown", fingerprint: a.fingerprint)  // modality from by_modality "CT"
+        let pairs = [Compat.score(a, mr), Compat.score(a, blank), Compat.score(mr, blank)]
+        let g = Compat.groups([a, mr, blank], pairs, threshold: 0.5)
+        #expect(!g.contains { $0.datasets.contains("groups-ct") && $0.datasets.contains("groups-mr") })
+    }
+}

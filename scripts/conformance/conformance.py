@@ -562,12 +562,17 @@ def dcm2niix_corners(folder, work):
     import shutil
     if not shutil.which("dcm2niix"):
         return None
-    out = os.path.join(work, "dcm2niix", os.path.basename(folder.rstrip("/")))
+    out = d2n_dir(work, folder)
     os.makedirs(out, exist_ok=True)
     subprocess.run(["dcm2niix", "-b", "n", "-z", "n", "-f", "vol", "-o", out, folder], check=True,
                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     img = nib.load(os.path.join(out, "vol.nii"))
     return corners(img.affine, img.shape[:3])
+
+
+def d2n_dir(work, folder):
+    """Where dcm2niix writes the NIfTI of `folder` (one directory per converted folder)."""
+    return os.path.join(work, "dcm2niix", os.path.normpath(folder).strip("/").replace("/", "_"))
 
 
 def corners(affine, shape):
@@ -601,6 +606,14 @@ def check_series(imagingx, roots, work):
                 print("FAIL series: dcm2niix is not installed (scripts/setup installs it)")
                 bad += 1
                 continue
+            # Overlap: the dcm2niix NIfTI and the DICOM series must hash alike.
+            fps = []
+            for d in (os.path.join(root, folder), d2n_dir(work, os.path.join(root, folder))):
+                fp_run = subprocess.run([imagingx, "fingerprint", d], capture_output=True, text=True)
+                fps.append(set((json.loads(fp_run.stdout).get("case_hashes") or {}).values()) if fp_run.returncode == 0 else set())
+            if not fps[0] or fps[0] != fps[1]:
+                print(f"DIFF overlap {folder}: the DICOM series and dcm2niix's NIfTI hash differently ({fps})")
+                bad += 1
             mine = [r for r in ours.values() if folder == "." or r["first_file"].startswith(folder + "/")]
             if len(mine) != 1 or corners(mine[0]["affine"], mine[0]["dims"]) != theirs:
                 print(f"DIFF series {folder}: corner voxels ours={corners(mine[0]['affine'], mine[0]['dims']) if mine else None} dcm2niix={theirs}")
@@ -608,7 +621,7 @@ def check_series(imagingx, roots, work):
             else:
                 with_dcm2niix += 1
     print(f"series: {compared} volumes agree with the projected-position reference; "
-          f"{with_dcm2niix} volumes' corner voxels agree with dcm2niix's NIfTI")
+          f"{with_dcm2niix} volumes' corner voxels agree with dcm2niix's NIfTI, and their voxel hashes match (overlap detection)")
     return bad
 
 

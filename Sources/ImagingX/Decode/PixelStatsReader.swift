@@ -250,6 +250,9 @@ extension FileReader {
                 let readCount = swapPairs ? min(h.pixelDataLength, expected + expected % 2) : expected
                 var ones = 0
                 var delivered = 0
+                let capture = options.captureVolume && !bitPacked
+                var kept: [UInt8] = []
+                if capture { kept.reserveCapacity(expected) }
                 let feed: (UnsafeRawBufferPointer) -> Void = { piece in
                     var piece = piece
                     var swapped: [UInt8] = []
@@ -262,6 +265,7 @@ extension FileReader {
                     let take = min(piece.count, expected - delivered)
                     if swapPairs {
                         swapped.withUnsafeBytes { acc.consume(UnsafeRawBufferPointer(rebasing: $0[0..<take])) }
+                        if capture { kept += swapped[0..<take] }
                         delivered += take
                         return
                     }
@@ -276,6 +280,7 @@ extension FileReader {
                         }
                     } else {
                         acc.consume(piece)
+                        if capture { kept.append(contentsOf: piece) }
                     }
                     delivered += take
                 }
@@ -290,6 +295,7 @@ extension FileReader {
                 } else {
                     try source.stream(from: h.pixelDataOffset, count: readCount, buffer: workspace.chunk, feed)
                 }
+                if capture { captured = Volume(layout: layout, bytes: kept) }
                 if bitPacked {
                     let pairs = [(0, count - ones), (1, ones)].filter { $0.1 > 0 }
                     return ValueHistogram(values: pairs.map(\.0), counts: pairs.map { UInt64($0.1) }).stats(layout)

@@ -26,6 +26,11 @@ public struct CaseSummary: Sendable, Codable, Equatable {
     public var foregroundBox: BoundingBox?
     public var findings: [String] = []
     public var error: String?
+    /// Channel 0's decoded values in canonical (RAS) order, hashed: the same scan stored
+    /// differently in two datasets has the same hash (VoxelHash).
+    public var voxel_hash: String?
+    /// Bytes of the case's files on disk (images and label).
+    public var bytes = 0
 
     public init(id: String, images: [String], label: String?) {
         self.id = id
@@ -110,6 +115,7 @@ extension FileReader {
                 return summary
             }
             if first == nil { first = r }
+            summary.bytes += r.sizeBytes
             // A 4-D NIfTI (MSD) holds its channels along the fourth axis.
             let spatial = Array((r.dims ?? []).prefix(3)).reduce(1, *)
             let perChannel = r.format == .png || r.format == .jpeg ? (r.channels ?? 1) : 1
@@ -135,6 +141,12 @@ extension FileReader {
         summary.voxelVolume = summary.spacing.reduce(1, *)
         summary.channels = channelVolumes.count
         let voxels = summary.dims.reduce(1, *)
+        if let first = channelVolumes.first {
+            let values = VoxelHash.floats(first, count: isRaster ? first.count : voxels)
+            summary.voxel_hash = values.withUnsafeBufferPointer {
+                VoxelHash.canonical($0, dims: isRaster ? [values.count] : summary.dims, axcodes: isRaster ? nil : r.axcodes)
+            }
+        }
 
         // Label map: same grid required; spacing and affine compared.
         var labelVolume: Volume?
@@ -145,6 +157,7 @@ extension FileReader {
             } else if Array((l.dims ?? []).prefix(summary.dims.count)) != summary.dims || captured!.count != voxels {
                 summary.findings.append("label_grid_mismatch: label grid \(l.dims ?? []) differs from image grid \(r.dims ?? [])")
             } else {
+                summary.bytes += l.sizeBytes
                 labelVolume = captured
                 let ls = Array((l.spacing ?? []).prefix(summary.spacing.count))
                 if zip(ls, summary.spacing).contains(where: { abs($0 - $1) > 1e-4 * max(1, abs($1)) }) {

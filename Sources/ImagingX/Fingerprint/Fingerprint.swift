@@ -47,6 +47,11 @@ public struct DatasetFingerprint: Sendable, Codable {
     public var median_relative_size_after_cropping: Double?
     public var outliers: [Outlier]
     public var findings: [String: [String]]
+    /// Case id → canonical voxel hash (overlap detection across datasets).
+    public var case_hashes: [String: String]?
+    /// Case id → voxels (grid × channels) and bytes on disk (for fusion totals).
+    public var case_voxels: [String: Int]?
+    public var case_bytes: [String: Int]?
 }
 
 public enum Fingerprinter {
@@ -105,6 +110,7 @@ public enum Fingerprinter {
                 + (r.groups_in_series > 1 ? "-\(r.group)" : "")
             var c = CaseSummary(id: id, images: v.members.map(\.path), label: nil)
             c.format = "dicom"
+            c.bytes = v.members.reduce(0) { $0 + $1.sizeBytes }
             c.dtype = v.members.first?.dtype
             c.modality = r.modality
             guard r.assembled, let dims = r.dims, let spacing = r.spacing else {
@@ -133,8 +139,24 @@ public enum Fingerprinter {
             var pooled = IntensityAccumulator()
             for m in v.members { pooled.merge(m.histogram!) }
             c.intensity = [pooled]
+            c.voxel_hash = seriesHash(v.members, root: root, dims: dims, axcodes: r.axcodes)
             return c
         }
+    }
+
+    /// Re-reads a series' slices in slice order (one volume in memory at a time) and hashes them.
+    static func seriesHash(_ members: [ImageRecord], root: String, dims: [Int], axcodes: String?) -> String? {
+        var options = ReadOptions(stats: true)
+        options.captureVolume = true
+        let reader = FileReader(options: options)
+        var values: [Float] = []
+        values.reserveCapacity(dims.reduce(1, *))
+        for m in members {
+            _ = reader.read(fullPath: root + "/" + m.path, path: m.path)
+            guard let v = reader.captured else { return nil }
+            values += VoxelHash.floats(v, count: dims[0] * dims[1])
+        }
+        return values.withUnsafeBufferPointer { VoxelHash.canonical($0, dims: dims, axcodes: axcodes) }
     }
 
     final class Counter: @unchecked Sendable {
@@ -263,7 +285,10 @@ public enum Fingerprinter {
             foreground_intensity_per_channel: Dictionary(uniqueKeysWithValues: pooledFg.map { (String($0.key), intensity($0.value)) }),
             labels: labels,
             median_relative_size_after_cropping: relative.isEmpty ? nil : percentile(relative.sorted(), 50),
-            outliers: outliers, findings: findings)
+            outliers: outliers, findings: findings,
+            case_hashes: Dictionary(uniqueKeysWithValues: ok.compactMap { c in c.voxel_hash.map { (c.id, $0) } }),
+            case_voxels: Dictionary(uniqueKeysWithValues: ok.map { ($0.id, $0.dims.reduce(1, *) * max(1, $0.channels)) }),
+            case_bytes: Dictionary(uniqueKeysWithValues: ok.map { ($0.id, $0.bytes) }))
     }
 
     /// nnU-Net v2's `dataset_fingerprint.json` (same keys and shapes; axes in numpy order z, y, x).

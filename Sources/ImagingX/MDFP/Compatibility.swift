@@ -20,6 +20,20 @@ public struct Compatibility: Sendable, Codable {
     public var score: Double
     public var gated: Bool
     public var factors: [Factor]
+    /// The same scan in both datasets (equal canonical voxel hashes): [case in a, case in b].
+    public var shared_cases: [[String]]
+}
+
+/// Datasets clustered for fusion: connected components of the pairs scoring at least the
+/// threshold, with totals counted from the files (a case present in two datasets counted once).
+public struct FusionGroup: Sendable, Codable {
+    public var datasets: [String]
+    public var cases: Int
+    public var duplicate_cases: Int
+    public var voxels: Int
+    public var bytes: Int
+    public var labels: [String]
+    public var modalities: [String]
 }
 
 public struct CompatWeights: Sendable {
@@ -205,9 +219,59 @@ public enum Compat {
         } else {
             add("licence", 0.5, "licence unknown without catalog entries for both")
         }
+        // Overlap: equal canonical voxel hashes.
+        var shared: [[String]] = []
+        if let ha = fa.case_hashes, let hb = fb.case_hashes {
+            var byHash: [String: [String]] = [:]
+            for (id, h) in hb { byHash[h, default: []].append(id) }
+            for (id, h) in ha.sorted(by: { $0.key < $1.key }) {
+                for other in (byHash[h] ?? []).sorted() { shared.append([id, other]) }
+            }
+        }
         let wsum = factors.reduce(0) { $0 + $1.weight }
         var total = wsum > 0 ? factors.reduce(0) { $0 + $1.weight * $1.score } / wsum : 0
         if gated { total = 0 }
-        return Compatibility(a: a.name, b: b.name, score: total, gated: gated, factors: factors)
+        return Compatibility(a: a.name, b: b.name, score: total, gated: gated, factors: factors, shared_cases: shared)
+    }
+
+    /// Deterministic clustering: datasets in name order; each joins the first group whose every
+    /// member it scores at least `threshold` with (complete linkage, so a gated pair never ends up
+    /// in one group through a third dataset), else starts a new group.
+    public static func groups(_ contexts: [DatasetContext], _ pairs: [Compatibility], threshold: Double) -> [FusionGroup] {
+        let names = contexts.map(\.name).sorted()
+        var scores: [String: Double] = [:]
+        for p in pairs { scores[p.a + "\u{0}" + p.b] = p.score; scores[p.b + "\u{0}" + p.a] = p.score }
+        var clusters: [[String]] = []
+        for n in names {
+            if let i = clusters.firstIndex(where: { c in c.allSatisfy { (scores[n + "\u{0}" + $0] ?? 0) >= threshold } }) {
+                clusters[i].append(n)
+            } else {
+                clusters.append([n])
+            }
+        }
+        var members: [String: [String]] = [:]
+        for c in clusters { members[c[0]] = c }
+        let byName = Dictionary(uniqueKeysWithValues: contexts.map { ($0.name, $0) })
+        return members.keys.sorted().map { root in
+            let group = members[root]!
+            var seen = Set<String>()
+            var cases = 0, duplicates = 0, voxels = 0, bytes = 0
+            var labels = Set<String>()
+            var modalities = Set<String>()
+            for n in group {
+                let fp = byName[n]!.fingerprint
+                modalities.formUnion(Compat.modalities(byName[n]!))
+                for l in fp.labels { labels.insert(l.name ?? String(l.value)) }
+                let ids = Set((fp.case_voxels ?? [:]).keys)
+                for id in ids.sorted() {
+                    if let h = fp.case_hashes?[id], !seen.insert(h).inserted { duplicates += 1; continue }
+                    cases += 1
+                    voxels += fp.case_voxels?[id] ?? 0
+                    bytes += fp.case_bytes?[id] ?? 0
+                }
+            }
+            return FusionGroup(datasets: group, cases: cases, duplicate_cases: duplicates, voxels: voxels, bytes: bytes,
+                               labels: labels.sorted(), modalities: modalities.sorted())
+        }
     }
 }
