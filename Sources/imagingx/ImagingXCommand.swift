@@ -12,7 +12,7 @@ struct ImagingXCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "imagingx",
         abstract: "Learn what is inside medical imaging datasets (DICOM, NIfTI, PNG, JPEG).",
-        subcommands: [Scan.self, Series.self, Fingerprint.self, CatalogCommand.self, CompatCommand.self, PlanCommand.self])
+        subcommands: [Scan.self, Series.self, Fingerprint.self, CatalogCommand.self, CompatCommand.self, PlanCommand.self, ProfileCommand.self])
 }
 
 struct Scan: ParsableCommand {

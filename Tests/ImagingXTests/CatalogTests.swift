@@ -94,4 +94,15 @@ struct CatalogTests {
         }
         #expect(Set(c.entries.map(\.name)).count == c.entries.count)
     }
+
+    @Test("fuzzy name resolution: exact, unique partial, and a refusal to guess")
+    func resolve() throws {
+        let c = StarterCatalog.catalog
+        #expect(try c.resolve("kits23").name == "KiTS23")
+        #expect(try c.resolve("msd task04").name == "MSD Task04 Hippocampus")
+        #expect(try c.resolve("Hippocampus").name == "MSD Task04 Hippocampus")
+        #expect(throws: Catalog.NameError.self) { try c.resolve("MSD") }
+        #expect(throws: Catalog.NameError.self) { try c.resolve("no such dataset") }
+        do { _ = try c.resolve("kits") } catch { #expect(error.description.contains("KiTS19") && error.description.contains("ambiguous")) }
+    }
 }
