@@ -207,7 +207,10 @@ public enum Compat {
         add("dtype", dtScore, "\(dta.sorted().joined(separator: ",")) vs \(dtb.sorted().joined(separator: ","))")
         let cha = Set(fa.by_channels.keys), chb = Set(fb.by_channels.keys)
         add("channels", cha == chb ? 1 : 0, cha == chb ? "both \(cha.sorted().joined(separator: ",")) channel(s)" : "\(cha.sorted()) vs \(chb.sorted()) channels")
-        let oa = fa.orientation.max { $0.value < $1.value }?.key, ob = fb.orientation.max { $0.value < $1.value }?.key
+        func dominant(_ h: [String: Int]) -> String? {
+            h.filter { $0.key != "unknown" }.max { $0.value != $1.value ? $0.value < $1.value : $0.key > $1.key }?.key
+        }
+        let oa = dominant(fa.orientation), ob = dominant(fb.orientation)
         if let oa, let ob {
             add("orientation", oa == ob ? 1 : 0.5, oa == ob ? "both mostly \(oa)" : "\(oa) vs \(ob): reorientation needed (lossless)")
         } else {
