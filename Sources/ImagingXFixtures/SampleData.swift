@@ -181,6 +181,54 @@ public enum SampleData {
         let jpeg = try RasterBuilder.jpeg(width: 8, height: 8, components: 1, pixels: [UInt8](repeating: 128, count: 64))
         try put("broken/cut.jpg", Array(jpeg.prefix(30)))
         try put("broken/notes.txt", Array("Not an image: shows an 'unsupported' record.\n".utf8))
+        // 6. Two more MR datasets for `imagingx compat` (their own generators, so the files above
+        //    do not change): "mr-nifti-site2" is the same acquisition at another site (compatible
+        //    with mr-nifti); "mr-nifti-partial" has other spacing, a brighter scanner and a label
+        //    map that swaps meanings (right is 1, lesion is 2: a conflict both ways).
+        func mrDataset(_ folder: String, seed: UInt64, dims: [Int], pixdim: [Double], base: Int, leftValue: UInt8,
+                       rightValue: UInt8, labelsJSON: String, name: String) throws {
+            var r = Random(seed: seed)
+            for case_ in 0..<3 {
+                var image = NIfTIBuilder(.nifti1)
+                image.setGrid(dims: dims, pixdim: pixdim, datatype: 4, bitpix: 16)
+                image.set("xyzt_units", [2])
+                image.setSform([[pixdim[0], 0, 0, -18], [0, pixdim[1], 0, -20], [0, 0, pixdim[2], -22]])
+                var voxels: [UInt8] = []
+                var labels: [UInt8] = []
+                let cx = dims[0] / 2, cy = dims[1] / 2, cz = dims[2] / 2
+                for z in 0..<dims[2] {
+                    for y in 0..<dims[1] {
+                        for x in 0..<dims[0] {
+                            let dx = Double(x - cx - case_) * pixdim[0], dy = Double(y - cy) * pixdim[1], dz = Double(z - cz) * pixdim[2]
+                            let inside = dx * dx + dy * dy + dz * dz * 0.05 < 97
+                            let value = Int16(inside ? base + Int(r.unit() * 80) : Int(r.unit() * 30))
+                            let u = UInt16(bitPattern: value)
+                            voxels.append(UInt8(u & 0xFF)); voxels.append(UInt8(u >> 8))
+                            labels.append(inside ? (dx < 0 ? leftValue : rightValue) : 0)
+                        }
+                    }
+                }
+                let caseName = String(format: "case_%03d", case_)
+                try put("\(folder)/imagesTr/\(caseName)_0000.nii.gz", Compression.gzip(image.singleFile(data: voxels)))
+                var label = image
+                label.setGrid(dims: dims, pixdim: pixdim, datatype: 2, bitpix: 8)
+                try put("\(folder)/labelsTr/\(caseName).nii.gz", Compression.gzip(label.singleFile(data: labels)))
+            }
+            try put("\(folder)/dataset.json", Array("""
+                {
+                  "channel_names": {"0": "T1"},
+                  "labels": \(labelsJSON),
+                  "numTraining": 3,
+                  "file_ending": ".nii.gz",
+                  "name": "\(name)"
+                }
+
+                """.utf8))
+        }
+        try mrDataset("mr-nifti-site2", seed: 7_2026, dims: [40, 40, 12], pixdim: [0.9, 0.9, 4.0], base: 610, leftValue: 1,
+                      rightValue: 2, labelsJSON: "{\"background\": 0, \"left\": 1, \"right\": 2}", name: "ImagingX synthetic MR, site 2")
+        try mrDataset("mr-nifti-partial", seed: 9_2026, dims: [24, 24, 24], pixdim: [1.5, 1.5, 1.5], base: 900, leftValue: 2,
+                      rightValue: 1, labelsJSON: "{\"background\": 0, \"right\": 1, \"lesion\": 2}", name: "ImagingX synthetic MR, other protocol")
         return (files, bytes)
     }
 }

@@ -128,6 +128,23 @@ struct CompatTests {
         #expect(throws: Compat.InvalidWeight.self) { var x = CompatWeights(); try x.apply(["colour=2"]) }
     }
 
+    @Test("SampleData: site2 is compatible with mr-nifti, partial partly (labels swapped, spacing), ct-series not at all")
+    func sampleData() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("SampleData").path
+        func context(_ name: String) -> DatasetContext {
+            let (info, cases) = Fingerprinter.summarizeFolder(root + "/" + name, jobs: 2)
+            return DatasetContext(name: name, fingerprint: Fingerprinter.reduce(cases, info: info))
+        }
+        let mr = context("mr-nifti"), site2 = context("mr-nifti-site2"), partial = context("mr-nifti-partial"), ct = context("ct-series")
+        let compatible = Compat.score(mr, site2), partly = Compat.score(mr, partial), none = Compat.score(mr, ct)
+        #expect(compatible.score > 0.9, "\(compatible.score)")
+        #expect(partly.score > 0.5 && partly.score < 0.85, "\(partly.score)")
+        #expect(none.score == 0 && none.gated)
+        let labels = try #require(partly.factors.first { $0.name == "labels" })
+        #expect(labels.reason.contains("right (2 vs 1)"))
+    }
+
     @Test("Wasserstein distance of two histograms (known values)")
     func wasserstein() {
         #expect(abs(Compat.wasserstein([(0, 1)], [(3, 1)]) - 3) < 1e-12)

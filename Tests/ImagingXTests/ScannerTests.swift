@@ -92,7 +92,7 @@ struct ScannerTests {
         let summary = Scanner(jobs: 2).scan(entries, emit: { jsonl += $0 })
         _ = Scanner(jobs: 2, format: .csv).scan(entries, emit: { csv += $0 })
         #expect(summary.byFormat[.dicom] == 14)
-        #expect(summary.byFormat[.nifti1] == 7)
+        #expect(summary.byFormat[.nifti1] == 19)
         #expect(summary.byFormat[.png] == 4)
         #expect(summary.byFormat[.jpeg] == 4)
         let records = String(decoding: jsonl, as: UTF8.self).split(separator: "\n").map(String.init)

@@ -199,6 +199,17 @@ public enum Planner {
             used[m.value] = key
         }
         let labels = order.compactMap { map[$0] }.sorted { $0.value < $1.value }
+        // Where a dataset's own values differ from the fused map, its label files need remapping.
+        for input in inputs {
+            var remap: [(Int, Int)] = []
+            for (value, name) in input.info.labels.sorted(by: { $0.key < $1.key }) {
+                if let fused = map[Vocabulary.clean(name)]?.value, fused != value { remap.append((value, fused)) }
+            }
+            if !remap.isEmpty {
+                planWarnings.append("label files of \(input.name) must be remapped before training (the exported labels are the fused map): "
+                                    + remap.map { "\($0.0)→\($0.1)" }.joined(separator: ", "))
+            }
+        }
         let modalities = Set(inputs.compactMap(\.modality))
         if modalities.count > 1 {
             planWarnings.append("the datasets hold different modalities (\(modalities.sorted().joined(separator: ", "))): they cannot share an input channel; train them apart or as separate channels of registered cases")
