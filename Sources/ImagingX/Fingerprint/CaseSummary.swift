@@ -141,11 +141,10 @@ extension FileReader {
         summary.voxelVolume = summary.spacing.reduce(1, *)
         summary.channels = channelVolumes.count
         let voxels = summary.dims.reduce(1, *)
-        if let first = channelVolumes.first {
-            let values = VoxelHash.floats(first, count: isRaster ? first.count : voxels)
-            summary.voxel_hash = values.withUnsafeBufferPointer {
-                VoxelHash.canonical($0, dims: isRaster ? [values.count] : summary.dims, axcodes: isRaster ? nil : r.axcodes)
-            }
+        if let first = channelVolumes.first,
+           var hash = VoxelHash(dims: isRaster ? [first.count] : summary.dims, axcodes: isRaster ? nil : r.axcodes) {
+            hash.put(first)
+            summary.voxel_hash = hash.finish()
         }
 
         // Label map: same grid required; spacing and affine compared.

@@ -149,14 +149,18 @@ public enum Fingerprinter {
         var options = ReadOptions(stats: true)
         options.captureVolume = true
         let reader = FileReader(options: options)
-        var values: [Float] = []
-        values.reserveCapacity(dims.reduce(1, *))
-        for m in members {
+        guard var hash = VoxelHash(dims: dims, axcodes: axcodes) else { return nil }
+        let slice = dims[0] * dims[1]
+        for (k, m) in members.enumerated() {
             _ = reader.read(fullPath: root + "/" + m.path, path: m.path)
-            guard let v = reader.captured else { return nil }
-            values += VoxelHash.floats(v, count: dims[0] * dims[1])
+            guard let v = reader.captured, v.count >= slice else { return nil }
+            // One slice: its first `slice` values go to input positions k·slice onwards.
+            v.forEachChunk { s, values in
+                guard s < slice else { return }
+                hash.put(k * slice + s, UnsafeBufferPointer(rebasing: values[0..<min(values.count, slice - s)]))
+            }
         }
-        return values.withUnsafeBufferPointer { VoxelHash.canonical($0, dims: dims, axcodes: axcodes) }
+        return hash.finish()
     }
 
     final class Counter: @unchecked Sendable {
