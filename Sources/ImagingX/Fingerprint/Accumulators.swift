@@ -25,24 +25,43 @@ public struct Volume: Sendable {
     }
 
     static func convert(_ p: UnsafeRawPointer, _ l: SampleLayout, _ start: Int, _ m: Int, _ out: UnsafeMutablePointer<Double>) {
+        // The kind is decided once per chunk; each loop below is a plain conversion.
         let plain = (l.bitsStored == nil || l.bitsStored! >= l.kind.size * 8)
-        for i in 0..<m {
-            let k = start + i
-            var v: Double
-            switch l.kind {
-            case .uint8: v = Double(p.load(fromByteOffset: k, as: UInt8.self))
-            case .int8: v = Double(p.load(fromByteOffset: k, as: Int8.self))
-            case .uint16, .int16:
-                var raw = p.loadUnaligned(fromByteOffset: 2 * k, as: UInt16.self)
-                if l.bigEndian { raw = raw.byteSwapped }
-                v = plain ? (l.kind == .int16 ? Double(Int16(bitPattern: raw)) : Double(raw)) : Double(l.integerValue(UInt64(raw)))
-            case .float32: v = WideStats.F32.load(p, k, l)
-            case .float64: v = WideStats.F64.load(p, k, l)
-            case .int32, .uint32: v = WideStats.I32.load(p, k, l)
-            case .int64, .uint64: v = WideStats.I64.load(p, k, l)
+        let slope = l.slope, intercept = l.intercept
+        let identity = slope == 1 && intercept == 0
+        @inline(__always) func emit(_ i: Int, _ v: Double) { out[i] = identity ? v : v * slope + intercept }
+        switch l.kind {
+        case .uint8 where plain:
+            let b = (p + start).assumingMemoryBound(to: UInt8.self)
+            for i in 0..<m { emit(i, Double(b[i])) }
+        case .int8 where plain:
+            let b = (p + start).assumingMemoryBound(to: Int8.self)
+            for i in 0..<m { emit(i, Double(b[i])) }
+        case .int16 where plain && !l.bigEndian:
+            for i in 0..<m { emit(i, Double(Int16(bitPattern: p.loadUnaligned(fromByteOffset: 2 * (start + i), as: UInt16.self)))) }
+        case .uint16 where plain && !l.bigEndian:
+            for i in 0..<m { emit(i, Double(p.loadUnaligned(fromByteOffset: 2 * (start + i), as: UInt16.self))) }
+        case .float32 where !l.bigEndian:
+            for i in 0..<m { emit(i, Double(Float(bitPattern: p.loadUnaligned(fromByteOffset: 4 * (start + i), as: UInt32.self)))) }
+        default:
+            for i in 0..<m {
+                let k = start + i
+                var v: Double
+                switch l.kind {
+                case .uint8, .int8:
+                    let raw = p.load(fromByteOffset: k, as: UInt8.self)
+                    v = plain ? (l.kind == .int8 ? Double(Int8(bitPattern: raw)) : Double(raw)) : Double(l.integerValue(UInt64(raw)))
+                case .uint16, .int16:
+                    var raw = p.loadUnaligned(fromByteOffset: 2 * k, as: UInt16.self)
+                    if l.bigEndian { raw = raw.byteSwapped }
+                    v = plain ? (l.kind == .int16 ? Double(Int16(bitPattern: raw)) : Double(raw)) : Double(l.integerValue(UInt64(raw)))
+                case .float32: v = WideStats.F32.load(p, k, l)
+                case .float64: v = WideStats.F64.load(p, k, l)
+                case .int32, .uint32: v = WideStats.I32.load(p, k, l)
+                case .int64, .uint64: v = WideStats.I64.load(p, k, l)
+                }
+                emit(i, v)
             }
-            if !plain, l.kind.size == 1 { v = Double(l.integerValue(UInt64(UInt8(truncatingIfNeeded: Int(v) & 0xFF)))) }
-            out[i] = v * l.slope + l.intercept
         }
     }
 }

@@ -103,6 +103,7 @@ extension FileReader {
         defer { options = saved }
 
         var channelVolumes: [Volume] = []
+        var channelStats: [PixelStats?] = []
         var first: ImageRecord?
         for image in files.images {
             let r = read(fullPath: root + "/" + image, path: image)
@@ -121,13 +122,16 @@ extension FileReader {
             let perChannel = r.format == .png || r.format == .jpeg ? (r.channels ?? 1) : 1
             if perChannel > 1 {
                 channelVolumes.append(volume)  // interleaved RGB: pooled as one channel
+                channelStats.append(r.stats)
             } else if spatial > 0, volume.count > spatial, volume.count % spatial == 0 {
                 let size = spatial * volume.layout.kind.size
                 for c in 0..<(volume.count / spatial) {
                     channelVolumes.append(Volume(layout: volume.layout, bytes: Array(volume.bytes[(c * size)..<((c + 1) * size)])))
+                    channelStats.append(r.stats)  // all channels pooled: a range that covers each
                 }
             } else {
                 channelVolumes.append(volume)
+                channelStats.append(r.stats)
             }
         }
         guard let r = first else { summary.error = "no image files"; return summary }
@@ -179,7 +183,14 @@ extension FileReader {
         let labels = UnsafeMutableBufferPointer<Double>.allocate(capacity: 65536)
         defer { labels.deallocate() }
         for (channel, volume) in channelVolumes.enumerated() {
-            let range = channelRange(volume)
+            // The histogram range: from the image's statistics when the scan computed them.
+            let range: (lo: Double, hi: Double, mid: Double, integral: Bool)
+            let l = volume.layout
+            if let s = channelStats[channel], s.count > 0 {
+                range = (s.min, s.max, s.mean, !l.kind.isFloat && l.slope == l.slope.rounded() && l.intercept == l.intercept.rounded())
+            } else {
+                range = channelRange(volume)
+            }
             var all = DenseAccumulator(lo: range.lo, hi: range.hi, integral: range.integral, shift: range.mid)
             var fg = DenseAccumulator(lo: range.lo, hi: range.hi, integral: range.integral, shift: range.mid)
             let perVoxel = max(1, volume.count / max(voxels, 1))  // interleaved samples per voxel (RGB)

@@ -73,9 +73,41 @@ public struct VoxelHash {
         }
     }
 
-    /// Hex of SHA-256 over the grid and the values' digest (first 128 bits).
+    /// 128-bit hex over the grid and the values: a fast non-cryptographic hash of the values
+    /// (identity of scans, not security; SHA-256 over a volume cost more than decoding it),
+    /// then SHA-256 over the grid and that hash.
     public func finish() -> String {
-        let digest = out.withUnsafeBytes { SHA256.digest($0) }
-        return SHA256.hex(prefix + digest, bytes: 16)
+        let h = out.withUnsafeBytes { VoxelHash.hash128($0) }
+        var bytes = prefix
+        for word in [h.0, h.1] { for k in 0..<8 { bytes.append(UInt8(truncatingIfNeeded: word >> (8 * UInt64(k)))) } }
+        return SHA256.hex(bytes, bytes: 16)
+    }
+
+    /// Two 64-bit lanes of multiply–xorshift over 8-byte words, finished with splitmix64's mixer.
+    static func hash128(_ b: UnsafeRawBufferPointer) -> (UInt64, UInt64) {
+        var h1: UInt64 = 0x9E37_79B9_7F4A_7C15 ^ UInt64(b.count)
+        var h2: UInt64 = 0xC2B2_AE3D_27D4_EB4F &+ UInt64(b.count)
+        let p1: UInt64 = 0xFF51_AFD7_ED55_8CCD, p2: UInt64 = 0xC4CE_B9FE_1A85_EC53
+        var i = 0
+        let n = b.count
+        while i + 16 <= n {
+            let w1 = b.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+            let w2 = b.loadUnaligned(fromByteOffset: i + 8, as: UInt64.self)
+            h1 = (h1 ^ w1) &* p1; h1 ^= h1 >> 29
+            h2 = (h2 ^ w2) &* p2; h2 ^= h2 >> 31
+            i += 16
+        }
+        var tail: UInt64 = 0
+        var shift: UInt64 = 0
+        while i < n { tail |= UInt64(b[i]) << shift; shift += 8; i += 1; if shift == 64 { h1 = (h1 ^ tail) &* p1; tail = 0; shift = 0 } }
+        h2 = (h2 ^ tail) &* p2
+        func mix(_ x: UInt64) -> UInt64 {
+            var z = x
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return z ^ (z >> 31)
+        }
+        let a = mix(h1 ^ (h2 >> 1)), c = mix(h2 ^ (h1 << 1))
+        return (a, c)
     }
 }
