@@ -1,7 +1,8 @@
 import ImagingX
 
 // One reader, reused as the scanner reuses it: state must not leak from one input to the next.
-nonisolated(unsafe) let reader = FileReader()
+// Pixel statistics are on, so every decoder (NIfTI/gz, DICOM native/RLE/JPEG, PNG, JPEG) is fuzzed too.
+nonisolated(unsafe) let reader = FileReader(options: ReadOptions(stats: true))
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzHeaders(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {

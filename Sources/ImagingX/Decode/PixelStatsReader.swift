@@ -58,7 +58,10 @@ final class PixelWorkspace {
     /// where it should, so the caller streams through zlib and reports errors with offsets.
     func inflateWhole(_ source: ByteSource, expected: Int, limit: Int) throws -> Bool {
         let size = source.size
-        guard let deflater, size >= 18, expected <= limit, size <= limit, expected < Int(UInt32.max) else { return false }
+        // Deflate expands at most ~1032:1 (RFC 1951 stored/length limits): a header claiming more
+        // than that of this file cannot be honest, and must not make us allocate for it.
+        guard let deflater, size >= 18, expected <= limit, size <= limit, expected < Int(UInt32.max),
+              expected <= size * 1032 + 4096 else { return false }
         let isize = Int(try source.u32(size - 4, bigEndian: false, "gzip trailer"))
         guard isize == expected else { return false }
         if compressed.count < size { compressed = [UInt8](repeating: 0, count: size) }
