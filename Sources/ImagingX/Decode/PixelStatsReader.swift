@@ -141,7 +141,8 @@ extension FileReader {
             base.begin(layout, expectedBytes: result.dataBytes)
             let capture = options.captureVolume
             var kept: [UInt8] = []
-            if capture { kept.reserveCapacity(result.dataBytes) }
+            // Reserve only what the file can hold (a gzip expands at most ~1032:1); more grows as it arrives.
+            if capture { kept.reserveCapacity(min(result.dataBytes, gzip ? source.size * 1032 + 4096 : result.dataBytes)) }
             let acc = Sink { piece in
                 base.consume(piece)
                 if capture { kept.append(contentsOf: piece) }
