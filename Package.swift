@@ -1,6 +1,25 @@
 // swift-tools-version:6.1
 import PackageDescription
 
+// Layers run one way; each target depends only on those below it (scripts/check-layers fails the
+// test run when a lower target imports a higher one):
+//
+//   ImagingXBytes     bytes, errors, inflate, the file walker's I/O helpers
+//   ImagingXModel     the record model (Codable, Sendable) and its JSONL/CSV sinks
+//   ImagingXFormats   header readers: DICOM, NIfTI/Analyze, PNG/JPEG
+//   ImagingXPixels    decoders, volumes, statistics accumulators, the one-file reader
+//   ImagingXScan      walker and the one worker pool (typed records, cancellation, progress)
+//   ImagingXDatasets  series assembly, cases and layouts, fingerprints, voxel hashes
+//   ImagingXMDFP      catalog, compatibility, plans and exports
+//   ImagingX          application: typed requests → typed results (scan, series, fingerprint,
+//                     compat, plan, catalog); re-exports the layers below
+//   imagingx          the CLI: parses arguments, calls ImagingX, prints
+let release: [SwiftSetting] = [
+    // The hot loops cross targets (parsers read through ImagingXBytes' ByteSource, decoders fill
+    // ImagingXModel's statistics): optimise across modules as the single target did.
+    .unsafeFlags(["-cross-module-optimization"], .when(configuration: .release)),
+]
+
 let package = Package(
     name: "ImagingX",
     products: [
@@ -25,9 +44,21 @@ let package = Package(
         .target(
             name: "CImagingCodecs", dependencies: ["CPNG", "CJPEG"],
             linkerSettings: [.linkedLibrary("png16"), .linkedLibrary("jpeg")]),
-        // Format readers, the record model and the scanner. One module so the hot parsing
-        // loops are optimised together (whole-module) without @inlinable plumbing.
-        .target(name: "ImagingX", dependencies: ["CZlib", "CDeflate", "CImagingCodecs"]),
+
+        .target(name: "ImagingXBytes", dependencies: ["CZlib"], swiftSettings: release),
+        .target(name: "ImagingXModel", dependencies: ["ImagingXBytes"], swiftSettings: release),
+        .target(name: "ImagingXFormats", dependencies: ["ImagingXModel", "CZlib"], swiftSettings: release),
+        .target(
+            name: "ImagingXPixels", dependencies: ["ImagingXFormats", "CDeflate", "CImagingCodecs"],
+            swiftSettings: release),
+        .target(
+            name: "ImagingXScan",
+            dependencies: ["ImagingXPixels", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: release),
+        .target(name: "ImagingXDatasets", dependencies: ["ImagingXScan"], swiftSettings: release),
+        .target(name: "ImagingXMDFP", dependencies: ["ImagingXDatasets"], swiftSettings: release),
+        .target(name: "ImagingX", dependencies: ["ImagingXMDFP"], swiftSettings: release),
+
         // Byte-level builders for DICOM, NIfTI, PNG and JPEG fixtures (tests, SampleData, benchmarks).
         .target(name: "ImagingXFixtures", dependencies: ["ImagingX", "CZlib", "CImagingCodecs"]),
         .executableTarget(

@@ -1,0 +1,8 @@
+// The application layer re-exports the layers below, so `import ImagingX` is the library.
+@_exported import ImagingXBytes
+@_exported import ImagingXModel
+@_exported import ImagingXFormats
+@_exported import ImagingXPixels
+@_exported import ImagingXScan
+@_exported import ImagingXDatasets
+@_exported import ImagingXMDFP

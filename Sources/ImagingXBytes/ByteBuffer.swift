@@ -1,0 +1,87 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A growable byte buffer that a worker reuses for every record it serialises: appends are a
+/// bounds check and a memcpy, with no per-record allocation.
+///
+/// The mutable state sits behind a pointer rather than in stored `var`s: a class's stored
+/// properties get dynamic exclusivity checks on every access (swift_beginAccess), which cost
+/// more than the appends themselves on this hot path. One owner at a time, by construction.
+public final class ByteBuffer {
+    @usableFromInline package struct State {
+        var base: UnsafeMutablePointer<UInt8>
+        var count: Int
+        var capacity: Int
+    }
+
+    @usableFromInline let state: UnsafeMutablePointer<State>
+
+    public init(capacity: Int = 64 << 10) {
+        let capacity = max(capacity, 256)
+        state = .allocate(capacity: 1)
+        state.initialize(to: State(base: .allocate(capacity: capacity), count: 0, capacity: capacity))
+    }
+
+    deinit {
+        state.pointee.base.deallocate()
+        state.deinitialize(count: 1)
+        state.deallocate()
+    }
+
+    public var base: UnsafeMutablePointer<UInt8> { state.pointee.base }
+    public var count: Int { state.pointee.count }
+
+    public func removeAll() { state.pointee.count = 0 }
+
+    public var bytes: [UInt8] { Array(UnsafeBufferPointer(start: state.pointee.base, count: state.pointee.count)) }
+
+    /// Room for `extra` more bytes; returns where they go.
+    @inline(__always)
+    package func reserve(_ extra: Int) -> UnsafeMutablePointer<UInt8> {
+        if state.pointee.count + extra > state.pointee.capacity { grow(state.pointee.count + extra) }
+        return state.pointee.base + state.pointee.count
+    }
+
+    @inline(__always)
+    package func advance(_ n: Int) { state.pointee.count += n }
+
+    private func grow(_ needed: Int) {
+        var newCapacity = state.pointee.capacity * 2
+        while newCapacity < needed { newCapacity *= 2 }
+        let grown = UnsafeMutablePointer<UInt8>.allocate(capacity: newCapacity)
+        grown.update(from: state.pointee.base, count: state.pointee.count)
+        state.pointee.base.deallocate()
+        state.pointee.base = grown
+        state.pointee.capacity = newCapacity
+    }
+
+    @inline(__always)
+    public func append(_ byte: UInt8) {
+        reserve(1).pointee = byte
+        state.pointee.count += 1
+    }
+
+    @inline(__always)
+    public func append(_ bytes: UnsafeRawBufferPointer) {
+        guard bytes.count > 0 else { return }
+        memcpy(reserve(bytes.count), bytes.baseAddress!, bytes.count)
+        state.pointee.count += bytes.count
+    }
+
+    @inline(__always)
+    public func append(_ s: StaticString) {
+        let n = s.utf8CodeUnitCount
+        memcpy(reserve(n), s.utf8Start, n)
+        state.pointee.count += n
+    }
+
+    public func append(contentsOf bytes: [UInt8]) {
+        bytes.withUnsafeBytes { append($0) }
+    }
+
+    /// Appends the range `[start, end)` of another buffer.
+    public func append(from other: ByteBuffer, start: Int, end: Int) {
+        append(UnsafeRawBufferPointer(start: other.base + start, count: end - start))
+    }
+}

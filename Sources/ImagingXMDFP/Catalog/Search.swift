@@ -1,0 +1,135 @@
+import ImagingXBytes
+import ImagingXModel
+import ImagingXFormats
+import ImagingXPixels
+import ImagingXScan
+import ImagingXDatasets
+/// Catalog search on normalised terms: "lung" finds "Lungs", "chest" finds lung and heart
+/// datasets (sub-parts), "ct" never finds OCT or OCTA. Results come in two lists: strict matches,
+/// and near matches that miss exactly one constraint (named).
+public struct CatalogQuery: Sendable {
+    public var modality: String?
+    public var anatomy: String?
+    public var task: String?
+    public var dim: String?
+    public var disease: String?
+    public var labelled: Bool?
+    public var access: String?
+    public var platform: String?
+    public var text: String?
+    /// Rank open datasets first (the survey's policy when access matters).
+    public var openFirst = false
+
+    public init() {}
+
+    public struct Hit: Sendable {
+        public var entry: CatalogEntry
+        /// For near matches: the constraint the entry misses.
+        public var misses: String?
+    }
+
+    public struct InvalidTerm: Error, CustomStringConvertible {
+        public var description: String
+    }
+
+    package typealias Constraint = (name: String, test: (CatalogEntry) -> Bool)
+
+    func constraints() throws(InvalidTerm) -> [Constraint] {
+        var out: [Constraint] = []
+        if let q = modality {
+            let terms = Vocabulary.modality(q).terms
+            guard !terms.isEmpty else { throw InvalidTerm(description: "unknown modality '\(q)' (known: \(Vocabulary.modalities.joined(separator: ", ")))") }
+            // A refinement (CR, DX, MG, XA) asks for exactly that kind of X-ray.
+            let refined = terms.intersection(["CR", "DX", "MG", "XA"])
+            let wanted = refined.isEmpty ? terms : refined
+            out.append(("modality \(wanted.sorted().joined(separator: "/"))", { !wanted.isDisjoint(with: $0.modality) }))
+        }
+        if let q = anatomy {
+            let terms = Vocabulary.anatomy(q).terms
+            guard !terms.isEmpty else { throw InvalidTerm(description: "unknown anatomy '\(q)'") }
+            out.append(("anatomy \(terms.sorted().joined(separator: "/"))", { e in
+                e.anatomy.contains { a in !terms.isDisjoint(with: Vocabulary.ancestors(a)) }
+            }))
+        }
+        if let q = task {
+            let terms = Vocabulary.task(q).terms
+            guard !terms.isEmpty else { throw InvalidTerm(description: "unknown task '\(q)' (known: \(Vocabulary.tasks.joined(separator: ", ")))") }
+            out.append(("task \(terms.sorted().joined(separator: "/"))", { !terms.isDisjoint(with: $0.task) }))
+        }
+        if let q = dim {
+            let terms = Vocabulary.dim(q).terms
+            guard !terms.isEmpty else { throw InvalidTerm(description: "unknown dim '\(q)' (2D, 3D, 4D, video)") }
+            out.append(("dim \(terms.sorted().joined(separator: "/"))", { !terms.isDisjoint(with: $0.dim) }))
+        }
+        if let q = disease.map(Vocabulary.clean) {
+            out.append(("disease '\(q)'", { ($0.diseases.map(Vocabulary.clean) ?? "").contains(q) }))
+        }
+        if let q = labelled {
+            out.append((q ? "labelled" : "unlabelled", { $0.labelled == q }))
+        }
+        if let q = access.map(Vocabulary.clean) {
+            out.append(("access \(q)", { $0.access == q }))
+        }
+        if let q = platform.map(Vocabulary.clean) {
+            let aliases: [String: [String]] = ["tcia": ["cancerimagingarchive"], "grand-challenge": ["grand-challenge"],
+                                               "physionet": ["physionet"], "kaggle": ["kaggle"], "synapse": ["synapse"],
+                                               "zenodo": ["zenodo"], "github": ["github"], "figshare": ["figshare"]]
+            let needles = aliases[q] ?? [q]
+            out.append(("platform \(q)", { e in
+                let hay = Vocabulary.clean((e.url ?? "") + " " + (e.download ?? ""))
+                return needles.contains { hay.contains($0) }
+            }))
+        }
+        if let q = text {
+            let words = Vocabulary.pieces(q, separators: [" "])
+            out.append(("text '\(q)'", { e in
+                let hay = Vocabulary.clean([e.name, e.diseases ?? "", e.modality_raw ?? "", e.anatomy_raw ?? "",
+                                            e.task_raw ?? "", e.sections.joined(separator: " ")].joined(separator: " "))
+                return words.allSatisfy { hay.contains($0) }
+            }))
+        }
+        return out
+    }
+
+    /// Strict and near matches, each ranked.
+    public func run(_ catalog: Catalog) throws(InvalidTerm) -> (strict: [Hit], near: [Hit]) {
+        let cs = try constraints()
+        var strict: [Hit] = []
+        var near: [Hit] = []
+        for e in catalog.entries {
+            let failed = cs.filter { !$0.test(e) }
+            if failed.isEmpty { strict.append(Hit(entry: e)) }
+            else if failed.count == 1, cs.count > 1 { near.append(Hit(entry: e, misses: failed[0].name)) }
+        }
+        return (rank(strict), rank(near))
+    }
+
+    /// Open first (when asked), labelled, larger, newer, then by name.
+    func rank(_ hits: [Hit]) -> [Hit] {
+        hits.sorted { a, b in
+            let x = a.entry, y = b.entry
+            if openFirst, (x.access == "open") != (y.access == "open") { return x.access == "open" }
+            if (x.labelled == true) != (y.labelled == true) { return x.labelled == true }
+            if (x.samples ?? -1) != (y.samples ?? -1) { return (x.samples ?? -1) > (y.samples ?? -1) }
+            if (x.year ?? 0) != (y.year ?? 0) { return (x.year ?? 0) > (y.year ?? 0) }
+            return x.name < y.name
+        }
+    }
+}
+
+extension Catalog {
+    public struct NameError: Error, CustomStringConvertible { public var description: String }
+
+    /// A dataset by name: exact (ignoring case and punctuation), else the one entry whose name
+    /// contains the query; several candidates are refused, with their names, rather than guessed.
+    public func resolve(_ query: String) throws(NameError) -> CatalogEntry {
+        func key(_ s: String) -> String { String(Vocabulary.clean(s).filter { $0.isLetter || $0.isNumber }) }
+        let q = key(query)
+        let exact = entries.filter { key($0.name) == q }
+        if exact.count == 1 { return exact[0] }
+        let partial = exact.isEmpty ? entries.filter { key($0.name).contains(q) } : exact
+        if partial.count == 1 { return partial[0] }
+        if partial.isEmpty { throw NameError(description: "no catalog dataset matches '\(query)'") }
+        throw NameError(description: "'\(query)' is ambiguous: \(partial.prefix(8).map(\.name).joined(separator: ", "))\(partial.count > 8 ? ", …" : ""); give the full name")
+    }
+}

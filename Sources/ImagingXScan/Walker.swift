@@ -1,0 +1,238 @@
+import ImagingXBytes
+import ImagingXModel
+import ImagingXFormats
+import ImagingXPixels
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// One file found by the walk.
+public struct WalkEntry: Sendable {
+    /// Absolute or root-relative path used to open the file.
+    public var fullPath: String
+    /// The path the record shows.
+    public var path: String
+    /// Set for a directory inside a root that could not be read: it becomes an error record,
+    /// so a permission problem deep in a dataset is never silent.
+    public var walkError: String?
+
+    public init(fullPath: String, path: String, walkError: String? = nil) {
+        self.fullPath = fullPath
+        self.path = path
+        self.walkError = walkError
+    }
+}
+
+/// Lists regular files under roots with readdir, never opening fifos, sockets or devices.
+/// Symbolic links are followed; a directory reached twice (a link loop, or two links to one
+/// place) is walked once, keyed by (device, inode).
+public struct Walker: Sendable {
+    public var includeHidden = false
+    /// Files never listed, by (device, inode): the scan's own output file when it is written
+    /// inside a scanned folder.
+    public var excluded: [(device: UInt64, inode: UInt64)] = []
+
+    public struct RootError: Error, Sendable {
+        public var root: String
+        public var message: String
+    }
+
+    public init(includeHidden: Bool = false) { self.includeHidden = includeHidden }
+
+    /// Walks every root and returns all entries, sorted bytewise by `path`.
+    /// A root that cannot be read is reported in `errors`; the others are still walked.
+    public func walk(_ roots: [String]) -> (entries: [WalkEntry], errors: [RootError], skipped: Int) {
+        var entries: [WalkEntry] = []
+        let result = walk(roots, batchSize: 1 << 16) { entries.append(contentsOf: $0) }
+        return (entries, result.errors, result.skipped)
+    }
+
+    /// Walks every root, handing entries to `emit` in batches of `batchSize`, in bytewise
+    /// order of `path` as they are found: directories are read one at a time with their
+    /// children sorted, and roots are taken in the order of their path prefixes, so the
+    /// stream is globally sorted without holding it all.
+    public func walk(_ roots: [String], batchSize: Int, emit: ([WalkEntry]) -> Void) -> (errors: [RootError], skipped: Int) {
+        withoutActuallyEscaping(emit) { emit in walkAll(roots, batchSize: batchSize, emit: emit) }
+    }
+
+    private func walkAll(_ roots: [String], batchSize: Int, emit: @escaping ([WalkEntry]) -> Void) -> (errors: [RootError], skipped: Int) {
+        var errors: [RootError] = []
+        var visited = Set<DirectoryID>()
+        let sink = Sink(batchSize: batchSize, emit: emit)
+        var typed: [(root: String, key: String, st: stat)] = []
+        for root in roots {
+            var st = stat()
+            guard stat(root, &st) == 0 else {
+                errors.append(RootError(root: root, message: String(cString: strerror(errno))))
+                continue
+            }
+            let type = st.st_mode & S_IFMT
+            if type == S_IFREG {
+                typed.append((root, root, st))
+            } else if type == S_IFDIR {
+                typed.append((root, roots.count == 1 ? "" : (root.hasSuffix("/") ? root : root + "/"), st))
+            } else {
+                errors.append(RootError(root: root, message: "not a regular file or directory"))
+            }
+        }
+        typed.sort { Walker.bytewiseLess($0.key, $1.key) }
+        for (root, key, st) in typed {
+            if (st.st_mode & S_IFMT) == S_IFREG {
+                sink.add(WalkEntry(fullPath: root, path: root))
+            } else if let message = walkDirectory(root, relative: key, id: DirectoryID(st), visited: &visited, sink: sink) {
+                errors.append(RootError(root: root, message: message))
+            }
+        }
+        sink.flush()
+        return (errors, sink.skipped)
+    }
+
+    /// Collects entries and hands them on in batches.
+    package final class Sink {
+        let batchSize: Int
+        let emit: ([WalkEntry]) -> Void
+        var pending: [WalkEntry] = []
+        var skipped = 0
+
+        init(batchSize: Int, emit: @escaping ([WalkEntry]) -> Void) {
+            self.batchSize = max(1, batchSize)
+            self.emit = emit
+            pending.reserveCapacity(self.batchSize)
+        }
+
+        func add(_ entry: WalkEntry) {
+            pending.append(entry)
+            if pending.count >= batchSize { flush() }
+        }
+
+        func flush() {
+            guard !pending.isEmpty else { return }
+            emit(pending)
+            pending.removeAll(keepingCapacity: true)
+        }
+    }
+
+    /// Byte order of UTF-8 paths (what `sort` and `LC_ALL=C ls` give), by memcmp on the
+    /// strings' contiguous storage.
+    package static func bytewiseLess(_ a: String, _ b: String) -> Bool {
+        var a = a, b = b
+        return a.withUTF8 { x in
+            b.withUTF8 { y in
+                let n = min(x.count, y.count)
+                let c = n == 0 ? 0 : memcmp(x.baseAddress!, y.baseAddress!, n)
+                return c != 0 ? c < 0 : x.count < y.count
+            }
+        }
+    }
+
+    package struct DirectoryID: Hashable {
+        var device: UInt64
+        var inode: UInt64
+        init(_ st: stat) {
+            device = UInt64(st.st_dev)
+            inode = UInt64(st.st_ino)
+        }
+    }
+
+    /// Walks one directory depth-first, children in byte order, so a single root's entries
+    /// come out already sorted without a global sort (a directory name sorts as "name/", which
+    /// is where its files' paths sort). Returns an error message when it cannot be opened.
+    private func walkDirectory(_ dir: String, relative: String, id: DirectoryID, visited: inout Set<DirectoryID>,
+                               sink: Sink) -> String? {
+        guard visited.insert(id).inserted else { return nil }
+        guard let handle = opendir(dir) else { return String(cString: strerror(errno)) }
+        // Names go into one flat byte buffer (directories with a trailing "/"); an index array
+        // is sorted by memcmp over it, so sorting moves integers, not strings.
+        var keys: [UInt8] = []
+        var spans: [(start: Int32, length: Int32, directory: DirectoryID?)] = []
+        let base = dir.hasSuffix("/") ? dir : dir + "/"
+        while let entry = readdir(handle) {
+            let start = keys.count
+            withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                let length = raw.firstIndex(of: 0) ?? raw.count
+                keys.append(contentsOf: raw[0..<length])
+            }
+            let length = keys.count - start
+            let first = length > 0 ? keys[start] : 0
+            if first == 0x2E, length == 1 || (length == 2 && keys[start + 1] == 0x2E) || !includeHidden {
+                keys.removeLast(length)  // ".", "..", hidden
+                continue
+            }
+            var type = Int32(entry.pointee.d_type)
+            var st = stat()
+            if type == Int32(DT_DIR) || type == Int32(DT_LNK) || type == Int32(DT_UNKNOWN) {
+                // Follow links; directories need their identity for loop detection.
+                let name = String(decoding: keys[start...], as: UTF8.self)
+                guard stat(base + name, &st) == 0 else { sink.skipped += 1; keys.removeLast(length); continue }
+                let mode = st.st_mode & S_IFMT
+                type = mode == S_IFDIR ? Int32(DT_DIR) : mode == S_IFREG ? Int32(DT_REG) : Int32(DT_FIFO)
+            }
+            if type == Int32(DT_REG), !excluded.isEmpty,
+               excluded.contains(where: { $0.inode == UInt64(entry.pointee.d_ino) && $0.device == id.device }) {
+                keys.removeLast(length)
+                continue
+            }
+            if type == Int32(DT_REG) {
+                spans.append((Int32(start), Int32(length), nil))
+            } else if type == Int32(DT_DIR) {
+                keys.append(0x2F)
+                spans.append((Int32(start), Int32(length + 1), DirectoryID(st)))
+            } else {
+                sink.skipped += 1  // fifo, socket, device, dangling link: never opened
+                keys.removeLast(length)
+            }
+        }
+        closedir(handle)
+        var order = Array(0..<spans.count)
+        keys.withUnsafeBufferPointer { k in
+            spans.withUnsafeBufferPointer { sp in
+                order.sort { i, j in
+                    let a = sp[i], b = sp[j]
+                    let n = Int(min(a.length, b.length))
+                    let c = n == 0 ? 0 : memcmp(k.baseAddress! + Int(a.start), k.baseAddress! + Int(b.start), n)
+                    return c != 0 ? c < 0 : a.length < b.length
+                }
+            }
+        }
+        for i in order {
+            let span = spans[i]
+            if let childID = span.directory {
+                let name = String(decoding: keys[Int(span.start)..<Int(span.start + span.length - 1)], as: UTF8.self)
+                if let message = walkDirectory(base + name, relative: relative + name + "/", id: childID,
+                                               visited: &visited, sink: sink) {
+                    sink.add(WalkEntry(fullPath: base + name, path: relative + name + "/",
+                                       walkError: "cannot read directory: \(message)"))
+                }
+            } else {
+                let name = String(decoding: keys[Int(span.start)..<Int(span.start + span.length)], as: UTF8.self)
+                sink.add(WalkEntry(fullPath: base + name, path: relative + name))
+            }
+        }
+        return nil
+    }
+}
+
+extension Walker {
+    /// The entry names of one directory (no "." or ".."), unsorted; empty if it cannot be read.
+    package static func listNames(_ dir: String) -> [String] {
+        guard let d = opendir(dir) else { return [] }
+        defer { closedir(d) }
+        var names: [String] = []
+        while let entry = readdir(d) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+            }
+            if name != "." && name != ".." { names.append(name) }
+        }
+        return names
+    }
+
+    package static func isDirectory(_ path: String) -> Bool {
+        var st = stat()
+        return stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR
+    }
+}
