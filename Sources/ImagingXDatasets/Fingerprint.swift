@@ -60,29 +60,11 @@ public struct DatasetFingerprint: Sendable, Codable {
 }
 
 public enum Fingerprinter {
-    /// Summarises every case with `jobs` workers; summaries come back in case order.
+    /// Summarises every case with `jobs` workers of the one pool; summaries come back in case order.
     public static func summarize(_ cases: [CaseFiles], root: String, jobs: Int) -> [CaseSummary] {
-        let slots = UnsafeMutableBufferPointer<CaseSummary?>.allocate(capacity: cases.count)
-        slots.initialize(repeating: nil)
-        defer { slots.deallocate() }
-        final class Shared: @unchecked Sendable {
-            let slots: UnsafeMutableBufferPointer<CaseSummary?>
-            let cases: [CaseFiles]
-            let root: String
-            let next = Counter()
-            init(_ s: UnsafeMutableBufferPointer<CaseSummary?>, _ c: [CaseFiles], _ r: String) { slots = s; cases = c; root = r }
+        WorkerPool(jobs: jobs).map(cases.count, makeWorker: { FileReader() }) { reader, i in
+            reader.summarize(cases[i], root: root)
         }
-        let shared = Shared(slots, cases, root)
-        let body: @Sendable (Int) -> Void = { _ in
-            let reader = FileReader()
-            while true {
-                let i = shared.next.take()
-                if i >= shared.cases.count { break }
-                shared.slots[i] = reader.summarize(shared.cases[i], root: shared.root)
-            }
-        }
-        if jobs <= 1 { body(0) } else { DispatchQueue.concurrentPerform(iterations: jobs, execute: body) }
-        return slots.map { $0! }
     }
 
     /// Finds the cases of a dataset folder and summarises them (series volumes for DICOM files
@@ -166,16 +148,6 @@ public enum Fingerprinter {
             }
         }
         return hash.finish()
-    }
-
-    package final class Counter: @unchecked Sendable {
-        private let lock = DispatchSemaphore(value: 1)
-        private var value = 0
-        func take() -> Int {
-            lock.wait()
-            defer { value += 1; lock.signal() }
-            return value
-        }
     }
 
     /// numpy linear percentile of a list.

@@ -51,35 +51,6 @@ public struct SeriesRecord: Sendable, Codable, Equatable {
     public var stats: PixelStats?
 }
 
-extension PixelStats: Codable {
-    package enum CodingKeys: String, CodingKey {
-        case count, min, max, mean, std, p00_5, p50, p99_5, nan_count, inf_count
-    }
-    public init(from d: Decoder) throws {
-        let c = try d.container(keyedBy: CodingKeys.self)
-        self.init()
-        count = try c.decode(Int.self, forKey: .count)
-        min = try c.decodeIfPresent(Double.self, forKey: .min) ?? .nan
-        max = try c.decodeIfPresent(Double.self, forKey: .max) ?? .nan
-        mean = try c.decodeIfPresent(Double.self, forKey: .mean) ?? .nan
-        std = try c.decodeIfPresent(Double.self, forKey: .std) ?? .nan
-        p00_5 = try c.decodeIfPresent(Double.self, forKey: .p00_5) ?? .nan
-        p50 = try c.decodeIfPresent(Double.self, forKey: .p50) ?? .nan
-        p99_5 = try c.decodeIfPresent(Double.self, forKey: .p99_5) ?? .nan
-        nanCount = try c.decode(Int.self, forKey: .nan_count)
-        infCount = try c.decode(Int.self, forKey: .inf_count)
-    }
-    public func encode(to e: Encoder) throws {
-        var c = e.container(keyedBy: CodingKeys.self)
-        try c.encode(count, forKey: .count)
-        for (k, v) in [(CodingKeys.min, min), (.max, max), (.mean, mean), (.std, std), (.p00_5, p00_5), (.p50, p50), (.p99_5, p99_5)] {
-            if v.isFinite { try c.encode(v, forKey: k) } else { try c.encodeNil(forKey: k) }
-        }
-        try c.encode(nanCount, forKey: .nan_count)
-        try c.encode(infCount, forKey: .inf_count)
-    }
-}
-
 public enum SeriesAssembler {
     static let cosineTolerance = 0.01
     static let inPlaneTolerance = 0.1
@@ -236,34 +207,18 @@ public enum SeriesAssembler {
     }
 
     static func read(_ entries: [WalkEntry], jobs: Int, stats: Bool) -> [Assembled] {
-        final class Shared: @unchecked Sendable {
-            let slots: UnsafeMutableBufferPointer<(ImageRecord, IntensityAccumulator?)?>
-            let entries: [WalkEntry]
-            let next = Fingerprinter.Counter()
-            init(_ s: UnsafeMutableBufferPointer<(ImageRecord, IntensityAccumulator?)?>, _ e: [WalkEntry]) { slots = s; entries = e }
-        }
-        let slots = UnsafeMutableBufferPointer<(ImageRecord, IntensityAccumulator?)?>.allocate(capacity: entries.count)
-        slots.initialize(repeating: nil)
-        defer { slots.deallocate() }
-        let shared = Shared(slots, entries)
         var options = ReadOptions(stats: stats)
         options.keepHistogram = stats
-        let opts = options
-        let body: @Sendable (Int) -> Void = { _ in
-            let reader = FileReader(options: opts)
-            while true {
-                let i = shared.next.take()
-                if i >= shared.entries.count { break }
-                let e = shared.entries[i]
-                guard e.walkError == nil else { continue }
-                var r = reader.read(fullPath: e.fullPath, path: e.path)
-                if r.format != .dicom { continue }
-                r.findings = []
-                shared.slots[i] = (r, reader.histogram)
-            }
-        }
-        if jobs <= 1 { body(0) } else { DispatchQueue.concurrentPerform(iterations: jobs, execute: body) }
-        let read = slots.compactMap { $0 }
+        // The one worker pool; only DICOM records are kept, with their histograms.
+        let read = WorkerPool(jobs: jobs).map(entries.count, makeWorker: { FileReader(options: options) }) {
+            reader, i -> (ImageRecord, IntensityAccumulator?)? in
+            let e = entries[i]
+            guard e.walkError == nil else { return nil }
+            var r = reader.read(fullPath: e.fullPath, path: e.path)
+            if r.format != .dicom { return nil }
+            r.findings = []
+            return (r, reader.histogram)
+        }.compactMap { $0 }
         var histograms: [String: IntensityAccumulator] = [:]
         for (r, h) in read { if let h { histograms[r.path] = h } }
         return assembleVolumes(read.map(\.0), histograms: histograms)

@@ -1,10 +1,10 @@
 import ImagingXBytes
 /// Which reader produced a record. Decided from content, never from the file name.
-public enum FileFormat: String, Sendable, CaseIterable {
+public enum FileFormat: String, Sendable, CaseIterable, Codable {
     case dicom, nifti1, nifti2, analyze, png, jpeg, unknown
 }
 
-public enum RecordStatus: String, Sendable {
+public enum RecordStatus: String, Sendable, Codable {
     /// The header was read; every image field that the format defines is filled.
     case ok
     /// The file is damaged: `error` says what and at which byte.
@@ -13,27 +13,104 @@ public enum RecordStatus: String, Sendable {
     case unsupported
 }
 
+/// What a finding is about: the record's `findings[].code` (CSV: `findings`, joined by `;`).
+/// The README's record section lists each with its meaning.
+public enum FindingCode: String, Sendable, Codable, CaseIterable {
+    case bitpixMismatch = "bitpix_mismatch"
+    case bitsAllocatedMissing = "bits_allocated_missing"
+    case cmyk
+    case dataShort = "data_short"
+    case densityAspectOnly = "density_aspect_only"
+    case dicomdir
+    case fileMetaImplicitVr = "file_meta_implicit_vr"
+    case framesInvalid = "frames_invalid"
+    case geometryMissing = "geometry_missing"
+    case geometryVm = "geometry_vm"
+    case gridMissing = "grid_missing"
+    case heightInDnl = "height_in_dnl"
+    case noFileMeta = "no_file_meta"
+    case noImage = "no_image"
+    case noXform = "no_xform"
+    case orientationNotOrthonormal = "orientation_not_orthonormal"
+    case pairImageMissing = "pair_image_missing"
+    case palette
+    case physAspectOnly = "phys_aspect_only"
+    case physLength = "phys_length"
+    case physZero = "phys_zero"
+    case pixdimNonfinite = "pixdim_nonfinite"
+    case pixdimNonpositive = "pixdim_nonpositive"
+    case pixelDataAbsent = "pixel_data_absent"
+    case pixelDataShort = "pixel_data_short"
+    case pixelSpacingVm = "pixel_spacing_vm"
+    case qfacInvalid = "qfac_invalid"
+    case qformCodeInvalid = "qform_code_invalid"
+    case qformSformMismatch = "qform_sform_mismatch"
+    case quaternionInvalid = "quaternion_invalid"
+    case rescaleSlopeZero = "rescale_slope_zero"
+    case sclInterInvalid = "scl_inter_invalid"
+    case sformCodeInvalid = "sform_code_invalid"
+    case sformNonfinite = "sform_nonfinite"
+    case sopClassMissing = "sop_class_missing"
+    case spaceUnitsUnknown = "space_units_unknown"
+    case spacingFromImager = "spacing_from_imager"
+    case spacingMissing = "spacing_missing"
+    case spacingNonpositive = "spacing_nonpositive"
+    case spmOrigin = "spm_origin"
+    case strayDelimiter = "stray_delimiter"
+    case transferSyntaxMissing = "transfer_syntax_missing"
+    case voxOffsetInvalid = "vox_offset_invalid"
+    case voxOffsetLow = "vox_offset_low"
+    case vrEncodingMismatch = "vr_encoding_mismatch"
+}
+
 /// An odd but readable fact about a header. Findings are data: they never stop a scan.
-public struct Finding: Sendable, Equatable {
-    public enum Level: String, Sendable { case info, warning, error }
-    public var code: String
+public struct Finding: Sendable, Equatable, Codable {
+    public enum Level: String, Sendable, Codable { case info, warning, error }
+    public var code: FindingCode
     public var level: Level
     public var message: String
 
-    public init(_ code: String, _ level: Level, _ message: String) {
+    public init(_ code: FindingCode, _ level: Level, _ message: String) {
         self.code = code
         self.level = level
         self.message = message
     }
 }
 
+/// The file's identity and times, from the `fstat` made when it was opened: what an index needs
+/// to tell an unchanged file from a changed one without reading it (`scan --file-stat`).
+public struct FileStat: Sendable, Equatable, Codable {
+    public var device: UInt64
+    public var inode: UInt64
+    public var size: Int
+    /// Modification and status-change times, nanoseconds since the Unix epoch.
+    public var mtimeNs: Int64
+    public var ctimeNs: Int64
+
+    public init(device: UInt64, inode: UInt64, size: Int, mtimeNs: Int64, ctimeNs: Int64) {
+        self.device = device
+        self.inode = inode
+        self.size = size
+        self.mtimeNs = mtimeNs
+        self.ctimeNs = ctimeNs
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case device, inode, size, mtimeNs = "mtime_ns", ctimeNs = "ctime_ns"
+    }
+}
+
 /// One file's facts. Field names are the output contract (README "Record"); later work adds
 /// fields and never renames these.
-public struct ImageRecord: Sendable {
+public struct ImageRecord: Sendable, Equatable {
     public var path: String
     public var format: FileFormat = .unknown
     public var status: RecordStatus = .ok
     public var error: String?
+    /// The kind of `error` (`error_code`: truncated, malformed, limit_exceeded, unsupported, io).
+    public var errorCode: ParseError.Kind?
+    /// The byte offset where the reader stopped (`error_offset`).
+    public var errorOffset: Int?
     public var sizeBytes: Int = 0
     /// Grid size, fastest-varying axis first.
     public var dims: [Int]?
@@ -65,17 +142,22 @@ public struct ImageRecord: Sendable {
     public var stats: PixelStats?
     /// Why `stats` is missing for a readable image (`scan --stats`).
     public var statsError: String?
-    /// DICOM slice geometry for series assembly (not part of the record's output).
+    /// DICOM slice geometry for series assembly. In memory only: not written by the JSONL/CSV
+    /// sinks, so a record read back has none.
     public var slice: SliceGeometry?
+    /// The file's device, inode, size and times (`scan --file-stat`; `ReadOptions.fileStat`).
+    public var fileStat: FileStat?
 
     public init(path: String) { self.path = path }
 
     package mutating func fail(_ error: ParseError) {
         status = error.kind == .unsupported ? .unsupported : .error
         self.error = error.description
+        errorCode = error.kind
+        errorOffset = error.offset
     }
 
-    package mutating func note(_ code: String, _ level: Finding.Level, _ message: String) {
+    package mutating func note(_ code: FindingCode, _ level: Finding.Level, _ message: String) {
         findings.append(Finding(code, level, message))
     }
 }

@@ -7,7 +7,7 @@ public enum OutputFormat: String, Sendable, CaseIterable {
 public enum RecordWriter {
     /// CSV columns, in order (the same names as the JSON keys).
     public static let csvColumns = [
-        "path", "format", "status", "error", "size_bytes", "dims", "spacing", "dtype", "channels",
+        "path", "format", "status", "error", "error_code", "error_offset", "size_bytes", "dims", "spacing", "dtype", "channels",
         "bits_stored", "modality", "sop_class_uid", "transfer_syntax", "compressed", "rescale_slope",
         "rescale_intercept", "affine", "axcodes", "series_key", "interlaced", "coding", "photometric", "findings",
     ]
@@ -18,18 +18,24 @@ public enum RecordWriter {
         "stats_p99_5", "stats_nan_count", "stats_inf_count", "stats_error",
     ]
 
-    public static func csvHeader(stats: Bool = false) -> [UInt8] {
-        Array(((csvColumns + (stats ? csvStatsColumns : [])).joined(separator: ",") + "\n").utf8)
+    /// Columns added by `scan --file-stat` (the file's identity and times, for an index).
+    public static let csvFileStatColumns = ["device", "inode", "mtime_ns", "ctime_ns"]
+
+    public static func csvHeader(stats: Bool = false, fileStat: Bool = false) -> [UInt8] {
+        let columns = csvColumns + (stats ? csvStatsColumns : []) + (fileStat ? csvFileStatColumns : [])
+        return Array((columns.joined(separator: ",") + "\n").utf8)
     }
 
     /// One JSON object and a newline. Absent values are written as null so every line has
     /// every key (pandas and DuckDB infer one schema).
-    public static func writeJSON(_ r: ImageRecord, to buffer: ByteBuffer, stats: Bool = false) {
+    public static func writeJSON(_ r: ImageRecord, to buffer: ByteBuffer, stats: Bool = false, fileStat: Bool = false) {
         let w = JSONWriter(out: buffer)
         w.raw("{\"path\":"); w.string(r.path)
         w.raw(",\"format\":"); w.string(r.format.rawValue)
         w.raw(",\"status\":"); w.string(r.status.rawValue)
         w.raw(",\"error\":"); w.optionalString(r.error)
+        w.raw(",\"error_code\":"); w.optionalString(r.errorCode?.rawValue)
+        w.raw(",\"error_offset\":"); w.optionalInt(r.errorOffset)
         w.raw(",\"size_bytes\":"); w.int(r.sizeBytes)
         w.raw(",\"dims\":"); w.ints(r.dims)
         w.raw(",\"spacing\":"); w.numbers(r.spacing)
@@ -50,7 +56,7 @@ public enum RecordWriter {
         w.raw(",\"photometric\":"); w.optionalString(r.photometric)
         w.raw(",\"findings\":[")
         for (i, f) in r.findings.enumerated() {
-            w.raw(i > 0 ? ",{\"code\":" : "{\"code\":"); w.string(f.code)
+            w.raw(i > 0 ? ",{\"code\":" : "{\"code\":"); w.string(f.code.rawValue)
             w.raw(",\"level\":"); w.string(f.level.rawValue)
             w.raw(",\"message\":"); w.string(f.message)
             w.raw("}")
@@ -60,6 +66,16 @@ public enum RecordWriter {
             w.raw(",\"stats\":")
             if let s = r.stats { writeStats(s, w) } else { w.raw("null") }
             w.raw(",\"stats_error\":"); w.optionalString(r.statsError)
+        }
+        if fileStat {
+            if let f = r.fileStat {
+                w.raw(",\"device\":"); w.int(Int(truncatingIfNeeded: f.device))
+                w.raw(",\"inode\":"); w.int(Int(truncatingIfNeeded: f.inode))
+                w.raw(",\"mtime_ns\":"); w.int(Int(f.mtimeNs))
+                w.raw(",\"ctime_ns\":"); w.int(Int(f.ctimeNs))
+            } else {
+                w.raw(",\"device\":null,\"inode\":null,\"mtime_ns\":null,\"ctime_ns\":null")
+            }
         }
         w.raw("}\n")
     }
@@ -85,13 +101,13 @@ public enum RecordWriter {
         out += buffer.bytes
     }
 
-    public static func writeCSV(_ r: ImageRecord, to buffer: ByteBuffer, stats: Bool = false) {
+    public static func writeCSV(_ r: ImageRecord, to buffer: ByteBuffer, stats: Bool = false, fileStat: Bool = false) {
         var out: [UInt8] = []
-        appendCSV(r, to: &out, stats: stats)
+        appendCSV(r, to: &out, stats: stats, fileStat: fileStat)
         buffer.append(contentsOf: out)
     }
 
-    public static func appendCSV(_ r: ImageRecord, to out: inout [UInt8], stats: Bool = false) {
+    public static func appendCSV(_ r: ImageRecord, to out: inout [UInt8], stats: Bool = false, fileStat: Bool = false) {
         var fields: [String] = []
         fields.reserveCapacity(csvColumns.count)
         func json(_ body: (JSONWriter) -> Void) -> String {
@@ -103,6 +119,8 @@ public enum RecordWriter {
         fields.append(r.format.rawValue)
         fields.append(r.status.rawValue)
         fields.append(r.error ?? "")
+        fields.append(r.errorCode?.rawValue ?? "")
+        fields.append(r.errorOffset.map(String.init) ?? "")
         fields.append(String(r.sizeBytes))
         fields.append(r.dims == nil ? "" : json { $0.ints(r.dims) })
         fields.append(r.spacing == nil ? "" : json { $0.numbers(r.spacing) })
@@ -121,7 +139,7 @@ public enum RecordWriter {
         fields.append(r.interlaced.map { $0 ? "true" : "false" } ?? "")
         fields.append(r.coding ?? "")
         fields.append(r.photometric ?? "")
-        fields.append(r.findings.map(\.code).joined(separator: ";"))
+        fields.append(r.findings.map(\.code.rawValue).joined(separator: ";"))
         if stats {
             if let s = r.stats {
                 fields.append(String(s.count))
@@ -134,6 +152,13 @@ public enum RecordWriter {
                 fields.append(contentsOf: Array(repeating: "", count: 10))
             }
             fields.append(r.statsError ?? "")
+        }
+        if fileStat {
+            if let f = r.fileStat {
+                fields += [String(f.device), String(f.inode), String(f.mtimeNs), String(f.ctimeNs)]
+            } else {
+                fields += ["", "", "", ""]
+            }
         }
         for (i, field) in fields.enumerated() {
             if i > 0 { out.append(UInt8(ascii: ",")) }

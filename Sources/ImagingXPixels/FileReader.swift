@@ -51,20 +51,25 @@ public final class FileReader {
             fd = open(fullPath, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY)
         }
         guard fd >= 0 else {
-            record.fail(ParseError(.io, at: 0, "cannot open: \(String(cString: strerror(errno)))"))
+            record.fail(ParseError(.io, at: 0, "cannot open: \(String(cString: strerror(errno)))", phase: .open))
             return record
         }
         defer { close(fd) }
         var st = stat()
         guard fstat(fd, &st) == 0 else {
-            record.fail(ParseError(.io, at: 0, "cannot stat: \(String(cString: strerror(errno)))"))
+            record.fail(ParseError(.io, at: 0, "cannot stat: \(String(cString: strerror(errno)))", phase: .open))
             return record
         }
         guard (st.st_mode & S_IFMT) == S_IFREG else {
-            record.fail(ParseError(.unsupported, at: 0, "not a regular file"))
+            record.fail(ParseError(.unsupported, at: 0, "not a regular file", phase: .open))
             return record
         }
         record.sizeBytes = Int(st.st_size)
+        if options.fileStat {
+            record.fileStat = FileStat(device: UInt64(st.st_dev), inode: UInt64(st.st_ino), size: Int(st.st_size),
+                                       mtimeNs: Int64(st.st_mtim.tv_sec) * 1_000_000_000 + Int64(st.st_mtim.tv_nsec),
+                                       ctimeNs: Int64(st.st_ctim.tv_sec) * 1_000_000_000 + Int64(st.st_ctim.tv_nsec))
+        }
         do {
             try source.attach(fd: fd, size: Int(st.st_size))
             try parse(&record, fullPath: fullPath)
@@ -97,7 +102,7 @@ public final class FileReader {
             defer {
                 if options.stats, record.status == .ok, record.dims != nil, header.pixelDataTag != nil {
                     if let bad = record.findings.first(where: { $0.level == .error }) {
-                        record.statsError = "not decoded: the header has an error (\(bad.code): \(bad.message))"
+                        record.statsError = "not decoded: the header has an error (\(bad.code.rawValue): \(bad.message))"
                     } else {
                         dicomStats(&record, header, parsedFrom: parser.src)
                     }
@@ -174,7 +179,7 @@ public final class FileReader {
             let isize = Int(try source.u32(record.sizeBytes - 4, bigEndian: false, "gzip trailer"))
             let needed = result.voxOffset + result.dataBytes
             if !result.isPair, isize < needed {
-                record.note("data_short", .error, "the gzip stream inflates to \(isize) bytes; header and voxel data need \(needed)")
+                record.note(.dataShort, .error, "the gzip stream inflates to \(isize) bytes; header and voxel data need \(needed)")
             }
         }
         if options.stats, !result.isPair, record.status == .ok { niftiStats(&record, result, fullPath: nil, gzip: true) }
@@ -185,7 +190,7 @@ public final class FileReader {
         if result.isPair {
             guard let fullPath else { return }
             guard let image = FileReader.pairedImage(for: fullPath) else {
-                record.note("pair_image_missing", .error, "no .img file beside this header")
+                record.note(.pairImageMissing, .error, "no .img file beside this header")
                 return
             }
             if image.size < result.dataBytes {

@@ -19,6 +19,8 @@ public struct ReadOptions: Sendable {
     /// Keep the decoded voxels of NIfTI, PNG and JPEG images in `FileReader.captured`
     /// (label-aware statistics need image and label side by side).
     public var captureVolume = false
+    /// Fill `record.fileStat` (device, inode, size, times) from the reader's `fstat`.
+    public var fileStat = false
     /// Keep each image's values as a mergeable `IntensityAccumulator` in `FileReader.histogram`
     /// (8/16-bit samples; series volumes pool their slices from these).
     public var keepHistogram = false
@@ -26,7 +28,10 @@ public struct ReadOptions: Sendable {
     /// libdeflate (about twice zlib's speed); larger ones stream through zlib.
     public var wholeInflateBytes = 1 << 30
 
-    public init(stats: Bool = false) { self.stats = stats }
+    public init(stats: Bool = false, fileStat: Bool = false) {
+        self.stats = stats
+        self.fileStat = fileStat
+    }
 }
 
 /// Why pixel statistics could not be computed for a readable header.

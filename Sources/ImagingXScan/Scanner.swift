@@ -35,82 +35,209 @@ public struct ScanSummary: Sendable {
     }
 }
 
-/// Reads headers of many files in parallel and hands serialised records back in path order.
+/// How records are serialised by the workers, in parallel, as they are read (the JSONL and CSV
+/// sinks write these bytes; a consumer of typed records needs none).
+public struct RecordEncoding: Sendable {
+    public var format: OutputFormat
+    /// Write `stats`/`stats_error` (`scan --stats`).
+    public var stats: Bool
+    /// Write the file's device, inode and times (`scan --file-stat`).
+    public var fileStat: Bool
+
+    public init(format: OutputFormat = .jsonl, stats: Bool = false, fileStat: Bool = false) {
+        self.format = format
+        self.stats = stats
+        self.fileStat = fileStat
+    }
+
+    /// The CSV header line (empty for JSON Lines).
+    public var header: [UInt8] {
+        format == .csv ? RecordWriter.csvHeader(stats: stats, fileStat: fileStat) : []
+    }
+
+    @inline(__always)
+    func encode(_ r: ImageRecord, into buffer: ByteBuffer) {
+        switch format {
+        case .jsonl: RecordWriter.writeJSON(r, to: buffer, stats: stats, fileStat: fileStat)
+        case .csv: RecordWriter.writeCSV(r, to: buffer, stats: stats, fileStat: fileStat)
+        }
+    }
+}
+
+/// One batch of the scan, in path order.
+public struct ScanBatch {
+    /// The batch's records, in bytewise order of `path`.
+    public var records: [ImageRecord]
+    /// The records serialised by `RecordEncoding` (empty without one). Valid during the call only.
+    public var encoded: UnsafeRawBufferPointer
+    /// Files scanned so far, this batch included (progress).
+    public var done: Int
+}
+
+/// What a batch handler tells the scan.
+public enum ScanControl: Sendable {
+    case proceed
+    /// Stop after this batch: the walk stops too, and the outcome says `cancelled`.
+    case stop
+}
+
+/// The end of a scan: counts, the roots that could not be read, what was skipped.
+public struct ScanOutcome: Sendable {
+    public var summary: ScanSummary
+    public var rootErrors: [Walker.RootError]
+    /// Entries that are not regular files (fifos, sockets, devices, dangling links): never opened.
+    public var skipped: Int
+    /// A handler (or the consumer of `records`) stopped the scan before the walk ended.
+    public var cancelled: Bool
+}
+
+/// Reads headers (and with `options.stats`, pixels) of many files in parallel and hands typed
+/// records back in path order, batch by batch.
 ///
-/// Work is split into batches; inside a batch, `jobs` workers take indices from an atomic
-/// counter and write each serialised record into that index's slot, so output order never
-/// depends on timing and hot loops take no locks.
+/// The walk runs on its own thread while the workers read what it has found. Inside a batch,
+/// the workers of the one `WorkerPool` take indices from an atomic counter and put each record
+/// (and, with a `RecordEncoding`, its serialised bytes) into that index's slot, so the order
+/// never depends on timing and the hot loop takes no lock.
 public final class Scanner: Sendable {
-    public let jobs: Int
-    public let format: OutputFormat
+    public let pool: WorkerPool
+    public var jobs: Int { pool.jobs }
     public let batchSize: Int
     public let options: ReadOptions
+    /// Default serialisation for the byte-stream `scan(…emit:)` calls.
+    public let format: OutputFormat
 
     public init(jobs: Int, format: OutputFormat = .jsonl, batchSize: Int = 4096, options: ReadOptions = ReadOptions()) {
         self.options = options
-        self.jobs = max(1, jobs)
+        self.pool = WorkerPool(jobs: jobs)
         self.format = format
         self.batchSize = max(1, batchSize)
     }
 
-    /// Walks `roots` on its own thread while the workers scan what it has found: the walk
-    /// overlaps the parsing instead of preceding it. Entries arrive in path order (Walker), so
-    /// records are written in path order as each batch completes.
-    public func scan(roots: [String], walker: Walker, emit: (UnsafeRawBufferPointer) -> Void,
-                     progress: (Int) -> Void = { _ in }) -> (summary: ScanSummary, errors: [Walker.RootError], skipped: Int) {
+    // MARK: The typed pipeline
+
+    /// Walks `roots` and reads every file, calling `onBatch` with each batch of records in path
+    /// order; `onBatch` may stop the scan. With `encoding`, the workers also serialise each record.
+    public func scan(roots: [String], walker: Walker, encoding: RecordEncoding? = nil,
+                     onBatch: (ScanBatch) -> ScanControl) -> ScanOutcome {
         let queue = BatchQueue(capacity: 4)
         let result = Mutex<(errors: [Walker.RootError], skipped: Int)>(([], 0))
         let batchSize = self.batchSize
         let started = startThread {
-            let r = walker.walk(roots, batchSize: batchSize) { queue.push($0) }
+            let r = walker.walk(roots, batchSize: batchSize, until: { queue.push($0) })
             result.withLock { $0 = r }
             queue.finish()
         }
         guard started else {
             // No thread to be had: walk first, then scan.
             let walk = walker.walk(roots)
-            let summary = scan(walk.entries, emit: emit, progress: progress)
-            return (summary, walk.errors, walk.skipped)
+            var outcome = scan(walk.entries, encoding: encoding, onBatch: onBatch)
+            outcome.rootErrors = walk.errors
+            outcome.skipped = walk.skipped
+            return outcome
         }
-        let context = ScanContext(scanner: self)
+        let context = ScanContext(scanner: self, encoding: encoding)
         var done = 0
+        var cancelled = false
         while let batch = queue.pop() {
-            context.scanBatch(batch, start: 0, end: batch.count, emit: emit)
             done += batch.count
-            progress(done)
+            if context.scanBatch(batch, start: 0, end: batch.count, done: done, onBatch: onBatch) == .stop {
+                cancelled = true
+                queue.cancel()
+                while queue.pop() != nil {}
+                break
+            }
         }
         let r = result.withLock { $0 }
-        return (context.summary(), r.errors, r.skipped)
+        return ScanOutcome(summary: context.summary(), rootErrors: r.errors, skipped: r.skipped, cancelled: cancelled)
+    }
+
+    /// Reads `entries` (already walked), batch by batch, in their order.
+    public func scan(_ entries: [WalkEntry], encoding: RecordEncoding? = nil,
+                     onBatch: (ScanBatch) -> ScanControl) -> ScanOutcome {
+        let context = ScanContext(scanner: self, encoding: encoding)
+        var start = 0
+        var cancelled = false
+        while start < entries.count {
+            let end = min(start + batchSize, entries.count)
+            let control = context.scanBatch(entries, start: start, end: end, done: end, onBatch: onBatch)
+            start = end
+            if control == .stop, start < entries.count { cancelled = true; break }
+        }
+        return ScanOutcome(summary: context.summary(), rootErrors: [], skipped: 0, cancelled: cancelled)
+    }
+
+    /// The typed pipeline as an `AsyncSequence` of records in path order. The scan runs on its
+    /// own thread, at most a few batches ahead of the consumer; ending the iteration (or
+    /// cancelling its task) stops the walk and the workers. `progress` is called with the number
+    /// of files scanned after each batch, and `finished` once with the outcome.
+    public func records(roots: [String], walker: Walker,
+                        progress: @escaping @Sendable (Int) -> Void = { _ in },
+                        finished: @escaping @Sendable (ScanOutcome) -> Void = { _ in }) -> ScanRecords {
+        let (stream, continuation) = AsyncStream<[ImageRecord]>.makeStream(bufferingPolicy: .unbounded)
+        let credit = DispatchSemaphore(value: ScanRecords.batchesAhead)
+        let flag = StopFlag()
+        continuation.onTermination = { _ in
+            flag.stop()
+            credit.signal()
+        }
+        let body: @Sendable () -> Void = { [self] in
+            let outcome = scan(roots: roots, walker: walker) { batch in
+                credit.wait()
+                if flag.isStopped { return .stop }
+                continuation.yield(batch.records)
+                progress(batch.done)
+                return .proceed
+            }
+            finished(outcome)
+            continuation.finish()
+        }
+        if !startThread(body) { body() }
+        return ScanRecords(batches: stream, credit: credit)
+    }
+
+    // MARK: Byte streams (the JSONL/CSV sinks)
+
+    /// Walks and scans, handing each batch's serialised records (`format`, with `--stats`
+    /// columns when `options.stats`) to `emit` in path order.
+    public func scan(roots: [String], walker: Walker, emit: (UnsafeRawBufferPointer) -> Void,
+                     progress: (Int) -> Void = { _ in }) -> (summary: ScanSummary, errors: [Walker.RootError], skipped: Int) {
+        let o = scan(roots: roots, walker: walker, encoding: defaultEncoding) { batch in
+            emit(batch.encoded)
+            progress(batch.done)
+            return .proceed
+        }
+        return (o.summary, o.rootErrors, o.skipped)
     }
 
     /// Scans `entries`; `emit` receives each batch's bytes in order, `progress` the count done.
     public func scan(_ entries: [WalkEntry], emit: (UnsafeRawBufferPointer) -> Void,
                      progress: (Int) -> Void = { _ in }) -> ScanSummary {
-        let context = ScanContext(scanner: self)
-        var start = 0
-        while start < entries.count {
-            let end = min(start + batchSize, entries.count)
-            context.scanBatch(entries, start: start, end: end, emit: emit)
-            start = end
-            progress(end)
-        }
-        return context.summary()
+        scan(entries, encoding: defaultEncoding) { batch in
+            emit(batch.encoded)
+            progress(batch.done)
+            return .proceed
+        }.summary
     }
+
+    /// `scan` collecting everything into one array (tests, small scans).
+    public func scan(_ entries: [WalkEntry], emit: ([UInt8]) -> Void) -> ScanSummary {
+        scan(entries, emit: { (bytes: UnsafeRawBufferPointer) in emit(Array(bytes)) }, progress: { _ in })
+    }
+
+    var defaultEncoding: RecordEncoding { RecordEncoding(format: format, stats: options.stats, fileStat: options.fileStat) }
 
     /// Per-scan state: the workers (each with its reader and output buffer) and the batch buffer.
     package final class ScanContext {
-        let jobs: Int
-        let format: OutputFormat
-        let stats: Bool
+        let pool: WorkerPool
+        let encoding: RecordEncoding?
         let workers: [Worker]
         let batch = ByteBuffer(capacity: 1 << 20)
 
-        init(scanner: Scanner) {
-            jobs = scanner.jobs
-            format = scanner.format
-            stats = scanner.options.stats
+        init(scanner: Scanner, encoding: RecordEncoding?) {
+            pool = scanner.pool
+            self.encoding = encoding
             let options = scanner.options
-            workers = (0..<scanner.jobs).map { _ in Worker(options: options) }
+            workers = (0..<scanner.jobs).map { Worker(options: options, index: $0) }
         }
 
         func summary() -> ScanSummary {
@@ -122,99 +249,136 @@ public final class Scanner: Sendable {
             return total
         }
 
-        func scanBatch(_ entries: [WalkEntry], start: Int, end: Int, emit: (UnsafeRawBufferPointer) -> Void) {
-            let workers = self.workers
-            let format = self.format
+        func scanBatch(_ entries: [WalkEntry], start: Int, end: Int, done: Int,
+                       onBatch: (ScanBatch) -> ScanControl) -> ScanControl {
             let count = end - start
-            // Slot i: which worker serialised record i, and where in that worker's buffer.
+            // Slot i: record i, which worker serialised it, and where in that worker's buffer.
             let slots = UnsafeMutableBufferPointer<Slot>.allocate(capacity: count)
-            slots.initialize(repeating: Slot(worker: 0, start: 0, end: 0))
-            let next = Counter()
-            let box = UnsafeSendable(slots: slots, workers: workers, entries: entries, start: start, format: format, stats: stats)
-            let body: @Sendable (Int) -> Void = { workerIndex in
-                let worker = box.workers[workerIndex]
-                while true {
-                    let i = next.value.wrappingAdd(1, ordering: .relaxed).oldValue
-                    if i >= count { break }
-                    let entry = box.entries[box.start + i]
-                    var record: ImageRecord
-                    if let message = entry.walkError {
-                        record = ImageRecord(path: entry.path)
-                        record.fail(ParseError(.io, at: 0, message))
-                    } else {
-                        record = worker.reader.read(fullPath: entry.fullPath, path: entry.path)
-                    }
-                    worker.summary.add(record)
-                    let from = worker.output.count
-                    switch box.format {
-                    case .jsonl: RecordWriter.writeJSON(record, to: worker.output, stats: box.stats)
-                    case .csv: RecordWriter.writeCSV(record, to: worker.output, stats: box.stats)
-                    }
-                    box.slots[i] = Slot(worker: workerIndex, start: from, end: worker.output.count)
+            defer { slots.deallocate() }
+            let encoding = self.encoding
+            let box = SlotBox(slots: slots)
+            pool.run(count, workers: workers) { worker, i in
+                let entry = entries[start + i]
+                var record: ImageRecord
+                if let message = entry.walkError {
+                    record = ImageRecord(path: entry.path)
+                    record.fail(ParseError(.io, at: 0, message, phase: .open))
+                } else {
+                    record = worker.reader.read(fullPath: entry.fullPath, path: entry.path)
                 }
+                worker.summary.add(record)
+                let from = worker.output.count
+                encoding?.encode(record, into: worker.output)
+                (box.slots.baseAddress! + i).initialize(
+                    to: Slot(record: record, worker: worker.index, start: from, end: worker.output.count))
             }
-            if jobs == 1 {
-                body(0)
-            } else {
-                DispatchQueue.concurrentPerform(iterations: jobs, execute: body)
-            }
+            var records: [ImageRecord] = []
+            records.reserveCapacity(count)
             batch.removeAll()
-            for s in slots { batch.append(from: workers[s.worker].output, start: s.start, end: s.end) }
-            slots.deallocate()
+            for i in 0..<count {
+                let s = (slots.baseAddress! + i).move()
+                if encoding != nil { batch.append(from: workers[s.worker].output, start: s.start, end: s.end) }
+                records.append(s.record)
+            }
             for w in workers { w.output.removeAll() }
-            emit(UnsafeRawBufferPointer(start: batch.base, count: batch.count))
+            return onBatch(ScanBatch(records: records, encoded: UnsafeRawBufferPointer(start: batch.base, count: batch.count),
+                                     done: done))
         }
     }
 
-    /// `scan` collecting everything into one array (tests, small scans).
-    public func scan(_ entries: [WalkEntry], emit: ([UInt8]) -> Void) -> ScanSummary {
-        scan(entries, emit: { (bytes: UnsafeRawBufferPointer) in emit(Array(bytes)) }, progress: { _ in })
-    }
-
-
     package struct Slot {
+        var record: ImageRecord
         var worker: Int
         var start: Int
         var end: Int
     }
 
-    package final class Counter: Sendable {
-        let value = Atomic<Int>(0)
-    }
-
     package final class Worker {
         let reader: FileReader
-        init(options: ReadOptions) { reader = FileReader(options: options) }
+        let index: Int
         let output = ByteBuffer(capacity: 1 << 20)
         var summary = ScanSummary()
+        init(options: ReadOptions, index: Int = 0) {
+            reader = FileReader(options: options)
+            self.index = index
+        }
     }
 
-    /// What the worker closure captures. Safe to share: each worker touches only its own
-    /// `Worker`, and each slot index is claimed by exactly one worker through the atomic counter;
-    /// the batch is read only after `concurrentPerform` returns.
-    package struct UnsafeSendable: @unchecked Sendable {
+    /// The slots the workers fill. Safe to share: each index is claimed by exactly one worker
+    /// through the pool's counter, and the slots are read only after the pool returns.
+    package struct SlotBox: @unchecked Sendable {
         let slots: UnsafeMutableBufferPointer<Slot>
-        let workers: [Worker]
-        let entries: [WalkEntry]
-        let start: Int
-        let format: OutputFormat
-        let stats: Bool
+    }
+}
+
+/// A flag the consumer of `Scanner.records` sets to stop the scan.
+final class StopFlag: Sendable {
+    private let value = Atomic<Bool>(false)
+    func stop() { value.store(true, ordering: .relaxed) }
+    var isStopped: Bool { value.load(ordering: .relaxed) }
+}
+
+/// Records of a scan in path order (`Scanner.records`). The producer runs at most
+/// `batchesAhead` batches ahead: each batch taken gives it room for one more.
+public struct ScanRecords: AsyncSequence, Sendable {
+    public typealias Element = ImageRecord
+    static let batchesAhead = 4
+    let batches: AsyncStream<[ImageRecord]>
+    let credit: DispatchSemaphore
+
+    public struct AsyncIterator: AsyncIteratorProtocol {
+        var inner: AsyncStream<[ImageRecord]>.AsyncIterator
+        let credit: DispatchSemaphore
+        var current: [ImageRecord] = []
+        var index = 0
+
+        public mutating func next() async -> ImageRecord? {
+            while index >= current.count {
+                guard let batch = await inner.next() else { return nil }
+                credit.signal()
+                current = batch
+                index = 0
+            }
+            defer { index += 1 }
+            return current[index]
+        }
+    }
+
+    public func makeAsyncIterator() -> AsyncIterator {
+        AsyncIterator(inner: batches.makeAsyncIterator(), credit: credit)
     }
 }
 
 /// Batches of walk entries handed from the walking thread to the scanning one, at most
 /// `capacity` in flight (so a fast walk over millions of files does not outrun memory).
 package final class BatchQueue: Sendable {
-    private let state = Mutex<(items: [[WalkEntry]], finished: Bool)>(([], false))
+    private let state = Mutex<(items: [[WalkEntry]], finished: Bool, cancelled: Bool)>(([], false, false))
     private let available = DispatchSemaphore(value: 0)
     private let space: DispatchSemaphore
 
     init(capacity: Int) { space = DispatchSemaphore(value: capacity) }
 
-    func push(_ batch: [WalkEntry]) {
+    /// Queues a batch, waiting for room; false once the consumer has cancelled (stop walking).
+    func push(_ batch: [WalkEntry]) -> Bool {
         space.wait()
-        state.withLock { $0.items.append(batch) }
-        available.signal()
+        let accepted = state.withLock { s -> Bool in
+            if s.cancelled { return false }
+            s.items.append(batch)
+            return true
+        }
+        if accepted { available.signal() } else { space.signal() }
+        return accepted
+    }
+
+    /// The consumer stops: batches queued are dropped and the producer's next `push` fails.
+    func cancel() {
+        let dropped = state.withLock { s -> Int in
+            s.cancelled = true
+            let n = s.items.count
+            s.items.removeAll()
+            return n
+        }
+        for _ in 0..<max(dropped, 1) { space.signal() }
     }
 
     func finish() {

@@ -19,11 +19,25 @@ public struct WalkEntry: Sendable {
     /// Set for a directory inside a root that could not be read: it becomes an error record,
     /// so a permission problem deep in a dataset is never silent.
     public var walkError: String?
+    /// Device, inode, size and times from the walk's own `stat`: always for a root file and a
+    /// file reached through a symbolic link, and for every file with `Walker.statFiles` (what an
+    /// incremental index compares before deciding to read a file again).
+    public var stat: FileStat?
 
-    public init(fullPath: String, path: String, walkError: String? = nil) {
+    public init(fullPath: String, path: String, walkError: String? = nil, stat: FileStat? = nil) {
         self.fullPath = fullPath
         self.path = path
         self.walkError = walkError
+        self.stat = stat
+    }
+}
+
+extension FileStat {
+    /// From a `stat` result; times in nanoseconds since the Unix epoch.
+    public init(_ st: stat) {
+        self.init(device: UInt64(st.st_dev), inode: UInt64(st.st_ino), size: Int(st.st_size),
+                  mtimeNs: Int64(st.st_mtim.tv_sec) * 1_000_000_000 + Int64(st.st_mtim.tv_nsec),
+                  ctimeNs: Int64(st.st_ctim.tv_sec) * 1_000_000_000 + Int64(st.st_ctim.tv_nsec))
     }
 }
 
@@ -32,6 +46,9 @@ public struct WalkEntry: Sendable {
 /// place) is walked once, keyed by (device, inode).
 public struct Walker: Sendable {
     public var includeHidden = false
+    /// `stat` every regular file so each entry carries its `FileStat` (one more system call per
+    /// file; off for a plain scan, whose reader takes the same facts from its `fstat`).
+    public var statFiles = false
     /// Files never listed, by (device, inode): the scan's own output file when it is written
     /// inside a scanned folder.
     public var excluded: [(device: UInt64, inode: UInt64)] = []
@@ -56,10 +73,15 @@ public struct Walker: Sendable {
     /// children sorted, and roots are taken in the order of their path prefixes, so the
     /// stream is globally sorted without holding it all.
     public func walk(_ roots: [String], batchSize: Int, emit: ([WalkEntry]) -> Void) -> (errors: [RootError], skipped: Int) {
-        withoutActuallyEscaping(emit) { emit in walkAll(roots, batchSize: batchSize, emit: emit) }
+        walk(roots, batchSize: batchSize, until: { emit($0); return true })
     }
 
-    private func walkAll(_ roots: [String], batchSize: Int, emit: @escaping ([WalkEntry]) -> Void) -> (errors: [RootError], skipped: Int) {
+    /// `walk` that stops as soon as `until` returns false for a batch (a cancelled scan).
+    public func walk(_ roots: [String], batchSize: Int, until: ([WalkEntry]) -> Bool) -> (errors: [RootError], skipped: Int) {
+        withoutActuallyEscaping(until) { emit in walkAll(roots, batchSize: batchSize, emit: emit) }
+    }
+
+    private func walkAll(_ roots: [String], batchSize: Int, emit: @escaping ([WalkEntry]) -> Bool) -> (errors: [RootError], skipped: Int) {
         var errors: [RootError] = []
         var visited = Set<DirectoryID>()
         let sink = Sink(batchSize: batchSize, emit: emit)
@@ -80,9 +102,9 @@ public struct Walker: Sendable {
             }
         }
         typed.sort { Walker.bytewiseLess($0.key, $1.key) }
-        for (root, key, st) in typed {
+        for (root, key, st) in typed where !sink.stopped {
             if (st.st_mode & S_IFMT) == S_IFREG {
-                sink.add(WalkEntry(fullPath: root, path: root))
+                sink.add(WalkEntry(fullPath: root, path: root, stat: FileStat(st)))
             } else if let message = walkDirectory(root, relative: key, id: DirectoryID(st), visited: &visited, sink: sink) {
                 errors.append(RootError(root: root, message: message))
             }
@@ -94,24 +116,27 @@ public struct Walker: Sendable {
     /// Collects entries and hands them on in batches.
     package final class Sink {
         let batchSize: Int
-        let emit: ([WalkEntry]) -> Void
+        let emit: ([WalkEntry]) -> Bool
         var pending: [WalkEntry] = []
         var skipped = 0
+        /// The consumer refused a batch: the walk ends.
+        var stopped = false
 
-        init(batchSize: Int, emit: @escaping ([WalkEntry]) -> Void) {
+        init(batchSize: Int, emit: @escaping ([WalkEntry]) -> Bool) {
             self.batchSize = max(1, batchSize)
             self.emit = emit
             pending.reserveCapacity(self.batchSize)
         }
 
         func add(_ entry: WalkEntry) {
+            if stopped { return }
             pending.append(entry)
             if pending.count >= batchSize { flush() }
         }
 
         func flush() {
-            guard !pending.isEmpty else { return }
-            emit(pending)
+            guard !pending.isEmpty, !stopped else { return }
+            if !emit(pending) { stopped = true }
             pending.removeAll(keepingCapacity: true)
         }
     }
@@ -148,7 +173,7 @@ public struct Walker: Sendable {
         // Names go into one flat byte buffer (directories with a trailing "/"); an index array
         // is sorted by memcmp over it, so sorting moves integers, not strings.
         var keys: [UInt8] = []
-        var spans: [(start: Int32, length: Int32, directory: DirectoryID?)] = []
+        var spans: [(start: Int32, length: Int32, directory: DirectoryID?, stat: FileStat?)] = []
         let base = dir.hasSuffix("/") ? dir : dir + "/"
         while let entry = readdir(handle) {
             let start = keys.count
@@ -164,7 +189,9 @@ public struct Walker: Sendable {
             }
             var type = Int32(entry.pointee.d_type)
             var st = stat()
+            var statted = false
             if type == Int32(DT_DIR) || type == Int32(DT_LNK) || type == Int32(DT_UNKNOWN) {
+                statted = true
                 // Follow links; directories need their identity for loop detection.
                 let name = String(decoding: keys[start...], as: UTF8.self)
                 guard stat(base + name, &st) == 0 else { sink.skipped += 1; keys.removeLast(length); continue }
@@ -177,10 +204,14 @@ public struct Walker: Sendable {
                 continue
             }
             if type == Int32(DT_REG) {
-                spans.append((Int32(start), Int32(length), nil))
+                if !statted, statFiles {
+                    let name = String(decoding: keys[start...], as: UTF8.self)
+                    statted = stat(base + name, &st) == 0
+                }
+                spans.append((Int32(start), Int32(length), nil, statted ? FileStat(st) : nil))
             } else if type == Int32(DT_DIR) {
                 keys.append(0x2F)
-                spans.append((Int32(start), Int32(length + 1), DirectoryID(st)))
+                spans.append((Int32(start), Int32(length + 1), DirectoryID(st), nil))
             } else {
                 sink.skipped += 1  // fifo, socket, device, dangling link: never opened
                 keys.removeLast(length)
@@ -198,7 +229,7 @@ public struct Walker: Sendable {
                 }
             }
         }
-        for i in order {
+        for i in order where !sink.stopped {
             let span = spans[i]
             if let childID = span.directory {
                 let name = String(decoding: keys[Int(span.start)..<Int(span.start + span.length - 1)], as: UTF8.self)
@@ -209,7 +240,7 @@ public struct Walker: Sendable {
                 }
             } else {
                 let name = String(decoding: keys[Int(span.start)..<Int(span.start + span.length)], as: UTF8.self)
-                sink.add(WalkEntry(fullPath: base + name, path: relative + name))
+                sink.add(WalkEntry(fullPath: base + name, path: relative + name, stat: span.stat))
             }
         }
         return nil

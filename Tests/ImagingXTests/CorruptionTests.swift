@@ -64,7 +64,7 @@ struct CorruptionTests {
             let r = reader.read(bytes: Array(f.bytes.prefix(length)), path: f.name)
             // A DICOM cut at an element boundary is a well-formed dataset; it must still never
             // look complete: it carries a finding that says pixels or the SOP class are missing.
-            let flagged = r.findings.contains { $0.code == "pixel_data_absent" || $0.code == "sop_class_missing" }
+            let flagged = r.findings.contains { $0.code == .pixelDataAbsent || $0.code == .sopClassMissing }
             if r.status == .ok && !flagged {
                 if firstOK == nil { firstOK = length }
             } else {

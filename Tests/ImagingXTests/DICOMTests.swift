@@ -42,7 +42,7 @@ struct DICOMTests {
             let bare = record(DICOMFixtures.ctSlice(syntax: syntax, preamble: false, fileMeta: false))
             #expect(bare.status == .ok, "\(syntax): \(bare.error ?? "")")
             #expect(bare.transferSyntax == syntax.uid, "inferred syntax for \(syntax)")
-            #expect(bare.findings.contains { $0.code == "no_file_meta" })
+            #expect(bare.findings.contains { $0.code == .noFileMeta })
             #expect(bare.dims == [64, 64])
             let metaOnly = record(DICOMFixtures.ctSlice(syntax: syntax, preamble: false, fileMeta: true))
             #expect(metaOnly.status == .ok && metaOnly.dims == [64, 64])
@@ -107,7 +107,7 @@ struct DICOMTests {
         #expect(sr.sopClassUID == "1.2.840.10008.5.1.4.1.1.88.11")
         #expect(sr.modality == "SR")
         #expect(sr.dims == nil && sr.spacing == nil && sr.dtype == nil && sr.affine == nil)
-        #expect(sr.findings.contains { $0.code == "no_image" })
+        #expect(sr.findings.contains { $0.code == .noImage })
 
         var dir = DICOMBuilder(syntax: .explicitLittle, elements: [
             DICOMElement(0x0004_1220, "SQ", .sequence([[.text(0x0004_1430, "CS", "PATIENT"), .text(0x0010_0010, "PN", "DIR^PLANTED")]], undefinedLength: true)),
@@ -158,7 +158,7 @@ struct DICOMTests {
         b.preamble = true
         let r = record(b.encode())
         #expect(r.dims == [65535, 65535, 999_999_999_999_999])
-        #expect(r.findings.contains { $0.code == "pixel_data_short" })
+        #expect(r.findings.contains { $0.code == .pixelDataShort })
     }
 
     @Test("lengths past the end of the file are errors with the offset")
@@ -188,7 +188,7 @@ struct DICOMTests {
         let r = record(bytes)
         #expect(r.status == .ok, "\(r.error ?? "")")
         #expect(r.dims == [64, 64])
-        #expect(r.findings.contains { $0.code == "vr_encoding_mismatch" })
+        #expect(r.findings.contains { $0.code == .vrEncodingMismatch })
     }
 
     @Test("identity attributes never reach the record")

@@ -81,7 +81,7 @@ struct NIfTITests {
         b.set("qform_code", [1])  // identity quaternion, zero offset
         b.setSform([[1.5, 0, 0, 10], [0, 2, 0, 0], [0, 0, 3, 0]])
         let r = record(b.singleFile(data: [UInt8](repeating: 0, count: 240)))
-        #expect(r.findings.contains { $0.code == "qform_sform_mismatch" })
+        #expect(r.findings.contains { $0.code == .qformSformMismatch })
         #expect(r.affine?[0, 0] == 1.5)
     }
 
@@ -92,7 +92,7 @@ struct NIfTITests {
         #expect(a[0, 0] == -1.5 && a[0, 3] == 1.5 * 1.5)
         #expect(a[1, 1] == 2 && a[1, 3] == -4)
         #expect(a[2, 2] == 3 && a[2, 3] == -7.5)
-        #expect(r.findings.contains { $0.code == "no_xform" })
+        #expect(r.findings.contains { $0.code == .noXform })
     }
 
     @Test("pixdim ≤ 0 is read as nibabel reads it and reported")
@@ -101,7 +101,7 @@ struct NIfTITests {
         b.set("pixdim", [0, -2, 3], from: 1)
         let r = record(b.singleFile(data: [UInt8](repeating: 0, count: 240)))
         #expect(r.spacing == [1, 2, 3])
-        #expect(r.findings.contains { $0.code == "pixdim_nonpositive" })
+        #expect(r.findings.contains { $0.code == .pixdimNonpositive })
     }
 
     @Test("units: metres and microns to millimetres, milliseconds to seconds")
@@ -126,7 +126,7 @@ struct NIfTITests {
         #expect(r.status == .ok && r.compressed == true && r.dims == [4, 5, 6])
         #expect(r.findings.isEmpty, "\(r.findings)")
         let short = record(Compression.gzip(b.singleFile(data: Array(data.prefix(100)))))
-        #expect(short.findings.contains { $0.code == "data_short" })
+        #expect(short.findings.contains { $0.code == .dataShort })
         // A large stream: the reader still inflates only the header.
         let big = Compression.gzip(b.singleFile(data: []) + [UInt8](repeating: 0, count: 50_000_000))
         let reader = FileReader()
@@ -172,7 +172,7 @@ struct NIfTITests {
             var vox = NIfTITests.volume(.nifti1)
             vox.set("vox_offset", [offset])
             let r = record(vox.singleFile(data: [UInt8](repeating: 0, count: 240)))
-            #expect(r.status == .ok && r.findings.contains { $0.code == "vox_offset_invalid" }, "vox_offset \(offset)")
+            #expect(r.status == .ok && r.findings.contains { $0.code == .voxOffsetInvalid }, "vox_offset \(offset)")
         }
         var far = NIfTITests.volume(.nifti1)
         far.set("vox_offset", [1e30])
@@ -193,7 +193,7 @@ struct NIfTITests {
         let a = r.affine!
         #expect(a[0, 0] == -1.5 && a[0, 3] == 3)  // -(3 - 1) × -1.5
         #expect(a[1, 3] == -6 && a[2, 3] == -12)
-        #expect(r.findings.contains { $0.code == "spm_origin" })
+        #expect(r.findings.contains { $0.code == .spmOrigin })
         #expect(near(r.rescaleSlope, 0.006, tolerance: 1e-6) && near(r.rescaleIntercept, 0.14, tolerance: 1e-6))
         // An origin outside (−dim, 2·dim) is ignored: centred.
         b.setRaw(253, [0xFF, 0x7F, 4, 0, 5, 0])
@@ -227,6 +227,6 @@ struct NIfTITests {
         let img = reader.read(fullPath: dir.appendingPathComponent("a.img").path, path: "a.img")
         #expect(img.status == .unsupported && img.error?.contains("described by a.hdr") == true)
         let lonely = reader.read(fullPath: dir.appendingPathComponent("lonely.hdr").path, path: "lonely.hdr")
-        #expect(lonely.status == .ok && lonely.findings.contains { $0.code == "pair_image_missing" })
+        #expect(lonely.status == .ok && lonely.findings.contains { $0.code == .pairImageMissing })
     }
 }

@@ -48,7 +48,7 @@ struct RasterTests {
                                           aspectOnly: true, pixels: [UInt8](repeating: 0, count: 16))
         let r = record(bytes)
         #expect(r.spacing == nil)
-        #expect(r.findings.contains { $0.code == "phys_aspect_only" })
+        #expect(r.findings.contains { $0.code == .physAspectOnly })
     }
 
     @Test("PNG: bad IHDR CRC, wrong first chunk, invalid depth are errors with offsets")

@@ -113,13 +113,13 @@ package struct DICOMParser {
             } else {
                 encoding = try Self.guessEncoding(src, at: pos)
                 header.encodingSyntax = encoding.uid
-                header.findings.append(Finding("transfer_syntax_missing", .warning,
+                header.findings.append(Finding(.transferSyntaxMissing, .warning,
                     "file meta has no TransferSyntaxUID (0002,0010); dataset read as \(encoding.explicit ? "explicit" : "implicit") VR"))
             }
         }
         if !header.hasFileMeta {
             header.encodingSyntax = encoding.uid
-            header.findings.append(Finding("no_file_meta", .info,
+            header.findings.append(Finding(.noFileMeta, .info,
                 "no file meta information: transfer syntax inferred from the first element"))
         }
 
@@ -138,7 +138,7 @@ package struct DICOMParser {
             let b = try src.bytes(at: pos, count: 8, "first dataset element")
             let looksExplicit = (0x41...0x5A).contains(b[4]) && (0x41...0x5A).contains(b[5])
             if looksExplicit != encoding.explicit {
-                header.findings.append(Finding("vr_encoding_mismatch", .warning,
+                header.findings.append(Finding(.vrEncodingMismatch, .warning,
                     "transfer syntax implies \(encoding.explicit ? "explicit" : "implicit") VR but the dataset is written in \(looksExplicit ? "explicit" : "implicit") VR"))
                 encoding.explicit = looksExplicit
             }
@@ -173,8 +173,8 @@ package struct DICOMParser {
                 // Some writers encode the meta group in implicit VR; PS3.10 forbids it but it is readable.
                 length = Int(UInt32(b[4]) | UInt32(b[5]) << 8 | UInt32(b[6]) << 16 | UInt32(b[7]) << 24)
                 valueOffset = pos + 8
-                if !header.findings.contains(where: { $0.code == "file_meta_implicit_vr" }) {
-                    header.findings.append(Finding("file_meta_implicit_vr", .warning, "file meta group is not explicit VR little endian"))
+                if !header.findings.contains(where: { $0.code == .fileMetaImplicitVr }) {
+                    header.findings.append(Finding(.fileMetaImplicitVr, .warning, "file meta group is not explicit VR little endian"))
                 }
             }
             guard src.has(length, at: valueOffset) else {
@@ -261,7 +261,7 @@ package struct DICOMParser {
             }
             if h.tag == Tag.sequenceDelimitation || h.tag == Tag.item {
                 if depth == 0 {
-                    header.findings.append(Finding("stray_delimiter", .warning, "\(Tag.describe(h.tag)) at top level, byte \(pos)"))
+                    header.findings.append(Finding(.strayDelimiter, .warning, "\(Tag.describe(h.tag)) at top level, byte \(pos)"))
                     pos = h.valueOffset
                     continue
                 }

@@ -31,7 +31,7 @@ package enum DICOMRecord {
             record.seriesKey = hasher.key(uid)
         }
         if h.isDirectory || record.sopClassUID == directorySOPClass {
-            record.note("dicomdir", .info, "media storage directory (DICOMDIR): no image")
+            record.note(.dicomdir, .info, "media storage directory (DICOMDIR): no image")
             return
         }
         let hasImage = h.pixelDataTag != nil || (h.rows != nil && h.columns != nil)
@@ -42,15 +42,15 @@ package enum DICOMRecord {
             // stripped for sharing) look the same, so this is a finding, not an error.
             let sop = record.sopClassUID
             if sop.map(isImageStorage) == true || h.bitsAllocated != nil {
-                record.note("pixel_data_absent", .warning,
+                record.note(.pixelDataAbsent, .warning,
                             "an image object (SOP class \(sop ?? "unknown")) ends at byte \(record.sizeBytes) without Pixel Data: header-only, or cut short")
             } else if sop == nil {
-                record.note("sop_class_missing", .warning,
+                record.note(.sopClassMissing, .warning,
                             "no SOPClassUID (0008,0016 or 0002,0002) and no Pixel Data: an incomplete object, or cut short")
             }
         }
         guard hasImage else {
-            record.note("no_image", .info, "no Pixel Data and no image grid: a non-image object")
+            record.note(.noImage, .info, "no Pixel Data and no image grid: a non-image object")
             return
         }
         record.photometric = h.photometric
@@ -59,20 +59,20 @@ package enum DICOMRecord {
         record.compressed = encapsulated
 
         guard let columns = h.columns, let rows = h.rows else {
-            record.note("grid_missing", .error, "Pixel Data present but Rows (0028,0010) or Columns (0028,0011) missing")
+            record.note(.gridMissing, .error, "Pixel Data present but Rows (0028,0010) or Columns (0028,0011) missing")
             return
         }
         var dims = [columns, rows]
         let frames = h.numberOfFrames ?? 1
         if frames > 1 { dims.append(frames) }
-        if frames < 1 { record.note("frames_invalid", .warning, "NumberOfFrames is \(frames)") }
+        if frames < 1 { record.note(.framesInvalid, .warning, "NumberOfFrames is \(frames)") }
         record.dims = dims
 
         let samples = h.samplesPerPixel ?? 1
         record.channels = samples
         record.bitsStored = h.bitsStored ?? h.bitsAllocated
         record.dtype = dtype(h, samples: samples)
-        if h.bitsAllocated == nil { record.note("bits_allocated_missing", .warning, "BitsAllocated (0028,0100) missing") }
+        if h.bitsAllocated == nil { record.note(.bitsAllocatedMissing, .warning, "BitsAllocated (0028,0100) missing") }
 
         // Geometry: top level (classic objects), else the shared functional groups, else the
         // first frame's functional groups (PS3.3 §C.7.6.16).
@@ -80,15 +80,15 @@ package enum DICOMRecord {
         var inPlane: [Double]?
         if let ps = pixelSpacing, ps.count >= 2 {
             inPlane = [ps[1], ps[0]]
-            if ps.count != 2 { record.note("pixel_spacing_vm", .warning, "PixelSpacing has \(ps.count) values, expected 2") }
+            if ps.count != 2 { record.note(.pixelSpacingVm, .warning, "PixelSpacing has \(ps.count) values, expected 2") }
         } else if let ips = h.imagerPixelSpacing, ips.count >= 2 {
             inPlane = [ips[1], ips[0]]
-            record.note("spacing_from_imager", .info, "PixelSpacing absent: ImagerPixelSpacing (0018,1164) used (detector plane, not patient)")
+            record.note(.spacingFromImager, .info, "PixelSpacing absent: ImagerPixelSpacing (0018,1164) used (detector plane, not patient)")
         } else {
-            record.note("spacing_missing", .warning, "no PixelSpacing (0028,0030) or ImagerPixelSpacing (0018,1164)")
+            record.note(.spacingMissing, .warning, "no PixelSpacing (0028,0030) or ImagerPixelSpacing (0018,1164)")
         }
         if let s = inPlane, s.contains(where: { !($0 > 0) || !$0.isFinite }) {
-            record.note("spacing_nonpositive", .error, "pixel spacing \(s) is not positive")
+            record.note(.spacingNonpositive, .error, "pixel spacing \(s) is not positive")
         }
         let between = (h.top.spacingBetweenSlices ?? h.shared.spacingBetweenSlices ?? h.perFrame.spacingBetweenSlices)
         let thickness = (h.top.sliceThickness ?? h.shared.sliceThickness ?? h.perFrame.sliceThickness)
@@ -98,11 +98,11 @@ package enum DICOMRecord {
         }
         record.rescaleSlope = (h.top.rescaleSlope ?? h.shared.rescaleSlope ?? h.perFrame.rescaleSlope)
         record.rescaleIntercept = (h.top.rescaleIntercept ?? h.shared.rescaleIntercept ?? h.perFrame.rescaleIntercept)
-        if record.rescaleSlope == 0 { record.note("rescale_slope_zero", .warning, "RescaleSlope is 0") }
+        if record.rescaleSlope == 0 { record.note(.rescaleSlopeZero, .warning, "RescaleSlope is 0") }
 
         if let iop = (h.top.orientation ?? h.shared.orientation ?? h.perFrame.orientation), let ipp = (h.top.position ?? h.shared.position ?? h.perFrame.position), let s = inPlane {
             guard iop.count == 6, ipp.count == 3 else {
-                record.note("geometry_vm", .warning, "ImageOrientationPatient or ImagePositionPatient has the wrong number of values")
+                record.note(.geometryVm, .warning, "ImageOrientationPatient or ImagePositionPatient has the wrong number of values")
                 return
             }
             let row = Array(iop[0..<3]), col = Array(iop[3..<6])
@@ -110,7 +110,7 @@ package enum DICOMRecord {
             let rowNorm = (row[0] * row[0] + row[1] * row[1] + row[2] * row[2]).squareRoot()
             let colNorm = (col[0] * col[0] + col[1] * col[1] + col[2] * col[2]).squareRoot()
             if abs(dot) > 1e-3 || abs(rowNorm - 1) > 1e-3 || abs(colNorm - 1) > 1e-3 {
-                record.note("orientation_not_orthonormal", .warning,
+                record.note(.orientationNotOrthonormal, .warning,
                             "ImageOrientationPatient cosines are not orthonormal (dot \(dot), norms \(rowNorm), \(colNorm))")
             }
             var normal = [row[1] * col[2] - row[2] * col[1], row[2] * col[0] - row[0] * col[2], row[0] * col[1] - row[1] * col[0]]
@@ -139,7 +139,7 @@ package enum DICOMRecord {
             if (h.top.orientation ?? h.shared.orientation ?? h.perFrame.orientation) == nil { missing.append("ImageOrientationPatient") }
             if (h.top.position ?? h.shared.position ?? h.perFrame.position) == nil { missing.append("ImagePositionPatient") }
             if !missing.isEmpty {
-                record.note("geometry_missing", .info, "no \(missing.joined(separator: " or ")): no patient-space affine")
+                record.note(.geometryMissing, .info, "no \(missing.joined(separator: " or ")): no patient-space affine")
             }
         }
         if !encapsulated, h.pixelDataLength >= 0, h.pixelDataTag != nil,
@@ -158,7 +158,7 @@ package enum DICOMRecord {
             }
             let expected = overflow ? Int.max : expectedBits / 8
             if h.pixelDataLength < expected {
-                record.note("pixel_data_short", .error, "Pixel Data holds \(h.pixelDataLength) bytes; the grid needs \(expected)")
+                record.note(.pixelDataShort, .error, "Pixel Data holds \(h.pixelDataLength) bytes; the grid needs \(expected)")
             }
         }
     }

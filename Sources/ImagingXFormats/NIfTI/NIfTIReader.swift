@@ -94,7 +94,7 @@ package enum NIfTIReader {
         let bitpix = f.int(slots.bitpix)
         record.bitsStored = type.bits
         if bitpix != type.bits {
-            record.note("bitpix_mismatch", .warning, "bitpix is \(bitpix) but datatype \(type.name) has \(type.bits) bits")
+            record.note(.bitpixMismatch, .warning, "bitpix is \(bitpix) but datatype \(type.name) has \(type.bits) bits")
         }
 
         // pixdim with nibabel's load-time fixes for the spatial axes.
@@ -106,11 +106,11 @@ package enum NIfTIReader {
                 if p == 0 { p = 1; fixed.append("pixdim[\(i)] 0 → 1") }
                 else if p < 0 { p = -p; fixed.append("pixdim[\(i)] negative → \(p)") }
             }
-            if !p.isFinite { record.note("pixdim_nonfinite", .error, "pixdim[\(i)] is not finite") }
+            if !p.isFinite { record.note(.pixdimNonfinite, .error, "pixdim[\(i)] is not finite") }
             pixdim.append(p)
         }
         if !fixed.isEmpty {
-            record.note("pixdim_nonpositive", .warning, "spatial pixdim ≤ 0, read as nibabel does: " + fixed.joined(separator: ", "))
+            record.note(.pixdimNonpositive, .warning, "spatial pixdim ≤ 0, read as nibabel does: " + fixed.joined(separator: ", "))
         }
 
         // Units (xyzt_units, nifti1.h NIFTI_UNITS_*): spatial to mm, temporal to seconds.
@@ -125,7 +125,7 @@ package enum NIfTIReader {
         default:
             spaceScale = 1
             if variant != .analyze {
-                record.note("space_units_unknown", .info, "xyzt_units gives no spatial unit; millimetres assumed")
+                record.note(.spaceUnitsUnknown, .info, "xyzt_units gives no spatial unit; millimetres assumed")
             }
         }
         var timeScale = 1.0
@@ -153,11 +153,11 @@ package enum NIfTIReader {
                     record.rescaleSlope = slope
                     record.rescaleIntercept = inter
                 } else {
-                    record.note("scl_inter_invalid", .error, "scl_slope is \(slope) but scl_inter is \(inter)")
+                    record.note(.sclInterInvalid, .error, "scl_slope is \(slope) but scl_inter is \(inter)")
                 }
             }
             if !isPair, voxOffsetRaw < Double(slots.size + 4), voxOffsetRaw != 0 {
-                record.note("vox_offset_low", .warning, "vox_offset \(voxOffsetRaw) is inside the header")
+                record.note(.voxOffsetLow, .warning, "vox_offset \(voxOffsetRaw) is inside the header")
             }
         } else {
             (record.rescaleSlope, record.rescaleIntercept) = spm2Scaling(f, slots)
@@ -168,7 +168,7 @@ package enum NIfTIReader {
             // Beyond any file when it does not fit: the data check then reports it.
             voxOffset = max(voxOffsetRaw < 9e18 ? Int(voxOffsetRaw) : Int.max / 2, minimumOffset)
         } else {
-            record.note("vox_offset_invalid", .warning, "vox_offset is \(voxOffsetRaw); data read from byte \(minimumOffset)")
+            record.note(.voxOffsetInvalid, .warning, "vox_offset is \(voxOffsetRaw); data read from byte \(minimumOffset)")
         }
 
         record.affine = affine(f, slots: slots, variant: variant, dims: dims, pixdim: pixdim, record: &record)
@@ -195,11 +195,11 @@ package enum NIfTIReader {
         var qcode = f.int(slots.qformCode)
         var scode = f.int(slots.sformCode)
         if !(0...5).contains(qcode) {
-            record.note("qform_code_invalid", .warning, "qform_code \(qcode) is not a NIfTI xform code; read as 0")
+            record.note(.qformCodeInvalid, .warning, "qform_code \(qcode) is not a NIfTI xform code; read as 0")
             qcode = 0
         }
         if !(0...5).contains(scode) {
-            record.note("sform_code_invalid", .warning, "sform_code \(scode) is not a NIfTI xform code; read as 0")
+            record.note(.sformCodeInvalid, .warning, "sform_code \(scode) is not a NIfTI xform code; read as 0")
             scode = 0
         }
         var sform: Matrix4?
@@ -216,7 +216,7 @@ package enum NIfTIReader {
         if qcode != 0 {
             var qfac = f.double(slots.pixdim, 0)
             if qfac != 1, qfac != -1 {
-                record.note("qfac_invalid", .info, "pixdim[0] (qfac) is \(qfac); read as 1")
+                record.note(.qfacInvalid, .info, "pixdim[0] (qfac) is \(qfac); read as 1")
                 qfac = 1
             }
             let b = f.double(slots.quaternB), c = f.double(slots.quaternC), d = f.double(slots.quaternD)
@@ -224,7 +224,7 @@ package enum NIfTIReader {
             // nibabel's fillpositive tolerates rounding of float32 quaternions (3 eps).
             if w2 < 0 {
                 if w2 < -3 * Double(Float.ulpOfOne) {
-                    record.note("quaternion_invalid", .error, "quaternion (b, c, d) has norm > 1")
+                    record.note(.quaternionInvalid, .error, "quaternion (b, c, d) has norm > 1")
                 }
                 w2 = 0
             }
@@ -253,16 +253,16 @@ package enum NIfTIReader {
             var worst = 0.0
             for row in 0..<3 { for col in 0..<4 { worst = max(worst, abs(s[row, col] - q[row, col])) } }
             if worst > 1e-3 {
-                record.note("qform_sform_mismatch", .warning,
+                record.note(.qformSformMismatch, .warning,
                             "qform and sform differ by up to \(worst) mm; the sform is used (nibabel's rule)")
             }
         }
         if let sform {
-            if !sform.isFinite { record.note("sform_nonfinite", .error, "sform has non-finite values") }
+            if !sform.isFinite { record.note(.sformNonfinite, .error, "sform has non-finite values") }
             return sform
         }
         if let qform { return qform }
-        record.note("no_xform", .info, "qform_code and sform_code are 0: affine from pixdim (nibabel's base affine)")
+        record.note(.noXform, .info, "qform_code and sform_code are 0: affine from pixdim (nibabel's base affine)")
         return base
     }
 
@@ -280,7 +280,7 @@ package enum NIfTIReader {
         let grid = (0..<3).map { $0 < dims.count ? Double(dims[$0]) : 1 }
         let usable = origin.contains { $0 != 0 } && (0..<3).allSatisfy { origin[$0] > -grid[$0] && origin[$0] < grid[$0] * 2 }
         guard usable else { return base }
-        record.note("spm_origin", .info, "Analyze origin field (SPM) \(origin.map { Int($0) }) places voxel \(origin.map { Int($0) - 1 }) at 0 mm")
+        record.note(.spmOrigin, .info, "Analyze origin field (SPM) \(origin.map { Int($0) }) places voxel \(origin.map { Int($0) - 1 }) at 0 mm")
         var m = base
         for axis in 0..<3 {
             m[axis, 3] = -(origin[axis] - 1) * m[axis, axis]

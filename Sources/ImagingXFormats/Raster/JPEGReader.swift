@@ -70,7 +70,7 @@ package enum JPEGReader {
                     throw ParseError(.malformed, at: pos + 7, "frame header declares \(components) components in \(length) bytes")
                 }
                 if height == 0 {
-                    record.note("height_in_dnl", .warning, "frame height 0: defined by a DNL marker after the first scan")
+                    record.note(.heightInDnl, .warning, "frame height 0: defined by a DNL marker after the first scan")
                 }
                 record.dims = [width, height]
                 record.channels = components
@@ -83,7 +83,7 @@ package enum JPEGReader {
                 } else {
                     record.dtype = "uint16"
                 }
-                if components == 4 { record.note("cmyk", .info, "4 components: CMYK or YCCK") }
+                if components == 4 { record.note(.cmyk, .info, "4 components: CMYK or YCCK") }
                 break
             }
             if marker == 0xE0, jfifSpacing == nil, length >= 16 {
@@ -105,7 +105,7 @@ package enum JPEGReader {
         } else if let exif = exifSpacing, let s = exif {
             record.spacing = s
         } else if jfifSpacing != nil || exifSpacing != nil {
-            record.note("density_aspect_only", .info, "JFIF/Exif density has no physical unit")
+            record.note(.densityAspectOnly, .info, "JFIF/Exif density has no physical unit")
         }
     }
 

@@ -88,12 +88,12 @@ package enum PNGReader {
                     if d[8] == 1, ppuX > 0, ppuY > 0 {
                         record.spacing = [1000 / ppuX, 1000 / ppuY]  // pixels per metre → mm per pixel
                     } else if d[8] == 1 {
-                        record.note("phys_zero", .warning, "pHYs gives 0 pixels per metre")
+                        record.note(.physZero, .warning, "pHYs gives 0 pixels per metre")
                     } else {
-                        record.note("phys_aspect_only", .info, "pHYs unit is unknown: pixel aspect ratio only")
+                        record.note(.physAspectOnly, .info, "pHYs unit is unknown: pixel aspect ratio only")
                     }
                 } else {
-                    record.note("phys_length", .warning, "pHYs chunk has length \(length), not 9")
+                    record.note(.physLength, .warning, "pHYs chunk has length \(length), not 9")
                 }
             } else if type == tRNS {
                 hasTransparency = true
@@ -115,7 +115,7 @@ package enum PNGReader {
             // Palette indices expand to RGB (RGBA with tRNS), as every decoder presents them.
             record.channels = hasTransparency ? 4 : 3
             record.dtype = hasTransparency ? "rgba32" : "rgb24"
-            record.note("palette", .info, "palette image: \(bitDepth)-bit indices into RGB\(hasTransparency ? "A" : "")")
+            record.note(.palette, .info, "palette image: \(bitDepth)-bit indices into RGB\(hasTransparency ? "A" : "")")
         case 4:
             record.channels = 2
             record.dtype = bitDepth == 16 ? "uint16" : "uint8"

@@ -1,0 +1,64 @@
+import Dispatch
+import Synchronization
+
+/// The one worker pool behind scan, series and fingerprint: `jobs` workers, each with state of
+/// its own (a `FileReader` and its buffers, say), take item indices from one atomic counter, so
+/// the hot loop takes no lock and every item is handled exactly once.
+public struct WorkerPool: Sendable {
+    public let jobs: Int
+
+    public init(jobs: Int) { self.jobs = max(1, jobs) }
+
+    /// Calls `body(workers[w], i)` for every `i` in `0..<count`, each exactly once, on up to
+    /// `workers.count` threads; returns when all are done. Each worker object is used by one
+    /// thread at a time.
+    public func run<Worker: AnyObject>(_ count: Int, workers: [Worker], _ body: (Worker, Int) -> Void) {
+        guard count > 0 else { return }
+        let next = Counter()
+        withoutActuallyEscaping(body) { body in
+            let shared = Shared(workers: workers, body: body)
+            let loop: @Sendable (Int) -> Void = { w in
+                let worker = shared.workers[w]
+                while true {
+                    let i = next.take()
+                    if i >= count { break }
+                    shared.body(worker, i)
+                }
+            }
+            let threads = min(workers.count, count)
+            if threads <= 1 { loop(0) } else { DispatchQueue.concurrentPerform(iterations: threads, execute: loop) }
+        }
+    }
+
+    /// `run` with a fresh worker state per thread, collecting one result per item, in item order.
+    public func map<Worker: AnyObject, Result>(_ count: Int, makeWorker: () -> Worker,
+                                               _ body: (Worker, Int) -> Result) -> [Result] {
+        guard count > 0 else { return [] }
+        let slots = UnsafeMutableBufferPointer<Result?>.allocate(capacity: count)
+        slots.initialize(repeating: nil)
+        defer { slots.deinitialize().deallocate() }
+        let out = Slots(slots)
+        run(count, workers: (0..<min(jobs, count)).map { _ in makeWorker() }) { w, i in out.base[i] = body(w, i) }
+        return slots.map { $0! }
+    }
+
+    /// What the worker threads share. Safe: each worker object is touched by one thread, each
+    /// index is claimed by exactly one thread through the counter, and the caller reads the
+    /// results only after `concurrentPerform` returns.
+    private struct Shared<Worker, Body>: @unchecked Sendable {
+        let workers: [Worker]
+        let body: Body
+    }
+
+    /// Hands out 0, 1, 2, … to whichever thread asks next.
+    package final class Counter: Sendable {
+        private let value = Atomic<Int>(0)
+        package init() {}
+        package func take() -> Int { value.wrappingAdd(1, ordering: .relaxed).oldValue }
+    }
+
+    private struct Slots<Result>: @unchecked Sendable {
+        let base: UnsafeMutableBufferPointer<Result?>
+        init(_ b: UnsafeMutableBufferPointer<Result?>) { base = b }
+    }
+}
