@@ -66,7 +66,8 @@ public struct RecordEncoding: Sendable {
 
 /// One batch of the scan, in path order.
 public struct ScanBatch {
-    /// The batch's records, in bytewise order of `path`.
+    /// The batch's records, in bytewise order of `path` (empty when the scan was asked for
+    /// encoded bytes only: `keepRecords: false`).
     public var records: [ImageRecord]
     /// The records serialised by `RecordEncoding` (empty without one). Valid during the call only.
     public var encoded: UnsafeRawBufferPointer
@@ -116,8 +117,10 @@ public final class Scanner: Sendable {
     // MARK: The typed pipeline
 
     /// Walks `roots` and reads every file, calling `onBatch` with each batch of records in path
-    /// order; `onBatch` may stop the scan. With `encoding`, the workers also serialise each record.
-    public func scan(roots: [String], walker: Walker, encoding: RecordEncoding? = nil,
+    /// order; `onBatch` may stop the scan. With `encoding`, the workers also serialise each record;
+    /// `keepRecords: false` then leaves `records` empty, so records are freed by the workers
+    /// that made them (the byte sinks' fast path).
+    public func scan(roots: [String], walker: Walker, encoding: RecordEncoding? = nil, keepRecords: Bool = true,
                      onBatch: (ScanBatch) -> ScanControl) -> ScanOutcome {
         let queue = BatchQueue(capacity: 4)
         let result = Mutex<(errors: [Walker.RootError], skipped: Int)>(([], 0))
@@ -130,12 +133,12 @@ public final class Scanner: Sendable {
         guard started else {
             // No thread to be had: walk first, then scan.
             let walk = walker.walk(roots)
-            var outcome = scan(walk.entries, encoding: encoding, onBatch: onBatch)
+            var outcome = scan(walk.entries, encoding: encoding, keepRecords: keepRecords, onBatch: onBatch)
             outcome.rootErrors = walk.errors
             outcome.skipped = walk.skipped
             return outcome
         }
-        let context = ScanContext(scanner: self, encoding: encoding)
+        let context = ScanContext(scanner: self, encoding: encoding, keepRecords: keepRecords)
         var done = 0
         var cancelled = false
         while let batch = queue.pop() {
@@ -152,9 +155,9 @@ public final class Scanner: Sendable {
     }
 
     /// Reads `entries` (already walked), batch by batch, in their order.
-    public func scan(_ entries: [WalkEntry], encoding: RecordEncoding? = nil,
+    public func scan(_ entries: [WalkEntry], encoding: RecordEncoding? = nil, keepRecords: Bool = true,
                      onBatch: (ScanBatch) -> ScanControl) -> ScanOutcome {
-        let context = ScanContext(scanner: self, encoding: encoding)
+        let context = ScanContext(scanner: self, encoding: encoding, keepRecords: keepRecords)
         var start = 0
         var cancelled = false
         while start < entries.count {
@@ -174,7 +177,10 @@ public final class Scanner: Sendable {
                         progress: @escaping @Sendable (Int) -> Void = { _ in },
                         finished: @escaping @Sendable (ScanOutcome) -> Void = { _ in }) -> ScanRecords {
         let (stream, continuation) = AsyncStream<[ImageRecord]>.makeStream(bufferingPolicy: .unbounded)
-        let credit = DispatchSemaphore(value: ScanRecords.batchesAhead)
+        // Made at 0 and signalled up: libdispatch traps when a semaphore is freed below the
+        // value it was made with, which a cancelled scan leaves it at.
+        let credit = DispatchSemaphore(value: 0)
+        for _ in 0..<ScanRecords.batchesAhead { credit.signal() }
         let flag = StopFlag()
         continuation.onTermination = { _ in
             flag.stop()
@@ -201,7 +207,7 @@ public final class Scanner: Sendable {
     /// columns when `options.stats`) to `emit` in path order.
     public func scan(roots: [String], walker: Walker, emit: (UnsafeRawBufferPointer) -> Void,
                      progress: (Int) -> Void = { _ in }) -> (summary: ScanSummary, errors: [Walker.RootError], skipped: Int) {
-        let o = scan(roots: roots, walker: walker, encoding: defaultEncoding) { batch in
+        let o = scan(roots: roots, walker: walker, encoding: defaultEncoding, keepRecords: false) { batch in
             emit(batch.encoded)
             progress(batch.done)
             return .proceed
@@ -212,7 +218,7 @@ public final class Scanner: Sendable {
     /// Scans `entries`; `emit` receives each batch's bytes in order, `progress` the count done.
     public func scan(_ entries: [WalkEntry], emit: (UnsafeRawBufferPointer) -> Void,
                      progress: (Int) -> Void = { _ in }) -> ScanSummary {
-        scan(entries, encoding: defaultEncoding) { batch in
+        scan(entries, encoding: defaultEncoding, keepRecords: false) { batch in
             emit(batch.encoded)
             progress(batch.done)
             return .proceed
@@ -230,12 +236,14 @@ public final class Scanner: Sendable {
     package final class ScanContext {
         let pool: WorkerPool
         let encoding: RecordEncoding?
+        let keepRecords: Bool
         let workers: [Worker]
         let batch = ByteBuffer(capacity: 1 << 20)
 
-        init(scanner: Scanner, encoding: RecordEncoding?) {
+        init(scanner: Scanner, encoding: RecordEncoding?, keepRecords: Bool) {
             pool = scanner.pool
             self.encoding = encoding
+            self.keepRecords = keepRecords || encoding == nil
             let options = scanner.options
             workers = (0..<scanner.jobs).map { Worker(options: options, index: $0) }
         }
@@ -252,11 +260,15 @@ public final class Scanner: Sendable {
         func scanBatch(_ entries: [WalkEntry], start: Int, end: Int, done: Int,
                        onBatch: (ScanBatch) -> ScanControl) -> ScanControl {
             let count = end - start
-            // Slot i: record i, which worker serialised it, and where in that worker's buffer.
+            // Slot i: which worker serialised record i, and where in that worker's buffer; with
+            // `keepRecords`, record i itself in its own buffer.
             let slots = UnsafeMutableBufferPointer<Slot>.allocate(capacity: count)
             defer { slots.deallocate() }
+            let kept = UnsafeMutableBufferPointer<ImageRecord>.allocate(capacity: keepRecords ? count : 0)
+            defer { kept.deallocate() }
             let encoding = self.encoding
-            let box = SlotBox(slots: slots)
+            let keep = keepRecords
+            let box = SlotBox(slots: slots, kept: kept)
             pool.run(count, workers: workers) { worker, i in
                 let entry = entries[start + i]
                 var record: ImageRecord
@@ -269,16 +281,17 @@ public final class Scanner: Sendable {
                 worker.summary.add(record)
                 let from = worker.output.count
                 encoding?.encode(record, into: worker.output)
-                (box.slots.baseAddress! + i).initialize(
-                    to: Slot(record: record, worker: worker.index, start: from, end: worker.output.count))
+                box.slots[i] = Slot(worker: worker.index, start: from, end: worker.output.count)
+                if keep { (box.kept.baseAddress! + i).initialize(to: record) }
             }
             var records: [ImageRecord] = []
-            records.reserveCapacity(count)
+            if keep {
+                records.reserveCapacity(count)
+                for i in 0..<count { records.append((kept.baseAddress! + i).move()) }
+            }
             batch.removeAll()
-            for i in 0..<count {
-                let s = (slots.baseAddress! + i).move()
-                if encoding != nil { batch.append(from: workers[s.worker].output, start: s.start, end: s.end) }
-                records.append(s.record)
+            if encoding != nil {
+                for s in slots { batch.append(from: workers[s.worker].output, start: s.start, end: s.end) }
             }
             for w in workers { w.output.removeAll() }
             return onBatch(ScanBatch(records: records, encoded: UnsafeRawBufferPointer(start: batch.base, count: batch.count),
@@ -287,7 +300,6 @@ public final class Scanner: Sendable {
     }
 
     package struct Slot {
-        var record: ImageRecord
         var worker: Int
         var start: Int
         var end: Int
@@ -308,6 +320,7 @@ public final class Scanner: Sendable {
     /// through the pool's counter, and the slots are read only after the pool returns.
     package struct SlotBox: @unchecked Sendable {
         let slots: UnsafeMutableBufferPointer<Slot>
+        let kept: UnsafeMutableBufferPointer<ImageRecord>
     }
 }
 
@@ -356,7 +369,12 @@ package final class BatchQueue: Sendable {
     private let available = DispatchSemaphore(value: 0)
     private let space: DispatchSemaphore
 
-    init(capacity: Int) { space = DispatchSemaphore(value: capacity) }
+    init(capacity: Int) {
+        // Made at 0 and signalled up (libdispatch traps when a semaphore is freed below the
+        // value it was made with, as a cancelled scan leaves this one).
+        space = DispatchSemaphore(value: 0)
+        for _ in 0..<capacity { space.signal() }
+    }
 
     /// Queues a batch, waiting for room; false once the consumer has cancelled (stop walking).
     func push(_ batch: [WalkEntry]) -> Bool {

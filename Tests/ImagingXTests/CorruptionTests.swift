@@ -45,10 +45,11 @@ struct CorruptionTests {
         ]
     }()
 
-    /// The offset in "... at byte N", if the message has one.
-    static func offset(_ error: String?) -> Int? {
-        guard let error, let range = error.range(of: "at byte ", options: .backwards) else { return nil }
-        return Int(error[range.upperBound...].prefix { $0.isNumber })
+    /// The record's `error_offset`, checked against the sentence it ends ("... at byte N").
+    static func offset(_ r: ImageRecord) -> Int? {
+        guard let at = r.errorOffset else { return nil }
+        #expect(r.error?.hasSuffix("at byte \(at)") == true && r.errorCode != nil, "\(r.path): \(r.error ?? "")")
+        return at
     }
 
     @Test("every prefix: a record, an in-file offset, never clean before the file is complete", arguments: fixtures)
@@ -70,7 +71,7 @@ struct CorruptionTests {
             } else {
                 if firstOK != nil { okAfterFirstOK = false }
                 if r.status == .error {
-                    let at = CorruptionTests.offset(r.error)
+                    let at = CorruptionTests.offset(r)
                     #expect(at != nil, "\(f.name)[..<\(length)]: error without an offset: \(r.error ?? "")")
                     if let at { #expect(at >= 0 && at <= max(length, 1 << 20), "\(f.name)[..<\(length)]: offset \(at)") }
                 }
@@ -94,7 +95,7 @@ struct CorruptionTests {
                 damaged[i] = value
                 let r = reader.read(bytes: damaged, path: f.name)
                 if r.status == .error {
-                    let at = CorruptionTests.offset(r.error)
+                    let at = CorruptionTests.offset(r)
                     #expect(at != nil, "\(f.name) byte \(i) = \(value): \(r.error ?? "")")
                 }
             }
@@ -130,7 +131,7 @@ struct CorruptionTests {
             }
             let r = reader.read(bytes: damaged, path: f.name)
             if r.status == .error {
-                #expect(CorruptionTests.offset(r.error) != nil, "\(f.name): \(r.error ?? "")")
+                #expect(CorruptionTests.offset(r) != nil, "\(f.name): \(r.error ?? "")")
             }
         }
     }
