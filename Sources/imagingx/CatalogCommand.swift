@@ -59,7 +59,7 @@ struct CatalogCommand: ParsableCommand {
             let path = catalogFile ?? CatalogCommand.defaultPath()
             let dir = String(path.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/"))
             if !dir.isEmpty { mkdir(dir, 0o755) }
-            guard let sink = OutputSink(path: path) else {
+            guard let sink = try? FileSink(path: path) else {
                 writeStderr("imagingx: cannot write \(path): \(String(cString: strerror(errno)))\n")
                 throw ExitCode(1)
             }

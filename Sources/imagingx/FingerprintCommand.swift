@@ -72,7 +72,7 @@ struct Fingerprint: ParsableCommand {
     }
 
     func write(_ bytes: [UInt8], to path: String) throws {
-        guard let sink = OutputSink(path: path) else {
+        guard let sink = try? FileSink(path: path) else {
             writeStderr("imagingx: cannot write \(path): \(String(cString: strerror(errno)))\n")
             throw ExitCode(1)
         }

@@ -55,77 +55,57 @@ struct Scan: ParsableCommand {
         if paths.isEmpty { throw ValidationError("give at least one PATH") }
     }
 
+    @Flag(help: "Add each file's device, inode, mtime_ns and ctime_ns (what an index compares).")
+    var fileStat = false
+
     func run() throws {
         let logger = Logger(label: "imagingx.scan")
-        let started = DispatchTime.now().uptimeNanoseconds
-        let outputFormat = OutputFormat(rawValue: format)!
-        let workers = jobs ?? max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
-
-
-        let sink: OutputSink
-        if let output, output != "-" {
-            // Never truncate data: refuse an --output that already holds an image.
-            var existing = stat()
-            if stat(output, &existing) == 0, (existing.st_mode & S_IFMT) == S_IFREG, existing.st_size > 0 {
-                let record = FileReader().read(fullPath: output, path: output)
-                if record.format != .unknown || record.error?.contains("gzip") == true {
-                    writeStderr("imagingx: refusing to overwrite \(output): it holds \(record.format.rawValue) data\n")
-                    throw ExitCode(2)
-                }
-            }
-            guard let file = OutputSink(path: output) else {
-                logger.error("cannot write \(output): \(String(cString: strerror(errno)))")
-                throw ExitCode(1)
-            }
-            sink = file
-        } else {
-            sink = OutputSink(fd: 1)
-        }
-        if outputFormat == .csv { sink.write(RecordWriter.csvHeader(stats: stats)) }
+        var request = ScanRequest(paths: paths)
+        request.format = OutputFormat(rawValue: format)!
+        request.jobs = jobs
+        request.includeHidden = all
+        request.stats = stats
+        request.fileStat = fileStat
+        if let output, output != "-" { request.destination = .file(output) }
 
         let showProgress = !quiet && isatty(2) == 1
-        var lastProgress = started
-        let scanner = Scanner(jobs: workers, format: outputFormat, batchSize: stats ? 256 : 4096, options: ReadOptions(stats: stats))
-        var walker = Walker(includeHidden: all)
-        var outputStat = stat()
-        if sink.owned, fstat(sink.fd, &outputStat) == 0 {
-            // Writing the records inside a scanned folder must not scan them too.
-            walker.excluded = [(UInt64(outputStat.st_dev), UInt64(outputStat.st_ino))]
+        var lastProgress = -1.0
+        let result: ScanResult
+        do {
+            result = try Application.scan(request) { done, seconds in
+                guard showProgress, seconds - lastProgress > 0.2 else { return }
+                lastProgress = seconds
+                writeStderr("\r\u{1B}[Kscanned \(done) files, \(Int(seconds > 0 ? Double(done) / seconds : 0)) files/s")
+            }
+        } catch {
+            switch error {
+            case .wouldOverwriteImageData:
+                writeStderr("imagingx: \(error)\n")
+                throw ExitCode(2)
+            case .cannotWrite:
+                logger.error("\(error)")
+                throw ExitCode(1)
+            }
         }
-        let (summary, rootErrors, skipped) = scanner.scan(
-            roots: paths, walker: walker,
-            emit: { (bytes: UnsafeRawBufferPointer) in sink.write(bytes) },
-            progress: { done in
-                guard showProgress else { return }
-                let now = DispatchTime.now().uptimeNanoseconds
-                if now - lastProgress > 200_000_000 {
-                    lastProgress = now
-                    let seconds = Double(now - started) / 1e9
-                    let rate = seconds > 0 ? Double(done) / seconds : 0
-                    writeStderr("\r\u{1B}[Kscanned \(done) files, \(Int(rate)) files/s")
-                }
-            })
-        for e in rootErrors {
+        for e in result.rootErrors {
             logger.error("cannot read root \(e.root): \(e.message)")
         }
-        sink.close()
         if showProgress { writeStderr("\r\u{1B}[K") }
-
-        let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
         if !quiet {
+            let summary = result.summary
             var lines: [String] = []
             let formats = FileFormat.allCases.compactMap { f -> String? in
                 guard let n = summary.byFormat[f], n > 0 else { return nil }
                 return "\(f.rawValue) \(n)"
             }
-            lines.append("scanned \(summary.files) files in \(formatted(seconds, seconds < 1 ? 3 : 2)) s (\(Int(seconds > 0 ? Double(summary.files) / seconds : 0)) files/s, \(workers) job\(workers == 1 ? "" : "s"))")
+            lines.append("scanned \(summary.files) files in \(formatted(result.seconds, result.seconds < 1 ? 3 : 2)) s (\(Int(result.filesPerSecond)) files/s, \(result.jobs) job\(result.jobs == 1 ? "" : "s"))")
             lines.append("formats: " + (formats.isEmpty ? "none" : formats.joined(separator: ", ")))
-            lines.append("errors \(summary.errors), unsupported \(summary.unsupported), with findings \(summary.withFindings), skipped (not regular files) \(skipped)")
+            lines.append("errors \(summary.errors), unsupported \(summary.unsupported), with findings \(summary.withFindings), skipped (not regular files) \(result.skipped)")
             lines.append("bytes read \(summary.bytesRead) (\(formatted(Double(summary.bytesRead) / Double(max(summary.files, 1)), 0)) per file)")
             writeStderr(lines.joined(separator: "\n") + "\n")
         }
-        if !rootErrors.isEmpty { throw ExitCode(1) }
-        if strict, summary.errors > 0 { throw ExitCode(1) }
+        if !result.rootErrors.isEmpty { throw ExitCode(1) }
+        if strict, result.summary.errors > 0 { throw ExitCode(1) }
     }
 }
 
@@ -145,41 +125,5 @@ func writeStderr(_ s: String) {
             if n <= 0 { break }
             done += n
         }
-    }
-}
-
-/// Buffered writes to a descriptor (stdout or a created file).
-final class OutputSink {
-    let fd: Int32
-    let owned: Bool
-
-    init(fd: Int32) {
-        self.fd = fd
-        owned = false
-    }
-
-    init?(path: String) {
-        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { return nil }
-        self.fd = fd
-        owned = true
-    }
-
-    func write(_ bytes: [UInt8]) {
-        bytes.withUnsafeBytes { write($0) }
-    }
-
-    func write(_ raw: UnsafeRawBufferPointer) {
-        var done = 0
-        while done < raw.count {
-            let n = Glibc.write(fd, raw.baseAddress! + done, raw.count - done)
-            if n < 0, errno == EINTR { continue }
-            if n <= 0 { break }
-            done += n
-        }
-    }
-
-    func close() {
-        if owned { _ = Glibc.close(fd) }
     }
 }

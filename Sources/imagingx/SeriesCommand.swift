@@ -35,22 +35,25 @@ struct Series: ParsableCommand {
     }
 
     func run() throws {
-        let walk = Walker(includeHidden: all).walk(paths)
-        for e in walk.errors { writeStderr("imagingx: cannot read root \(e.root): \(e.message)\n") }
-        let workers = jobs ?? max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
-        let series = SeriesAssembler.scan(walk.entries, jobs: workers, stats: stats)
-        var bytes: [UInt8] = []
-        for s in series { bytes += try SeriesAssembler.jsonLine(s) }
+        var request = SeriesRequest(paths: paths)
+        request.jobs = jobs
+        request.includeHidden = all
+        request.stats = stats
+        let result = Application.series(request)
+        for e in result.rootErrors { writeStderr("imagingx: cannot read root \(e.root): \(e.message)\n") }
+        let bytes = try result.jsonLines()
         if let output {
-            guard let sink = OutputSink(path: output) else {
-                writeStderr("imagingx: cannot write \(output): \(String(cString: strerror(errno)))\n")
+            do {
+                let sink = try FileSink(path: output)
+                sink.write(bytes)
+                sink.close()
+            } catch {
+                writeStderr("imagingx: \(error)\n")
                 throw ExitCode(1)
             }
-            sink.write(bytes)
-            sink.close()
         } else {
-            bytes.withUnsafeBytes { _ = Glibc.write(1, $0.baseAddress, $0.count) }
+            FileSink(fd: 1).write(bytes)
         }
-        if !walk.errors.isEmpty { throw ExitCode(1) }
+        if !result.rootErrors.isEmpty { throw ExitCode(1) }
     }
 }
