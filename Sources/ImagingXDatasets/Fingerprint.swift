@@ -32,7 +32,7 @@ public struct DatasetFingerprint: Sendable, Codable {
     }
 
     public var dataset: String?
-    public var layout: String
+    public var layout: DatasetLayout
     public var cases: Int
     public var cases_with_labels: Int
     public var cases_failed: [String: String]
@@ -91,7 +91,7 @@ public enum Fingerprinter {
                                        labelSuffixes: [String] = CaseFinder.defaultLabelSuffixes) -> (CaseFinder.DatasetInfo, [CaseSummary]) {
         let (info, files) = CaseFinder.find(folder, labelSuffixes: labelSuffixes)
         var cases = summarize(files, root: folder, jobs: jobs)
-        if info.layout != "nnunet" {
+        if info.layout != .nnunet {
             cases += summarizeSeries(CaseFinder.dicomCandidates(folder), root: folder, jobs: jobs)
         }
         return (info, cases)
