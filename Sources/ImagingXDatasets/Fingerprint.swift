@@ -60,6 +60,10 @@ public struct DatasetFingerprint: Sendable, Codable {
 }
 
 public enum Fingerprinter {
+    /// A case (and, in a plan, a dataset's target spacing) is anisotropic when its largest
+    /// spacing is over this many times its smallest: nnU-Net v2's `ANISO_THRESHOLD` (3).
+    public static let anisotropyThreshold = 3.0
+
     /// Summarises every case with `jobs` workers; summaries come back in case order.
     public static func summarize(_ cases: [CaseFiles], root: String, jobs: Int) -> [CaseSummary] {
         let slots = UnsafeMutableBufferPointer<CaseSummary?>.allocate(capacity: cases.count)
@@ -289,7 +293,7 @@ public enum Fingerprinter {
             by_dtype: histogram(\.dtype), by_channels: histogram { String($0.channels) },
             spacing: spacing, shape: shape, extent_mm: extent, orientation: histogram(\.axcodes),
             anisotropy: distribution(aniso.map(\.1)),
-            anisotropic_cases: aniso.filter { $0.1 > 3 }.map(\.0),
+            anisotropic_cases: aniso.filter { $0.1 > anisotropyThreshold }.map(\.0),
             intensity_per_channel: Dictionary(uniqueKeysWithValues: pooled.map { (String($0.key), intensity($0.value)) }),
             foreground_intensity_per_channel: Dictionary(uniqueKeysWithValues: pooledFg.map { (String($0.key), intensity($0.value)) }),
             labels: labels,
