@@ -135,23 +135,7 @@ public enum RecordWriter {
             }
             fields.append(r.statsError ?? "")
         }
-        for (i, field) in fields.enumerated() {
-            if i > 0 { out.append(UInt8(ascii: ",")) }
-            appendCSVField(field, to: &out)
-        }
-        out.append(UInt8(ascii: "\n"))
-    }
-
-    /// RFC 4180 quoting: quote when the field holds a comma, quote, CR or LF.
-    static func appendCSVField(_ s: String, to out: inout [UInt8]) {
-        let needsQuotes = s.utf8.contains { $0 == 0x2C || $0 == 0x22 || $0 == 0x0A || $0 == 0x0D }
-        if !needsQuotes { out.append(contentsOf: s.utf8); return }
-        out.append(0x22)
-        for byte in s.utf8 {
-            if byte == 0x22 { out.append(0x22) }
-            out.append(byte)
-        }
-        out.append(0x22)
+        CSV.appendRow(fields, to: &out)
     }
 }
 
