@@ -45,4 +45,45 @@ struct TypedValuesTests {
         #expect(rows.count == 2)
         #expect(rows.allSatisfy { String(decoding: $0, as: UTF8.self).hasPrefix("\"site\r1\",case_") })
     }
+
+    @Test("affine builder: oblique cosines × spacing, slice step, origin; LPS → RAS+ negates x and y")
+    func obliqueAffine() {
+        // Rows along patient x; columns tilted 20° from y towards z (PS3.3 §C.7.6.2.1.1).
+        let t = 20 * Double.pi / 180
+        let row = [1.0, 0, 0], col = [0.0, cos(t), sin(t)]
+        let normal = PatientGeometry.sliceNormal(row: row, column: col)
+        #expect(normal.enumerated().allSatisfy { near($1, [0, -sin(t), cos(t)][$0], tolerance: 1e-15) })
+        let m = PatientGeometry.affine(row: row, column: col, spacing: [0.5, 0.75], sliceStep: normal.map { $0 * 2.5 },
+                                       origin: [10, 20, 30])
+        let expected: [[Double]] = [
+            [-0.5, 0, 0, -10],
+            [0, -0.75 * cos(t), 2.5 * sin(t), -20],
+            [0, 0.75 * sin(t), 2.5 * cos(t), 30],
+            [0, 0, 0, 1],
+        ]
+        #expect(m.isClose(to: Matrix4(rows: expected), tolerance: 1e-12), "\(m.flat)")
+        #expect(m.axcodes == "LPS")
+        // Voxel (i, j, k) = (2, 3, 1) lands at S + 2·0.5·row + 3·0.75·col + 2.5·normal, in RAS+.
+        let origin: [Double] = [10, 20, 30]
+        let lps: [Double] = (0..<3).map { a in
+            let inPlane: Double = 1.0 * row[a] + 2.25 * col[a]
+            return origin[a] + inPlane + 2.5 * normal[a]
+        }
+        let ras: [Double] = (0..<3).map { a in
+            let ij: Double = m[a, 0] * 2 + m[a, 1] * 3
+            return ij + m[a, 2] + m[a, 3]
+        }
+        #expect(near(ras[0], -lps[0]) && near(ras[1], -lps[1]) && near(ras[2], lps[2]))
+    }
+
+    @Test("orthonormality: one tolerance (1e-3) for the file finding and the series check")
+    func orthonormality() {
+        let t = 20 * Double.pi / 180
+        #expect(PatientGeometry.orthonormality(row: [1, 0, 0], column: [0, cos(t), sin(t)]).isOrthonormal())
+        // Cosines written with 4 decimals (DS) are within 1e-3; a 0.5% skew is not.
+        #expect(PatientGeometry.orthonormality(row: [1, 0, 0], column: [0, 0.9397, 0.3420]).isOrthonormal())
+        let skewed = PatientGeometry.orthonormality(row: [1, 0.005, 0], column: [0, 1, 0])
+        #expect(!skewed.isOrthonormal() && skewed.isOrthonormal(tolerance: 0.01))
+        #expect(!PatientGeometry.orthonormality(row: [1, 0, 0], column: [0, 1.01, 0]).isOrthonormal())
+    }
 }

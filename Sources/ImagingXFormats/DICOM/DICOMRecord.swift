@@ -106,27 +106,15 @@ package enum DICOMRecord {
                 return
             }
             let row = Array(iop[0..<3]), col = Array(iop[3..<6])
-            let dot = row[0] * col[0] + row[1] * col[1] + row[2] * col[2]
-            let rowNorm = (row[0] * row[0] + row[1] * row[1] + row[2] * row[2]).squareRoot()
-            let colNorm = (col[0] * col[0] + col[1] * col[1] + col[2] * col[2]).squareRoot()
-            if abs(dot) > 1e-3 || abs(rowNorm - 1) > 1e-3 || abs(colNorm - 1) > 1e-3 {
+            let check = PatientGeometry.orthonormality(row: row, column: col)
+            if !check.isOrthonormal() {
                 record.note("orientation_not_orthonormal", .warning,
-                            "ImageOrientationPatient cosines are not orthonormal (dot \(dot), norms \(rowNorm), \(colNorm))")
+                            "ImageOrientationPatient cosines are not orthonormal (dot \(check.dot), norms \(check.rowNorm), \(check.columnNorm))")
             }
-            var normal = [row[1] * col[2] - row[2] * col[1], row[2] * col[0] - row[0] * col[2], row[0] * col[1] - row[1] * col[0]]
-            let nn = (normal[0] * normal[0] + normal[1] * normal[1] + normal[2] * normal[2]).squareRoot()
-            if nn > 0 { normal = normal.map { $0 / nn } }
+            // One file: k steps one slice spacing along the unit normal.
+            let normal = PatientGeometry.sliceNormal(row: row, column: col)
             let dz = between ?? thickness ?? 1
-            // PS3.3 §C.7.6.2.1.1: P = S + i·Δc·rowCosine + j·Δr·columnCosine, i = column index.
-            // LPS → RAS+ negates the first two world rows.
-            var m = Matrix4.identity
-            for axis in 0..<3 {
-                let sign: Double = axis < 2 ? -1 : 1
-                m[axis, 0] = sign * row[axis] * s[0]
-                m[axis, 1] = sign * col[axis] * s[1]
-                m[axis, 2] = sign * normal[axis] * dz
-                m[axis, 3] = sign * ipp[axis]
-            }
+            let m = PatientGeometry.affine(row: row, column: col, spacing: s, sliceStep: normal.map { $0 * dz }, origin: ipp)
             if m.isFinite {
                 record.affine = m
                 record.axcodes = m.axcodes
