@@ -290,7 +290,7 @@ public enum Fingerprinter {
             cases_with_labels: ok.filter { $0.label != nil && !$0.foreground.isEmpty }.count,
             cases_failed: failed,
             by_format: histogram(\.format), by_modality: histogram { $0.modality ?? info.channelNames["0"] },
-            by_dtype: histogram(\.dtype), by_channels: histogram { String($0.channels) },
+            by_dtype: histogram { $0.dtype?.rawValue }, by_channels: histogram { String($0.channels) },
             spacing: spacing, shape: shape, extent_mm: extent, orientation: histogram(\.axcodes),
             anisotropy: distribution(aniso.map(\.1)),
             anisotropic_cases: aniso.filter { $0.1 > anisotropyThreshold }.map(\.0),

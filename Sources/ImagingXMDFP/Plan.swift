@@ -165,7 +165,7 @@ public enum Planner {
                                                 "mean": pooled.mean, "std": pooled.std, "voxels": Double(pooled.count)],
                                    datasets: names))
             } else if ["photography", "dermoscopy", "endoscopy", "fundus"].contains(modality)
-                        || group.allSatisfy({ $0.cases.allSatisfy { $0.dtype == "uint8" || $0.dtype == "rgb24" || $0.error != nil } }) {
+                        || group.allSatisfy({ $0.cases.allSatisfy { $0.dtype == .uint8 || $0.dtype == .rgb24 || $0.error != nil } }) {
                 norms.append(.init(modality: modality, scheme: "8-bit images: scale to [0, 1] (divide by 255)", parameters: ["scale": 1.0 / 255], datasets: names))
             } else {
                 norms.append(.init(modality: modality, scheme: "per-case z-score (nnU-Net ZScoreNormalization)", parameters: [:], datasets: names))

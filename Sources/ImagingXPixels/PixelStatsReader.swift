@@ -126,8 +126,8 @@ extension FileReader {
         case 16: kind = .float32
         case 64: kind = .float64
         case 1: throw StatsError("datatype bit (1): 1-bit voxels are not decoded (nibabel does not read them either)")
-        case 32, 1792, 2048: throw StatsError("complex datatype \(record.dtype ?? ""): statistics of complex voxels are not defined")
-        default: throw StatsError("datatype \(record.dtype ?? String(result.datatype)) is not decoded")
+        case 32, 1792, 2048: throw StatsError("complex datatype \(record.dtype?.rawValue ?? ""): statistics of complex voxels are not defined")
+        default: throw StatsError("datatype \(record.dtype?.rawValue ?? String(result.datatype)) is not decoded")
         }
         return SampleLayout(kind: kind, bigEndian: result.bigEndian, slope: record.rescaleSlope ?? 1,
                             intercept: record.rescaleIntercept ?? 0)

@@ -86,4 +86,32 @@ struct TypedValuesTests {
         #expect(!skewed.isOrthonormal() && skewed.isOrthonormal(tolerance: 0.01))
         #expect(!PatientGeometry.orthonormality(row: [1, 0, 0], column: [0, 1.01, 0]).isOrthonormal())
     }
+
+    @Test("DType: raw values are the output strings; kind, bits, bytes, channels", arguments: DType.allCases)
+    func dtypeProperties(_ t: DType) throws {
+        #expect(DType(rawValue: t.rawValue) == t)
+        // Exactly one of integer, float, complex.
+        #expect([t.isInteger, t.isFloat, t.isComplex].filter { $0 }.count == 1)
+        #expect(t.isFloat == t.rawValue.hasPrefix("float"))
+        #expect(t.isComplex == t.rawValue.hasPrefix("complex"))
+        // The name's number is the bit count (bit: 1).
+        #expect(t.bits == (Int(t.rawValue.filter(\.isNumber)) ?? 1))
+        if t == .bit { #expect(t.bytes == nil) } else { #expect(t.bytes == t.bits / 8) }
+        #expect(t.channelsPerValue == (t == .rgb24 ? 3 : t == .rgba32 ? 4 : 1))
+        if let kind = t.sampleKind {
+            #expect(kind.isFloat == t.isFloat && t.bits == kind.size * 8 * t.channelsPerValue)
+        } else {
+            #expect(t == .bit || t.isComplex || t == .float128)
+        }
+        // JSON: the raw string, as the record writer prints it.
+        let encoded = try JSONEncoder().encode([t])
+        #expect(String(decoding: encoded, as: UTF8.self) == "[\"\(t.rawValue)\"]")
+        #expect(try JSONDecoder().decode([DType].self, from: encoded) == [t])
+    }
+
+    @Test("DType: strings that are not dtypes are refused")
+    func dtypeUnknown() {
+        for s in ["", "unknown", "UINT8", "float", "float16", "rgb", "uint12"] { #expect(DType(rawValue: s) == nil) }
+        #expect(DType.uint8.isInteger && !DType.uint8.isColour && DType.rgba32.isColour && DType.rgba32.isInteger)
+    }
 }

@@ -166,17 +166,17 @@ package enum DICOMRecord {
         return !nonImage.contains(rest)
     }
 
-    static func dtype(_ h: DICOMHeader, samples: Int) -> String? {
+    static func dtype(_ h: DICOMHeader, samples: Int) -> DType? {
         let signed = h.pixelRepresentation == 1
-        if h.pixelDataTag == Tag.floatPixelData { return "float32" }
-        if h.pixelDataTag == Tag.doubleFloatPixelData { return "float64" }
+        if h.pixelDataTag == Tag.floatPixelData { return .float32 }
+        if h.pixelDataTag == Tag.doubleFloatPixelData { return .float64 }
         guard let bits = h.bitsAllocated else { return nil }
         switch bits {
-        case 1: return "bit"
-        case 8: return samples == 3 ? "rgb24" : signed ? "int8" : "uint8"
-        case 16: return signed ? "int16" : "uint16"
-        case 32: return signed ? "int32" : "uint32"
-        case 64: return signed ? "int64" : "uint64"
+        case 1: return .bit
+        case 8: return samples == 3 ? .rgb24 : signed ? .int8 : .uint8
+        case 16: return signed ? .int16 : .uint16
+        case 32: return signed ? .int32 : .uint32
+        case 64: return signed ? .int64 : .uint64
         default: return nil
         }
     }
