@@ -1,5 +1,6 @@
 import Foundation
 import ImagingX
+import ImagingXFixtures
 import Testing
 
 /// The shared typed values and tables that replaced strings and copies: one CSV quoter, one NIfTI
@@ -113,5 +114,40 @@ struct TypedValuesTests {
     func dtypeUnknown() {
         for s in ["", "unknown", "UINT8", "float", "float16", "rgb", "uint12"] { #expect(DType(rawValue: s) == nil) }
         #expect(DType.uint8.isInteger && !DType.uint8.isColour && DType.rgba32.isColour && DType.rgba32.isInteger)
+    }
+
+    /// nifti1.h: code, dtype, bits per voxel (what `bitpix` should say).
+    static let niftiCodes: [(Int, DType, Int)] = [
+        (1, .bit, 1), (2, .uint8, 8), (4, .int16, 16), (8, .int32, 32), (16, .float32, 32), (32, .complex64, 64),
+        (64, .float64, 64), (128, .rgb24, 24), (256, .int8, 8), (512, .uint16, 16), (768, .uint32, 32),
+        (1024, .int64, 64), (1280, .uint64, 64), (1536, .float128, 128), (1792, .complex128, 128),
+        (2048, .complex256, 256), (2304, .rgba32, 32),
+    ]
+
+    @Test("NIfTI datatype table: every nifti1.h code maps to its dtype, bits, channels and sample kind")
+    func niftiTable() throws {
+        #expect(NIfTIDataType.all.map(\.code) == Self.niftiCodes.map(\.0))
+        for (code, dtype, bits) in Self.niftiCodes {
+            let t = try #require(NIfTIDataType(code: code))
+            #expect(t.code == code && t.dtype == dtype && t.bits == bits, "code \(code)")
+            #expect(t.channels == (code == 128 ? 3 : code == 2304 ? 4 : 1))
+            #expect(t.bytes == (code == 1 ? nil : bits / 8))
+        }
+        // What the decoder reads: colour as 8-bit channels; no kind for binary, complex, float128.
+        let kinds = Dictionary(uniqueKeysWithValues: NIfTIDataType.all.map { ($0.code, $0.sampleKind) })
+        #expect(kinds[2]! == .uint8 && kinds[128]! == .uint8 && kinds[2304]! == .uint8)
+        #expect(kinds[4]! == .int16 && kinds[256]! == .int8 && kinds[1280]! == .uint64 && kinds[64]! == .float64)
+        for code in [1, 32, 1536, 1792, 2048] { #expect(kinds[code]! == nil, "code \(code)") }
+    }
+
+    @Test("NIfTI datatype table: unknown codes are refused, and the reader reports them as unsupported",
+          arguments: [0, 3, 6, 17, 255, 1000, 2305, 4096, -2])
+    func niftiUnknownCode(_ code: Int) {
+        #expect(NIfTIDataType(code: code) == nil)
+        var b = NIfTIBuilder(.nifti1)
+        b.setGrid(dims: [2, 2, 2], pixdim: [1, 1, 1], datatype: code, bitpix: 8)
+        let r = record(b.singleFile(data: Array(repeating: 0, count: 8)))
+        #expect(r.status == .unsupported && r.dtype == nil)
+        #expect(r.error?.contains("unknown NIfTI datatype code \(code)") == true, "\(r.error ?? "no error")")
     }
 }
