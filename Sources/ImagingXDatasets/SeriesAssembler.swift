@@ -82,7 +82,7 @@ extension PixelStats: Codable {
 
 public enum SeriesAssembler {
     /// Two slices share an orientation when each of their six cosines differ by at most this
-    /// (about 0.6°). Not the orthonormality test: that is `PatientGeometry.cosineTolerance`.
+    /// (about 0.6°). Not the orthonormality test: that is `PatientGeometry.seriesCosineTolerance`.
     static let sameOrientationTolerance = 0.01
     static let inPlaneTolerance = 0.1
     static let sliceTolerance = 0.2
@@ -171,7 +171,8 @@ public enum SeriesAssembler {
             return Assembled(record: r, members: ordered.map(\.0), histograms: histograms)
         }
         r.assembled = true
-        r.orthogonal_orientation = PatientGeometry.orthonormality(row: row, column: col).isOrthonormal()
+        r.orthogonal_orientation = PatientGeometry.orthonormality(row: row, column: col)
+            .isOrthonormal(tolerance: PatientGeometry.seriesCosineTolerance)
         let spacings = files.map(\.slice!.pixelSpacing)
         r.consistent_pixel_spacing = spacings.allSatisfy { s in zip(s, spacings[0]).allSatisfy { abs($0 - $1) <= inPlaneTolerance } }
         // Gaps between consecutive projected positions; equal positions are duplicates.

@@ -1,10 +1,14 @@
 /// DICOM patient geometry (PS3.3 §C.7.6.2.1.1) and the voxel-to-RAS+ affine built from it: the one
 /// builder behind a file's `affine` and a series volume's.
 public enum PatientGeometry {
-    /// Direction cosines are orthonormal when the row·column dot product and each vector's
-    /// departure from unit length are within this (GDCM's `DirectionCosines::IsValid` epsilon).
-    /// Both the per-file `orientation_not_orthonormal` finding and a series' `orthogonal_orientation` use it.
-    public static let cosineTolerance = 1e-3
+    // Two tolerances on purpose: each check keeps the reference it is compared with. One value
+    // for both would move the series flag away from IDC's index, or loosen the file warning.
+
+    /// One file's `orientation_not_orthonormal` finding: GDCM's `DirectionCosines::IsValid` epsilon.
+    public static let fileCosineTolerance = 1e-3
+    /// A series volume's `orthogonal_orientation` (README: 0.01): the NCI Imaging Data Commons
+    /// `volume_geometry_index` orientationTolerance, so the flag agrees with that index.
+    public static let seriesCosineTolerance = 0.01
 
     /// How far ImageOrientationPatient's two cosines are from orthonormal.
     public struct Orthonormality: Sendable, Equatable {
@@ -12,9 +16,9 @@ public enum PatientGeometry {
         public var rowNorm: Double
         public var columnNorm: Double
 
-        /// No measure is over `tolerance`. A NaN measure is over nothing (a NaN cosine never
-        /// reaches an affine: the matrix is not finite and is dropped).
-        public func isOrthonormal(tolerance: Double = PatientGeometry.cosineTolerance) -> Bool {
+        /// No measure is over `tolerance` (`fileCosineTolerance` or `seriesCosineTolerance`). A NaN
+        /// measure is over nothing (a NaN cosine never reaches an affine: the matrix is not finite).
+        public func isOrthonormal(tolerance: Double) -> Bool {
             !(abs(dot) > tolerance || abs(rowNorm - 1) > tolerance || abs(columnNorm - 1) > tolerance)
         }
     }

@@ -77,15 +77,24 @@ struct TypedValuesTests {
         #expect(near(ras[0], -lps[0]) && near(ras[1], -lps[1]) && near(ras[2], lps[2]))
     }
 
-    @Test("orthonormality: one tolerance (1e-3) for the file finding and the series check")
+    @Test("orthonormality: the file finding at 1e-3 (GDCM), the series flag at 0.01 (IDC)")
     func orthonormality() {
+        let file = PatientGeometry.fileCosineTolerance, series = PatientGeometry.seriesCosineTolerance
+        #expect(file == 1e-3 && series == 0.01)
         let t = 20 * Double.pi / 180
-        #expect(PatientGeometry.orthonormality(row: [1, 0, 0], column: [0, cos(t), sin(t)]).isOrthonormal())
-        // Cosines written with 4 decimals (DS) are within 1e-3; a 0.5% skew is not.
-        #expect(PatientGeometry.orthonormality(row: [1, 0, 0], column: [0, 0.9397, 0.3420]).isOrthonormal())
+        #expect(PatientGeometry.orthonormality(row: [1, 0, 0], column: [0, cos(t), sin(t)]).isOrthonormal(tolerance: file))
+        // Cosines written with 4 decimals (DS) pass both.
+        #expect(PatientGeometry.orthonormality(row: [1, 0, 0], column: [0, 0.9397, 0.3420]).isOrthonormal(tolerance: file))
+        // A 0.5% skew: the file is warned about, the series still counts as orthogonal.
         let skewed = PatientGeometry.orthonormality(row: [1, 0.005, 0], column: [0, 1, 0])
-        #expect(!skewed.isOrthonormal() && skewed.isOrthonormal(tolerance: 0.01))
-        #expect(!PatientGeometry.orthonormality(row: [1, 0, 0], column: [0, 1.01, 0]).isOrthonormal())
+        #expect(!skewed.isOrthonormal(tolerance: file) && skewed.isOrthonormal(tolerance: series))
+        let long = PatientGeometry.orthonormality(row: [1, 0, 0], column: [0, 1.011, 0])
+        #expect(!long.isOrthonormal(tolerance: series))
+        // Through the reader: the skewed header carries the finding and keeps its affine.
+        var spec = CTSliceSpec()
+        spec.orientation = [1, 0.005, 0, 0, 1, 0]
+        let r = record(DICOMFixtures.ctSlice(spec: spec))
+        #expect(r.findings.contains { $0.code == "orientation_not_orthonormal" } && r.affine != nil)
     }
 
     @Test("DType: raw values are the output strings; kind, bits, bytes, channels", arguments: DType.allCases)

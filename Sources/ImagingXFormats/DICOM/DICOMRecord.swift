@@ -107,7 +107,7 @@ package enum DICOMRecord {
             }
             let row = Array(iop[0..<3]), col = Array(iop[3..<6])
             let check = PatientGeometry.orthonormality(row: row, column: col)
-            if !check.isOrthonormal() {
+            if !check.isOrthonormal(tolerance: PatientGeometry.fileCosineTolerance) {
                 record.note("orientation_not_orthonormal", .warning,
                             "ImageOrientationPatient cosines are not orthonormal (dot \(check.dot), norms \(check.rowNorm), \(check.columnNorm))")
             }
