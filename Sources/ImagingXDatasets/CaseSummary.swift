@@ -12,7 +12,7 @@ public struct CaseSummary: Sendable, Codable, Equatable {
     public var images: [String]
     public var label: String?
     public var format: String?
-    public var dtype: String?
+    public var dtype: DType?
     public var modality: String?
     public var channels = 1
     /// Spatial grid (up to three axes, NIfTI/record order: fastest first).

@@ -12,6 +12,14 @@ public struct CaseFiles: Sendable, Codable, Equatable {
     public var label: String?
 }
 
+/// How a dataset folder's cases were found (`layout` in fingerprints and saved cases).
+public enum DatasetLayout: String, Codable, Sendable {
+    /// `dataset.json` beside `imagesTr/` and `labelsTr/` (nnU-Net v2, and MSD, which shares it).
+    case nnunet
+    /// Any other folder: every image file is a case, labels paired by file-name suffix.
+    case files
+}
+
 /// Finds the cases of a dataset folder.
 ///
 /// - nnU-Net v2 / MSD: `dataset.json` beside `imagesTr/` (`CASE_XXXX.ext`, one file per channel;
@@ -27,7 +35,7 @@ public enum CaseFinder {
         public var labels: [Int: String] = [:]
         public var channelNames: [String: String] = [:]
         public var fileEnding: String?
-        public var layout = "files"
+        public var layout = DatasetLayout.files
         public init() {}
     }
 
@@ -62,7 +70,7 @@ public enum CaseFinder {
         var info = readDatasetJSON(root + "/dataset.json") ?? DatasetInfo()
         let images = listFiles(root + "/imagesTr")
         if !images.isEmpty {
-            info.layout = "nnunet"
+            info.layout = .nnunet
             let labels = Set(listFiles(root + "/labelsTr"))
             var byCase: [String: [String]] = [:]
             for name in images {

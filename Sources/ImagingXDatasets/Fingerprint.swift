@@ -32,7 +32,7 @@ public struct DatasetFingerprint: Sendable, Codable {
     }
 
     public var dataset: String?
-    public var layout: String
+    public var layout: DatasetLayout
     public var cases: Int
     public var cases_with_labels: Int
     public var cases_failed: [String: String]
@@ -60,6 +60,10 @@ public struct DatasetFingerprint: Sendable, Codable {
 }
 
 public enum Fingerprinter {
+    /// A case (and, in a plan, a dataset's target spacing) is anisotropic when its largest
+    /// spacing is over this many times its smallest: nnU-Net v2's `ANISO_THRESHOLD` (3).
+    public static let anisotropyThreshold = 3.0
+
     /// Summarises every case with `jobs` workers of the one pool; summaries come back in case order.
     public static func summarize(_ cases: [CaseFiles], root: String, jobs: Int) -> [CaseSummary] {
         WorkerPool(jobs: jobs).map(cases.count, makeWorker: { FileReader() }) { reader, i in
@@ -73,7 +77,7 @@ public enum Fingerprinter {
                                        labelSuffixes: [String] = CaseFinder.defaultLabelSuffixes) -> (CaseFinder.DatasetInfo, [CaseSummary]) {
         let (info, files) = CaseFinder.find(folder, labelSuffixes: labelSuffixes)
         var cases = summarize(files, root: folder, jobs: jobs)
-        if info.layout != "nnunet" {
+        if info.layout != .nnunet {
             cases += summarizeSeries(CaseFinder.dicomCandidates(folder), root: folder, jobs: jobs)
         }
         return (info, cases)
@@ -258,10 +262,10 @@ public enum Fingerprinter {
             cases_with_labels: ok.filter { $0.label != nil && !$0.foreground.isEmpty }.count,
             cases_failed: failed,
             by_format: histogram(\.format), by_modality: histogram { $0.modality ?? info.channelNames["0"] },
-            by_dtype: histogram(\.dtype), by_channels: histogram { String($0.channels) },
+            by_dtype: histogram { $0.dtype?.rawValue }, by_channels: histogram { String($0.channels) },
             spacing: spacing, shape: shape, extent_mm: extent, orientation: histogram(\.axcodes),
             anisotropy: distribution(aniso.map(\.1)),
-            anisotropic_cases: aniso.filter { $0.1 > 3 }.map(\.0),
+            anisotropic_cases: aniso.filter { $0.1 > anisotropyThreshold }.map(\.0),
             intensity_per_channel: Dictionary(uniqueKeysWithValues: pooled.map { (String($0.key), intensity($0.value)) }),
             foreground_intensity_per_channel: Dictionary(uniqueKeysWithValues: pooledFg.map { (String($0.key), intensity($0.value)) }),
             labels: labels,

@@ -52,16 +52,15 @@ public struct SeriesRecord: Sendable, Codable, Equatable {
 }
 
 public enum SeriesAssembler {
-    static let cosineTolerance = 0.01
+    /// Two slices share an orientation when each of their six cosines differ by at most this
+    /// (about 0.6°). Not the orthonormality test: that is `PatientGeometry.seriesCosineTolerance`.
+    static let sameOrientationTolerance = 0.01
     static let inPlaneTolerance = 0.1
     static let sliceTolerance = 0.2
     static let samePosition = 0.01
     static let tiltTolerance = 0.1
 
     static func dot(_ a: [Double], _ b: [Double]) -> Double { a[0] * b[0] + a[1] * b[1] + a[2] * b[2] }
-    static func cross(_ a: [Double], _ b: [Double]) -> [Double] {
-        [a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0]]
-    }
     static func norm(_ a: [Double]) -> Double { dot(a, a).squareRoot() }
 
     /// Groups DICOM image records into series volumes. Records without a series key, slice
@@ -95,13 +94,13 @@ public enum SeriesAssembler {
             for r in images {
                 let g = r.slice!
                 grids.insert([g.columns, g.rows])
-                if !orientations.contains(where: { o in zip(o, g.orientation).allSatisfy { abs($0 - $1) <= cosineTolerance } }) {
+                if !orientations.contains(where: { o in zip(o, g.orientation).allSatisfy { abs($0 - $1) <= sameOrientationTolerance } }) {
                     orientations.append(g.orientation)
                 }
                 if let i = groups.firstIndex(where: { group in
                     let h = group[0].slice!
                     return h.columns == g.columns && h.rows == g.rows
-                        && zip(h.orientation, g.orientation).allSatisfy { abs($0 - $1) <= cosineTolerance }
+                        && zip(h.orientation, g.orientation).allSatisfy { abs($0 - $1) <= sameOrientationTolerance }
                 }) {
                     groups[i].append(r)
                 } else {
@@ -123,9 +122,7 @@ public enum SeriesAssembler {
                        histograms: [String: IntensityAccumulator]) -> Assembled {
         let g0 = files[0].slice!
         let row = Array(g0.orientation[0..<3]), col = Array(g0.orientation[3..<6])
-        var normal = cross(row, col)
-        let nn = norm(normal)
-        if nn > 0 { normal = normal.map { $0 / nn } }
+        let normal = PatientGeometry.sliceNormal(row: row, column: col)
         let ordered = files.map { ($0, dot($0.slice!.position, normal)) }
             .sorted { $0.1 != $1.1 ? $0.1 < $1.1 : Walker.bytewiseLess($0.0.path, $1.0.path) }
         var r = SeriesRecord(series_key: key, group: index, groups_in_series: count, modality: files[0].modality,
@@ -145,8 +142,8 @@ public enum SeriesAssembler {
             return Assembled(record: r, members: ordered.map(\.0), histograms: histograms)
         }
         r.assembled = true
-        r.orthogonal_orientation = abs(dot(row, col)) <= cosineTolerance && abs(norm(row) - 1) <= cosineTolerance
-            && abs(norm(col) - 1) <= cosineTolerance
+        r.orthogonal_orientation = PatientGeometry.orthonormality(row: row, column: col)
+            .isOrthonormal(tolerance: PatientGeometry.seriesCosineTolerance)
         let spacings = files.map(\.slice!.pixelSpacing)
         r.consistent_pixel_spacing = spacings.allSatisfy { s in zip(s, spacings[0]).allSatisfy { abs($0 - $1) <= inPlaneTolerance } }
         // Gaps between consecutive projected positions; equal positions are duplicates.
@@ -176,17 +173,10 @@ public enum SeriesAssembler {
         let dz = median
         r.dims = [g0.columns, g0.rows, n]
         r.spacing = [ps[0], ps[1], dz]
-        // PS3.3 C.7.6.2.1.1 for i, j; k steps along the actual slice-to-slice vector (dcm2niix's
-        // affine before any tilt correction). LPS → RAS negates x and y.
+        // k steps along the actual slice-to-slice vector (dcm2niix's affine before any tilt
+        // correction), not the normal × spacing that one file's affine uses.
         let kStep = n > 1 ? step.map { $0 / Double(n - 1) } : normal.map { $0 * dz }
-        var m = Matrix4.identity
-        for axis in 0..<3 {
-            let sign: Double = axis < 2 ? -1 : 1
-            m[axis, 0] = sign * row[axis] * ps[0]
-            m[axis, 1] = sign * col[axis] * ps[1]
-            m[axis, 2] = sign * kStep[axis]
-            m[axis, 3] = sign * first[axis]
-        }
+        let m = PatientGeometry.affine(row: row, column: col, spacing: ps, sliceStep: kStep, origin: first)
         r.affine = (0..<4).map { i in (0..<4).map { m[i, $0] + 0 } }  // + 0: no "-0" in the output
         r.axcodes = m.axcodes
         r.regular_volume = singleOrientation && consistentGrid && r.orthogonal_orientation! && r.unique_positions!

@@ -208,7 +208,7 @@ public enum Compat {
         }
         // dtype, channels, orientation, licence.
         let dta = Set(fa.by_dtype.keys), dtb = Set(fb.by_dtype.keys)
-        let floatA = dta.contains { $0.hasPrefix("float") }, floatB = dtb.contains { $0.hasPrefix("float") }
+        let floatA = dta.contains { DType(rawValue: $0)?.isFloat == true }, floatB = dtb.contains { DType(rawValue: $0)?.isFloat == true }
         let dtScore = dta == dtb ? 1 : (floatA == floatB ? 0.7 : 0.5)
         add("dtype", dtScore, "\(dta.sorted().joined(separator: ",")) vs \(dtb.sorted().joined(separator: ","))")
         let cha = Set(fa.by_channels.keys), chb = Set(fb.by_channels.keys)

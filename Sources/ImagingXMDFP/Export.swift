@@ -145,7 +145,7 @@ public enum Exporter {
         try put("data-meta.jsonl", meta)
         // Per item: the record, its media geometry and its plan.
         var items: [UInt8] = []
-        var csv = "dataset,id,image,label,spacing_x,spacing_y,spacing_z,dim_x,dim_y,dim_z,orientation,zoom_x,zoom_y,zoom_z,new_x,new_y,new_z,output_bytes,warnings\n"
+        var csv = Array("dataset,id,image,label,spacing_x,spacing_y,spacing_z,dim_x,dim_y,dim_z,orientation,zoom_x,zoom_y,zoom_z,new_x,new_y,new_z,output_bytes,warnings\n".utf8)
         for c in plan.cases {
             items += try json(.o([
                 ("record", .o([("dataset", .s(c.dataset)), ("id", .s(c.id)), ("images", .a(imagePaths(c).map { .s($0) })),
@@ -165,17 +165,12 @@ public enum Exporter {
             fields += c.new_shape.map { String($0) }
             fields.append(String(c.output_bytes))
             fields.append(c.warnings.joined(separator: "; "))
-            csv += fields.map(csvField).joined(separator: ",") + "\n"
+            CSV.appendRow(fields, to: &csv)
         }
         try put("items.jsonl", items)
-        try put("plan.csv", Array(csv.utf8))
+        try put("plan.csv", csv)
         try put("plan.json", try Fingerprinter.encode(plan))
         return written
-    }
-
-    static func csvField(_ s: String) -> String {
-        guard s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" }) else { return s }
-        return "\"" + s.replacing("\"", with: "\"\"") + "\""
     }
 
     public struct ExportError: Error, CustomStringConvertible { public var description: String }

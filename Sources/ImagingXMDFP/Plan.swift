@@ -54,8 +54,6 @@ public struct FusionPlan: Sendable, Codable {
 }
 
 public enum Planner {
-    public static let anisotropyThreshold = 3.0
-
     /// nnU-Net v2's `determine_fullres_target_spacing`, on arrays in numpy (z, y, x) order:
     /// the per-axis median; the largest-median axis (first on ties) is anisotropic when its median
     /// is over 3× the largest other median and its median size × 3 is below the smallest other
@@ -72,8 +70,8 @@ public enum Planner {
         let others = (0..<axes).filter { $0 != worst }
         let otherSpacing = others.map { target[$0] }.max()!
         let otherSize = others.map { targetSize[$0] }.min()!
-        let anisoSpacing = target[worst] > anisotropyThreshold * otherSpacing
-        let anisoVoxels = targetSize[worst] * anisotropyThreshold < otherSize
+        let anisoSpacing = target[worst] > Fingerprinter.anisotropyThreshold * otherSpacing
+        let anisoVoxels = targetSize[worst] * Fingerprinter.anisotropyThreshold < otherSize
         guard anisoSpacing && anisoVoxels else {
             return (target, "median spacing per axis (no axis both over 3× the others' spacing and under a third of their size)")
         }
@@ -138,7 +136,7 @@ public enum Planner {
                 if zoom > 2 { p.warnings.append("upsampled \(Fingerprinter.fmt(zoom))× along \(axis): interpolated slices carry no new information") }
             }
             let sp = c.spacing.prefix(3)
-            if let hi = sp.max(), let lo = sp.min(), lo > 0, hi / lo > anisotropyThreshold {
+            if let hi = sp.max(), let lo = sp.min(), lo > 0, hi / lo > Fingerprinter.anisotropyThreshold {
                 p.warnings.append("anisotropic (\(Fingerprinter.fmt(hi / lo)):1 spacing)")
             }
             if let o = c.axcodes, let t = targetOrientation, o != t {
@@ -167,7 +165,7 @@ public enum Planner {
                                                 "mean": pooled.mean, "std": pooled.std, "voxels": Double(pooled.count)],
                                    datasets: names))
             } else if ["photography", "dermoscopy", "endoscopy", "fundus"].contains(modality)
-                        || group.allSatisfy({ $0.cases.allSatisfy { $0.dtype == "uint8" || $0.dtype == "rgb24" || $0.error != nil } }) {
+                        || group.allSatisfy({ $0.cases.allSatisfy { $0.dtype == .uint8 || $0.dtype == .rgb24 || $0.error != nil } }) {
                 norms.append(.init(modality: modality, scheme: "8-bit images: scale to [0, 1] (divide by 255)", parameters: ["scale": 1.0 / 255], datasets: names))
             } else {
                 norms.append(.init(modality: modality, scheme: "per-case z-score (nnU-Net ZScoreNormalization)", parameters: [:], datasets: names))

@@ -116,7 +116,7 @@ public struct ImageRecord: Sendable, Equatable {
     public var dims: [Int]?
     /// Millimetres per voxel in `dims` order (NIfTI's 4th axis in seconds).
     public var spacing: [Double]?
-    public var dtype: String?
+    public var dtype: DType?
     public var channels: Int?
     public var bitsStored: Int?
     public var modality: String?

@@ -72,7 +72,7 @@ extension ImageRecord: Codable {
         sizeBytes = try c.decode(Int.self, forKey: .sizeBytes)
         dims = try c.decodeIfPresent([Int].self, forKey: .dims)
         spacing = try c.decodeIfPresent([Double?].self, forKey: .spacing).map { $0.map { $0 ?? .nan } }
-        dtype = try c.decodeIfPresent(String.self, forKey: .dtype)
+        dtype = try c.decodeIfPresent(DType.self, forKey: .dtype)
         channels = try c.decodeIfPresent(Int.self, forKey: .channels)
         bitsStored = try c.decodeIfPresent(Int.self, forKey: .bitsStored)
         modality = try c.decodeIfPresent(String.self, forKey: .modality)

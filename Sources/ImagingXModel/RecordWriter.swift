@@ -39,7 +39,7 @@ public enum RecordWriter {
         w.raw(",\"size_bytes\":"); w.int(r.sizeBytes)
         w.raw(",\"dims\":"); w.ints(r.dims)
         w.raw(",\"spacing\":"); w.numbers(r.spacing)
-        w.raw(",\"dtype\":"); w.optionalString(r.dtype)
+        w.raw(",\"dtype\":"); w.optionalString(r.dtype?.rawValue)
         w.raw(",\"channels\":"); w.optionalInt(r.channels)
         w.raw(",\"bits_stored\":"); w.optionalInt(r.bitsStored)
         w.raw(",\"modality\":"); w.optionalString(r.modality)
@@ -124,7 +124,7 @@ public enum RecordWriter {
         fields.append(String(r.sizeBytes))
         fields.append(r.dims == nil ? "" : json { $0.ints(r.dims) })
         fields.append(r.spacing == nil ? "" : json { $0.numbers(r.spacing) })
-        fields.append(r.dtype ?? "")
+        fields.append(r.dtype?.rawValue ?? "")
         fields.append(r.channels.map(String.init) ?? "")
         fields.append(r.bitsStored.map(String.init) ?? "")
         fields.append(r.modality ?? "")
@@ -160,23 +160,7 @@ public enum RecordWriter {
                 fields += ["", "", "", ""]
             }
         }
-        for (i, field) in fields.enumerated() {
-            if i > 0 { out.append(UInt8(ascii: ",")) }
-            appendCSVField(field, to: &out)
-        }
-        out.append(UInt8(ascii: "\n"))
-    }
-
-    /// RFC 4180 quoting: quote when the field holds a comma, quote, CR or LF.
-    static func appendCSVField(_ s: String, to out: inout [UInt8]) {
-        let needsQuotes = s.utf8.contains { $0 == 0x2C || $0 == 0x22 || $0 == 0x0A || $0 == 0x0D }
-        if !needsQuotes { out.append(contentsOf: s.utf8); return }
-        out.append(0x22)
-        for byte in s.utf8 {
-            if byte == 0x22 { out.append(0x22) }
-            out.append(byte)
-        }
-        out.append(0x22)
+        CSV.appendRow(fields, to: &out)
     }
 }
 

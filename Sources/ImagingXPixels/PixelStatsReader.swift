@@ -118,21 +118,15 @@ extension FileReader {
     // MARK: NIfTI / Analyze
 
     static func niftiLayout(_ result: NIfTIReader.Result, _ record: ImageRecord) throws(StatsError) -> SampleLayout {
-        let kind: SampleKind
-        switch result.datatype {
-        case 2, 128, 2304: kind = .uint8
-        case 256: kind = .int8
-        case 4: kind = .int16
-        case 512: kind = .uint16
-        case 8: kind = .int32
-        case 768: kind = .uint32
-        case 1024: kind = .int64
-        case 1280: kind = .uint64
-        case 16: kind = .float32
-        case 64: kind = .float64
-        case 1: throw StatsError("datatype bit (1): 1-bit voxels are not decoded (nibabel does not read them either)")
-        case 32, 1792, 2048: throw StatsError("complex datatype \(record.dtype ?? ""): statistics of complex voxels are not defined")
-        default: throw StatsError("datatype \(record.dtype ?? String(result.datatype)) is not decoded")
+        let type = NIfTIDataType(code: result.datatype)
+        guard let kind = type?.sampleKind else {
+            if type?.dtype == .bit {
+                throw StatsError("datatype bit (1): 1-bit voxels are not decoded (nibabel does not read them either)")
+            }
+            if type?.dtype.isComplex == true {
+                throw StatsError("complex datatype \(record.dtype?.rawValue ?? ""): statistics of complex voxels are not defined")
+            }
+            throw StatsError("datatype \(record.dtype?.rawValue ?? String(result.datatype)) is not decoded")
         }
         return SampleLayout(kind: kind, bigEndian: result.bigEndian, slope: record.rescaleSlope ?? 1,
                             intercept: record.rescaleIntercept ?? 0)

@@ -47,7 +47,7 @@ struct Fingerprint: ParsableCommand {
             guard let bytes = FileBytes.read(file) else { writeStderr("imagingx: cannot read \(file)\n"); throw ExitCode(1) }
             let set = try Fingerprinter.decodeCases(bytes)
             let part = set.cases
-            if info.layout == "files" && info.name == nil { info = set.info }
+            if info.layout == .files && info.name == nil { info = set.info }
             let known = Set(cases.map(\.id))
             if let dup = part.first(where: { known.contains($0.id) }) {
                 writeStderr("imagingx: case \(dup.id) appears in more than one --merge file\n")

@@ -20,7 +20,7 @@ struct DICOMTests {
         #expect(r.dims == [20, 10])
         // Spacing is [column spacing, row spacing] = [PixelSpacing[1], PixelSpacing[0]].
         #expect(r.spacing == [0.25, 0.5])
-        #expect(r.dtype == "int16")
+        #expect(r.dtype == .int16)
         #expect(r.bitsStored == 12)
         #expect(r.channels == 1)
         #expect(r.modality == "CT")
@@ -94,7 +94,7 @@ struct DICOMTests {
         let r = record(bytes)
         #expect(r.status == .ok, "\(r.error ?? "")")
         #expect(r.dims == [64, 64, 10_000])
-        #expect(r.dtype == "bit")
+        #expect(r.dtype == .bit)
         #expect(r.modality == "SEG")
         #expect(r.sopClassUID == "1.2.840.10008.5.1.4.1.1.66.4")
         #expect(r.spacing == [0.625, 0.5, 1.5])
@@ -127,7 +127,7 @@ struct DICOMTests {
         #expect(r.status == .ok)
         #expect(r.compressed == true)
         #expect(r.transferSyntax == "1.2.840.10008.1.2.4.50")
-        #expect(r.dtype == "rgb24" && r.channels == 3)
+        #expect(r.dtype == .rgb24 && r.channels == 3)
         #expect(r.photometric == "YBR_FULL_422")
     }
 

@@ -50,7 +50,7 @@ struct NIfTITests {
         #expect(r.format == (kind == .nifti1 ? .nifti1 : .nifti2))
         #expect(r.dims == [4, 5, 6])
         #expect(r.spacing == [1.5, 2, 3])
-        #expect(r.dtype == "uint16" && r.bitsStored == 16 && r.channels == 1)
+        #expect(r.dtype == .uint16 && r.bitsStored == 16 && r.channels == 1)
         #expect(r.rescaleSlope == 2 && r.rescaleIntercept == -5)
         #expect(r.affine?[0, 0] == -1.5 && r.affine?[2, 3] == 30)
         #expect(r.axcodes == "LAS")

@@ -7,22 +7,22 @@ struct RasterTests {
     struct PNGCase: Sendable, CustomStringConvertible {
         var colorType: Int
         var bitDepth: Int
-        var dtype: String
+        var dtype: DType
         var channels: Int
         var description: String { "colour type \(colorType), \(bitDepth) bit" }
     }
 
     static let pngCases: [PNGCase] = [
-        PNGCase(colorType: 0, bitDepth: 1, dtype: "bit", channels: 1),
-        PNGCase(colorType: 0, bitDepth: 4, dtype: "uint8", channels: 1),
-        PNGCase(colorType: 0, bitDepth: 8, dtype: "uint8", channels: 1),
-        PNGCase(colorType: 0, bitDepth: 16, dtype: "uint16", channels: 1),
-        PNGCase(colorType: 2, bitDepth: 8, dtype: "rgb24", channels: 3),
-        PNGCase(colorType: 2, bitDepth: 16, dtype: "uint16", channels: 3),
-        PNGCase(colorType: 3, bitDepth: 4, dtype: "rgb24", channels: 3),
-        PNGCase(colorType: 4, bitDepth: 8, dtype: "uint8", channels: 2),
-        PNGCase(colorType: 6, bitDepth: 8, dtype: "rgba32", channels: 4),
-        PNGCase(colorType: 6, bitDepth: 16, dtype: "uint16", channels: 4),
+        PNGCase(colorType: 0, bitDepth: 1, dtype: .bit, channels: 1),
+        PNGCase(colorType: 0, bitDepth: 4, dtype: .uint8, channels: 1),
+        PNGCase(colorType: 0, bitDepth: 8, dtype: .uint8, channels: 1),
+        PNGCase(colorType: 0, bitDepth: 16, dtype: .uint16, channels: 1),
+        PNGCase(colorType: 2, bitDepth: 8, dtype: .rgb24, channels: 3),
+        PNGCase(colorType: 2, bitDepth: 16, dtype: .uint16, channels: 3),
+        PNGCase(colorType: 3, bitDepth: 4, dtype: .rgb24, channels: 3),
+        PNGCase(colorType: 4, bitDepth: 8, dtype: .uint8, channels: 2),
+        PNGCase(colorType: 6, bitDepth: 8, dtype: .rgba32, channels: 4),
+        PNGCase(colorType: 6, bitDepth: 16, dtype: .uint16, channels: 4),
     ]
 
     @Test("PNG colour types and bit depths", arguments: pngCases, [false, true])
@@ -72,19 +72,19 @@ struct RasterTests {
                                           pixels: [UInt8](repeating: 50, count: 21 * 9))
         let g = record(gray)
         #expect(g.status == .ok && g.format == .jpeg)
-        #expect(g.dims == [21, 9] && g.channels == 1 && g.dtype == "uint8" && g.bitsStored == 8)
+        #expect(g.dims == [21, 9] && g.channels == 1 && g.dtype == .uint8 && g.bitsStored == 8)
         #expect(g.coding == "baseline" && g.interlaced == false)
         #expect(near(g.spacing, [0.1, 0.2]))
 
         let rgb = try RasterBuilder.jpeg(width: 8, height: 8, components: 3, progressive: true, densityUnit: 2,
                                          density: (100, 50), pixels: [UInt8](repeating: 50, count: 192))
         let c = record(rgb)
-        #expect(c.dtype == "rgb24" && c.channels == 3 && c.coding == "progressive" && c.interlaced == true)
+        #expect(c.dtype == .rgb24 && c.channels == 3 && c.coding == "progressive" && c.interlaced == true)
         #expect(near(c.spacing, [0.1, 0.2]))
 
         let cmyk = try RasterBuilder.jpeg(width: 8, height: 8, components: 4, jfif: false, pixels: [UInt8](repeating: 50, count: 256))
         let k = record(cmyk)
-        #expect(k.channels == 4 && k.dtype == "uint8" && k.spacing == nil)
+        #expect(k.channels == 4 && k.dtype == .uint8 && k.spacing == nil)
 
         let aspect = try RasterBuilder.jpeg(width: 8, height: 8, components: 1, densityUnit: 0, density: (1, 1),
                                             pixels: [UInt8](repeating: 0, count: 64))
@@ -104,7 +104,7 @@ struct RasterTests {
     @Test("JPEG 12-bit extended, 16-bit lossless, arithmetic and hierarchical frames")
     func processes() {
         let twelve = record(RasterTests.frame(0xC1, precision: 12, width: 512, height: 400, components: 1))
-        #expect(twelve.coding == "extended" && twelve.dtype == "uint16" && twelve.bitsStored == 12)
+        #expect(twelve.coding == "extended" && twelve.dtype == .uint16 && twelve.bitsStored == 12)
         #expect(twelve.dims == [512, 400])
         let lossless = record(RasterTests.frame(0xC3, precision: 16, width: 10, height: 10, components: 1))
         #expect(lossless.coding == "lossless" && lossless.bitsStored == 16)

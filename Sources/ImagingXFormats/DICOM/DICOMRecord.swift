@@ -106,27 +106,15 @@ package enum DICOMRecord {
                 return
             }
             let row = Array(iop[0..<3]), col = Array(iop[3..<6])
-            let dot = row[0] * col[0] + row[1] * col[1] + row[2] * col[2]
-            let rowNorm = (row[0] * row[0] + row[1] * row[1] + row[2] * row[2]).squareRoot()
-            let colNorm = (col[0] * col[0] + col[1] * col[1] + col[2] * col[2]).squareRoot()
-            if abs(dot) > 1e-3 || abs(rowNorm - 1) > 1e-3 || abs(colNorm - 1) > 1e-3 {
+            let check = PatientGeometry.orthonormality(row: row, column: col)
+            if !check.isOrthonormal(tolerance: PatientGeometry.fileCosineTolerance) {
                 record.note(.orientationNotOrthonormal, .warning,
-                            "ImageOrientationPatient cosines are not orthonormal (dot \(dot), norms \(rowNorm), \(colNorm))")
+                            "ImageOrientationPatient cosines are not orthonormal (dot \(check.dot), norms \(check.rowNorm), \(check.columnNorm))")
             }
-            var normal = [row[1] * col[2] - row[2] * col[1], row[2] * col[0] - row[0] * col[2], row[0] * col[1] - row[1] * col[0]]
-            let nn = (normal[0] * normal[0] + normal[1] * normal[1] + normal[2] * normal[2]).squareRoot()
-            if nn > 0 { normal = normal.map { $0 / nn } }
+            // One file: k steps one slice spacing along the unit normal.
+            let normal = PatientGeometry.sliceNormal(row: row, column: col)
             let dz = between ?? thickness ?? 1
-            // PS3.3 §C.7.6.2.1.1: P = S + i·Δc·rowCosine + j·Δr·columnCosine, i = column index.
-            // LPS → RAS+ negates the first two world rows.
-            var m = Matrix4.identity
-            for axis in 0..<3 {
-                let sign: Double = axis < 2 ? -1 : 1
-                m[axis, 0] = sign * row[axis] * s[0]
-                m[axis, 1] = sign * col[axis] * s[1]
-                m[axis, 2] = sign * normal[axis] * dz
-                m[axis, 3] = sign * ipp[axis]
-            }
+            let m = PatientGeometry.affine(row: row, column: col, spacing: s, sliceStep: normal.map { $0 * dz }, origin: ipp)
             if m.isFinite {
                 record.affine = m
                 record.axcodes = m.axcodes
@@ -178,17 +166,17 @@ package enum DICOMRecord {
         return !nonImage.contains(rest)
     }
 
-    static func dtype(_ h: DICOMHeader, samples: Int) -> String? {
+    static func dtype(_ h: DICOMHeader, samples: Int) -> DType? {
         let signed = h.pixelRepresentation == 1
-        if h.pixelDataTag == Tag.floatPixelData { return "float32" }
-        if h.pixelDataTag == Tag.doubleFloatPixelData { return "float64" }
+        if h.pixelDataTag == Tag.floatPixelData { return .float32 }
+        if h.pixelDataTag == Tag.doubleFloatPixelData { return .float64 }
         guard let bits = h.bitsAllocated else { return nil }
         switch bits {
-        case 1: return "bit"
-        case 8: return samples == 3 ? "rgb24" : signed ? "int8" : "uint8"
-        case 16: return signed ? "int16" : "uint16"
-        case 32: return signed ? "int32" : "uint32"
-        case 64: return signed ? "int64" : "uint64"
+        case 1: return .bit
+        case 8: return samples == 3 ? .rgb24 : signed ? .int8 : .uint8
+        case 16: return signed ? .int16 : .uint16
+        case 32: return signed ? .int32 : .uint32
+        case 64: return signed ? .int64 : .uint64
         default: return nil
         }
     }

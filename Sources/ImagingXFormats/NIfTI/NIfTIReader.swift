@@ -86,15 +86,15 @@ package enum NIfTIReader {
         record.dims = dims
 
         let code = f.int(slots.datatype)
-        guard let type = datatype(code) else {
+        guard let type = NIfTIDataType(code: code) else {
             throw ParseError(.unsupported, at: slots.datatype.offset, "unknown NIfTI datatype code \(code)")
         }
-        record.dtype = type.name
+        record.dtype = type.dtype
         record.channels = type.channels
         let bitpix = f.int(slots.bitpix)
         record.bitsStored = type.bits
         if bitpix != type.bits {
-            record.note(.bitpixMismatch, .warning, "bitpix is \(bitpix) but datatype \(type.name) has \(type.bits) bits")
+            record.note(.bitpixMismatch, .warning, "bitpix is \(bitpix) but datatype \(type.dtype.rawValue) has \(type.bits) bits")
         }
 
         // pixdim with nibabel's load-time fixes for the spatial axes.
@@ -303,31 +303,5 @@ package enum NIfTIReader {
         guard unscaled != 0, scaled != 0, scaled.isFinite else { return (nil, nil) }
         let s = scaled / unscaled
         return (s, calMin - s * glmin)
-    }
-
-    package struct DataType { let name: String; let bits: Int; let channels: Int }
-
-    /// nifti1.h NIFTI_TYPE_* codes.
-    static func datatype(_ code: Int) -> DataType? {
-        switch code {
-        case 1: DataType(name: "bit", bits: 1, channels: 1)
-        case 2: DataType(name: "uint8", bits: 8, channels: 1)
-        case 4: DataType(name: "int16", bits: 16, channels: 1)
-        case 8: DataType(name: "int32", bits: 32, channels: 1)
-        case 16: DataType(name: "float32", bits: 32, channels: 1)
-        case 32: DataType(name: "complex64", bits: 64, channels: 1)
-        case 64: DataType(name: "float64", bits: 64, channels: 1)
-        case 128: DataType(name: "rgb24", bits: 24, channels: 3)
-        case 256: DataType(name: "int8", bits: 8, channels: 1)
-        case 512: DataType(name: "uint16", bits: 16, channels: 1)
-        case 768: DataType(name: "uint32", bits: 32, channels: 1)
-        case 1024: DataType(name: "int64", bits: 64, channels: 1)
-        case 1280: DataType(name: "uint64", bits: 64, channels: 1)
-        case 1536: DataType(name: "float128", bits: 128, channels: 1)
-        case 1792: DataType(name: "complex128", bits: 128, channels: 1)
-        case 2048: DataType(name: "complex256", bits: 256, channels: 1)
-        case 2304: DataType(name: "rgba32", bits: 32, channels: 4)
-        default: nil
-        }
     }
 }

@@ -79,9 +79,9 @@ package enum JPEGReader {
                 record.interlaced = process.hasPrefix("progressive")
                 record.compressed = true
                 if precision <= 8 {
-                    record.dtype = components == 3 ? "rgb24" : "uint8"
+                    record.dtype = components == 3 ? .rgb24 : .uint8
                 } else {
-                    record.dtype = "uint16"
+                    record.dtype = .uint16
                 }
                 if components == 4 { record.note(.cmyk, .info, "4 components: CMYK or YCCK") }
                 break

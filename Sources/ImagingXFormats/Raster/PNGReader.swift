@@ -107,21 +107,21 @@ package enum PNGReader {
         switch colorType {
         case 0:
             record.channels = 1
-            record.dtype = bitDepth == 16 ? "uint16" : bitDepth == 1 ? "bit" : "uint8"
+            record.dtype = bitDepth == 16 ? .uint16 : bitDepth == 1 ? .bit : .uint8
         case 2:
             record.channels = 3
-            record.dtype = bitDepth == 16 ? "uint16" : "rgb24"
+            record.dtype = bitDepth == 16 ? .uint16 : .rgb24
         case 3:
             // Palette indices expand to RGB (RGBA with tRNS), as every decoder presents them.
             record.channels = hasTransparency ? 4 : 3
-            record.dtype = hasTransparency ? "rgba32" : "rgb24"
+            record.dtype = hasTransparency ? .rgba32 : .rgb24
             record.note(.palette, .info, "palette image: \(bitDepth)-bit indices into RGB\(hasTransparency ? "A" : "")")
         case 4:
             record.channels = 2
-            record.dtype = bitDepth == 16 ? "uint16" : "uint8"
+            record.dtype = bitDepth == 16 ? .uint16 : .uint8
         default:
             record.channels = 4
-            record.dtype = bitDepth == 16 ? "uint16" : "rgba32"
+            record.dtype = bitDepth == 16 ? .uint16 : .rgba32
         }
         record.compressed = true
     }
