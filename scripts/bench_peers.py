@@ -65,7 +65,13 @@ def main():
     ap.add_argument("--imagingx", required=True)
     ap.add_argument("--corpus", required=True)
     ap.add_argument("--json", help="also write the results here")
+    ap.add_argument("--before", help="another imagingx binary (e.g. the previous commit's): timed against --imagingx, "
+                                     "runs interleaved, and reported as after/before ratios; the peers are skipped")
+    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--stats", action="store_true", help="with --before: time `scan --stats` instead of headers")
     args = ap.parse_args()
+    if args.before:
+        return compare(args)
 
     rows = []
 
@@ -108,6 +114,43 @@ def main():
         if "gdcmscanner_files_s" in r:
             print(f"| dicom | {r['files']} | | | | gdcmscanner (12 tags) | {r['gdcmscanner_files_s']:,.0f} | "
                   f"{r['imagingx_j1_files_s'] / r['gdcmscanner_files_s']:.1f}× | {r['imagingx_j1_rss_mib']:.0f} / {r['gdcmscanner_rss_mib']:.0f} |")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(rows, f, indent=2)
+
+
+def compare(args):
+    """Before/after on the same files in one run: for each format and job count, one warm-up of
+    each binary, then `repeats` rounds alternating the two; the best wall time of each, the
+    highest peak RSS."""
+    extra = ["--stats"] if args.stats else []
+
+    def timed(binary, d, jobs):
+        wall, rss, _ = run([binary, "scan", d, "--jobs", str(jobs), "--output", "/dev/null", "--quiet"] + extra)
+        return wall, rss
+
+    print(f"# {platform.node()} {platform.machine()}, {os.cpu_count()} cores; corpus {args.corpus}; "
+          f"{'scan --stats' if args.stats else 'header scan'}; best of {args.repeats} interleaved rounds after a warm-up")
+    print("| format | files | jobs | before files/s | after files/s | after / before | peak RSS MiB before / after |")
+    print("|" + "---|" * 7)
+    rows = []
+    for fmt in ["dicom", "nii", "niigz", "png", "jpeg"]:
+        d = os.path.join(args.corpus, fmt)
+        if not os.path.isdir(d):
+            continue
+        n = count_files(d)
+        for jobs in (1, 2):
+            timed(args.before, d, jobs)
+            timed(args.imagingx, d, jobs)
+            b, a = [], []
+            for _ in range(args.repeats):
+                b.append(timed(args.before, d, jobs))
+                a.append(timed(args.imagingx, d, jobs))
+            wb, wa = min(x[0] for x in b), min(x[0] for x in a)
+            rb, ra = max(x[1] for x in b), max(x[1] for x in a)
+            rows.append({"format": fmt, "files": n, "jobs": jobs, "before_files_s": n / wb, "after_files_s": n / wa,
+                         "ratio": wb / wa, "before_rss_mib": rb, "after_rss_mib": ra})
+            print(f"| {fmt} | {n} | {jobs} | {n / wb:,.0f} | {n / wa:,.0f} | {wb / wa:.3f} | {rb:.0f} / {ra:.0f} |", flush=True)
     if args.json:
         with open(args.json, "w") as f:
             json.dump(rows, f, indent=2)

@@ -46,7 +46,7 @@ let statsCorpus: (root: String, decoded: [String: Int]) = {
         let reader = FileReader()
         decoded[format] = entries.reduce(0) { total, e in
             let r = reader.read(fullPath: e.fullPath, path: e.path)
-            return total + (r.dims ?? []).reduce(1, *) * (r.dtype == "int16" ? 2 : 1)
+            return total + (r.dims ?? []).reduce(1, *) * (r.dtype == .int16 ? 2 : 1)
         }
     }
     return (root, decoded)
@@ -61,6 +61,16 @@ func scanStats(_ format: String, jobs: Int) -> Int {
     return bytes
 }
 
+/// What counts as a regression when a run is checked against the committed thresholds
+/// (`scripts/bench-check`, `Benchmarks/Thresholds/`) or against another baseline: p50 wall
+/// clock more than 10 % slower (the shared 2-core machine varies by about that between runs),
+/// allocations up by more than 5 %, peak RSS up by more than 20 %.
+let regressionTolerances: [BenchmarkMetric: BenchmarkThresholds] = [
+    .wallClock: .init(relative: [.p50: 10.0]),
+    .mallocCountTotal: .init(relative: [.p50: 5.0]),
+    .peakMemoryResident: .init(relative: [.p50: 20.0]),
+]
+
 let benchmarks: @Sendable () -> Void = {
     Benchmark.defaultConfiguration = .init(
         metrics: [.wallClock, .cpuTotal, .throughput, .peakMemoryResident, .mallocCountTotal],
@@ -68,7 +78,8 @@ let benchmarks: @Sendable () -> Void = {
         warmupIterations: 1,
         scalingFactor: .one,
         maxDuration: .seconds(10),
-        maxIterations: 10)
+        maxIterations: 10,
+        thresholds: regressionTolerances)
 
     for format in BenchCorpus.formats {
         for jobs in [1, 2] {
@@ -82,7 +93,8 @@ let benchmarks: @Sendable () -> Void = {
     for format in StatsCorpus.formats {
         for jobs in [1, 2] {
             Benchmark("Stats.\(format).jobs\(jobs)",
-                      configuration: .init(scalingFactor: .one, maxDuration: .seconds(10), maxIterations: 10)) { benchmark in
+                      configuration: .init(scalingFactor: .one, maxDuration: .seconds(10), maxIterations: 10,
+                                           thresholds: regressionTolerances)) { benchmark in
                 for _ in benchmark.scaledIterations {
                     blackHole(scanStats(format, jobs: jobs))
                 }
