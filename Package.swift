@@ -51,10 +51,7 @@ let package = Package(
         .target(
             name: "ImagingXPixels", dependencies: ["ImagingXFormats", "CDeflate", "CImagingCodecs"],
             swiftSettings: release),
-        .target(
-            name: "ImagingXScan",
-            dependencies: ["ImagingXPixels", .product(name: "Logging", package: "swift-log")],
-            swiftSettings: release),
+        .target(name: "ImagingXScan", dependencies: ["ImagingXPixels"], swiftSettings: release),
         .target(name: "ImagingXDatasets", dependencies: ["ImagingXScan"], swiftSettings: release),
         .target(name: "ImagingXMDFP", dependencies: ["ImagingXDatasets"], swiftSettings: release),
         .target(name: "ImagingX", dependencies: ["ImagingXMDFP"], swiftSettings: release),
