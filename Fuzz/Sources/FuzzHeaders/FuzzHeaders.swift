@@ -8,11 +8,18 @@ nonisolated(unsafe) let reader = FileReader(options: ReadOptions(stats: true))
 public func fuzzHeaders(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     let record = reader.read(bytes: Array(UnsafeBufferPointer(start: data, count: size)), path: "fuzz")
     if record.status == .error {
-        // Every error names a byte offset.
-        precondition(record.error?.contains(" at byte ") == true, "error without an offset: \(record.error ?? "")")
+        // Every error has a code and a byte offset, and its sentence ends with that offset.
+        precondition(record.errorCode != nil, "error without a code: \(record.error ?? "")")
+        precondition(record.errorOffset.map { record.error?.hasSuffix(" at byte \($0)") == true } == true,
+                     "error without an offset: \(record.error ?? "")")
     }
     var out: [UInt8] = []
     RecordWriter.appendJSON(record, to: &out)
+    // Whatever the input, the record reads back and writes the same bytes again.
+    let back = try! RecordReader.readJSONLines(out)
+    var again: [UInt8] = []
+    RecordWriter.appendJSON(back[0], to: &again)
+    precondition(again == out, "record does not round-trip: \(String(decoding: out, as: UTF8.self))")
     return 0
 }
 
