@@ -1,8 +1,5 @@
 import ArgumentParser
 import ImagingX
-#if canImport(Glibc)
-import Glibc
-#endif
 
 struct CompatCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

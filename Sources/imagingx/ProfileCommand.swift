@@ -1,8 +1,5 @@
 import ArgumentParser
 import ImagingX
-#if canImport(Glibc)
-import Glibc
-#endif
 
 struct ProfileCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
