@@ -99,9 +99,6 @@ public final class FileSink {
 }
 
 public enum Application {
-    /// One worker per online core, the default of every command.
-    public static let defaultJobs: Int = max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
-
     /// Never truncate data: the image format an existing, non-empty `path` holds, if any
     /// (gzip counts, as a damaged `.nii.gz` is still someone's image).
     public static func imageDataFormat(at path: String) -> String? {
@@ -134,7 +131,7 @@ public enum Application {
     public static func scan(_ request: ScanRequest, progress: (Int, Double) -> Void = { _, _ in }) throws(ScanError) -> ScanResult {
         let started = DispatchTime.now().uptimeNanoseconds
         func elapsed() -> Double { Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9 }
-        let jobs = request.jobs ?? defaultJobs
+        let jobs = request.jobs ?? Defaults.jobs
         let sink = try openSink(request.destination)
         defer { sink.close() }
         let encoding = RecordEncoding(format: request.format, stats: request.stats, fileStat: request.fileStat)
@@ -179,7 +176,7 @@ extension Application {
     /// `imagingx series`: DICOM files grouped into volumes with their geometry flags.
     public static func series(_ request: SeriesRequest) -> SeriesResult {
         let walk = Walker(includeHidden: request.includeHidden).walk(request.paths)
-        let volumes = SeriesAssembler.scan(walk.entries, jobs: request.jobs ?? defaultJobs, stats: request.stats)
+        let volumes = SeriesAssembler.scan(walk.entries, jobs: request.jobs ?? Defaults.jobs, stats: request.stats)
         return SeriesResult(volumes: volumes, rootErrors: walk.errors)
     }
 }

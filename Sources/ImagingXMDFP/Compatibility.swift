@@ -16,7 +16,7 @@ import Glibc
 /// changed from the command line (`--weight spacing=3`).
 public struct Compatibility: Sendable, Codable {
     public struct Factor: Sendable, Codable {
-        public var name: String
+        public var name: CompatFactor
         public var score: Double
         public var weight: Double
         public var reason: String
@@ -42,22 +42,40 @@ public struct FusionGroup: Sendable, Codable {
     public var modalities: [String]
 }
 
-public struct CompatWeights: Sendable {
-    public static let defaults: [(String, Double)] = [
-        ("modality", 3), ("dim", 2), ("task", 1), ("anatomy", 1), ("labels", 2), ("spacing", 2), ("intensity", 2),
-        ("dtype", 0.5), ("channels", 1), ("orientation", 0.5), ("licence", 0.5),
-    ]
-    public var values: [String: Double]
-    public init() { values = Dictionary(uniqueKeysWithValues: Self.defaults) }
+/// The factors of a compatibility score, in the order they are scored and reported. The raw
+/// value is the factor's name in the JSON output and in `--weight FACTOR=W`.
+public enum CompatFactor: String, CaseIterable, Codable, Sendable {
+    case modality, dim, task, anatomy, labels, spacing, intensity, dtype, channels, orientation, licence
 
-    /// Applies "name=value" settings; throws a message for an unknown factor or a bad value.
+    /// The weight when `--weight` does not set one (the README's factor table).
+    public var defaultWeight: Double {
+        switch self {
+        case .modality: 3
+        case .dim, .labels, .spacing, .intensity: 2
+        case .task, .anatomy, .channels: 1
+        case .dtype, .orientation, .licence: 0.5
+        }
+    }
+}
+
+public struct CompatWeights: Sendable, Equatable {
+    public var values: [CompatFactor: Double]
+    public init() { values = Dictionary(uniqueKeysWithValues: CompatFactor.allCases.map { ($0, $0.defaultWeight) }) }
+
+    public subscript(_ factor: CompatFactor) -> Double {
+        get { values[factor] ?? factor.defaultWeight }
+        set { values[factor] = newValue }
+    }
+
+    /// Applies "FACTOR=WEIGHT" settings in order; refuses an unknown factor or a weight that is not
+    /// a finite number ≥ 0 (a typo never silently weighs 0).
     public mutating func apply(_ settings: [String]) throws(Compat.InvalidWeight) {
         for s in settings {
             let parts = s.split(separator: "=", maxSplits: 1).map(String.init)
-            guard parts.count == 2, values[parts[0]] != nil, let w = Double(parts[1]), w >= 0, w.isFinite else {
-                throw Compat.InvalidWeight(description: "--weight \(s): expected FACTOR=WEIGHT (≥ 0) with FACTOR one of \(Self.defaults.map(\.0).joined(separator: ", "))")
-            }
-            values[parts[0]] = w
+            guard parts.count == 2 else { throw .malformed(setting: s) }
+            guard let factor = CompatFactor(rawValue: parts[0]) else { throw .unknownFactor(setting: s, factor: parts[0]) }
+            guard let w = Double(parts[1]), w >= 0, w.isFinite else { throw .invalidWeight(setting: s, factor: factor, value: parts[1]) }
+            self[factor] = w
         }
     }
 }
@@ -75,7 +93,25 @@ public struct DatasetContext: Sendable {
 }
 
 public enum Compat {
-    public struct InvalidWeight: Error, CustomStringConvertible { public var description: String }
+    /// A `--weight` setting that cannot be applied; every case keeps the setting as written.
+    public enum InvalidWeight: Error, CustomStringConvertible, Equatable {
+        /// No "=" in the setting.
+        case malformed(setting: String)
+        /// FACTOR is not one of `CompatFactor.allCases`.
+        case unknownFactor(setting: String, factor: String)
+        /// WEIGHT is not a finite number ≥ 0.
+        case invalidWeight(setting: String, factor: CompatFactor, value: String)
+
+        public var setting: String {
+            switch self {
+            case .malformed(let s), .unknownFactor(let s, _), .invalidWeight(let s, _, _): s
+            }
+        }
+
+        public var description: String {
+            "--weight \(setting): expected FACTOR=WEIGHT (≥ 0) with FACTOR one of \(CompatFactor.allCases.map(\.rawValue).joined(separator: ", "))"
+        }
+    }
 
     static let mrSequences: Set<String> = ["t1", "t2", "flair", "adc", "dwi", "pd", "t1ce", "t1gd", "t1c", "t2w", "t1w",
                                            "bold", "swi", "mri", "dce", "t2*", "pdw", "cine"]
@@ -83,14 +119,28 @@ public enum Compat {
     /// Modalities of a dataset: DICOM Modality values, nnU-Net channel names (T1, FLAIR → MR),
     /// else its catalog entry.
     public static func modalities(_ d: DatasetContext) -> Set<String> {
-        var out = Set<String>()
-        for key in d.fingerprint.by_modality.keys {
+        Set(modalityCases(d).keys)
+    }
+
+    /// The cases per modality (as `modalities` names them): a case counts for each modality its
+    /// DICOM Modality or channel name maps to. Modalities known only from the catalog entry count 0.
+    public static func modalityCases(_ d: DatasetContext) -> [String: Int] {
+        var out: [String: Int] = [:]
+        for (key, cases) in d.fingerprint.by_modality {
             let k = Vocabulary.clean(key)
-            if mrSequences.contains(k) { out.insert("MR"); continue }
-            out.formUnion(Vocabulary.modality(key).terms.subtracting(["CR", "DX", "MG", "XA"]))
+            if mrSequences.contains(k) { out["MR", default: 0] += cases; continue }
+            for m in Vocabulary.modality(key).terms.subtracting(["CR", "DX", "MG", "XA"]) { out[m, default: 0] += cases }
         }
-        if out.isEmpty, let c = d.catalog { out = Set(c.modality).subtracting(["CR", "DX", "MG", "XA", "multi"]) }
+        if out.isEmpty, let c = d.catalog {
+            for m in Set(c.modality).subtracting(["CR", "DX", "MG", "XA", "multi"]) { out[m] = 0 }
+        }
         return out
+    }
+
+    /// The one modality a dataset is planned (normalised, exported) as: the one most of its cases
+    /// have; a tie, or modalities known only from the catalog, goes to the alphabetically first.
+    public static func dominantModality(_ d: DatasetContext) -> String? {
+        modalityCases(d).max { $0.value != $1.value ? $0.value < $1.value : $0.key > $1.key }?.key
     }
 
     static func dims(_ f: DatasetFingerprint) -> String {
@@ -129,43 +179,43 @@ public enum Compat {
 
     public static func score(_ a: DatasetContext, _ b: DatasetContext, weights: CompatWeights = CompatWeights()) -> Compatibility {
         var factors: [Compatibility.Factor] = []
-        func add(_ name: String, _ score: Double, _ reason: String) {
-            factors.append(.init(name: name, score: min(1, max(0, score)), weight: weights.values[name] ?? 0, reason: reason))
+        func add(_ factor: CompatFactor, _ score: Double, _ reason: String) {
+            factors.append(.init(name: factor, score: min(1, max(0, score)), weight: weights[factor], reason: reason))
         }
         let fa = a.fingerprint, fb = b.fingerprint
         // Modality (the gate).
         let ma = modalities(a), mb = modalities(b)
         var gated = false
         if ma.isEmpty || mb.isEmpty {
-            add("modality", 0.5, "modality unknown for \(ma.isEmpty ? a.name : b.name): give a catalog entry to decide")
+            add(.modality, 0.5, "modality unknown for \(ma.isEmpty ? a.name : b.name): give a catalog entry to decide")
         } else if ma.isDisjoint(with: mb) {
             gated = true
-            add("modality", 0, "\(ma.sorted().joined(separator: "/")) and \(mb.sorted().joined(separator: "/")) are different imaging physics: no voxel-wise fusion")
+            add(.modality, 0, "\(ma.sorted().joined(separator: "/")) and \(mb.sorted().joined(separator: "/")) are different imaging physics: no voxel-wise fusion")
         } else {
             let j = Double(ma.intersection(mb).count) / Double(ma.union(mb).count)
-            add("modality", j, j == 1 ? "both \(ma.sorted().joined(separator: "/"))" : "share \(ma.intersection(mb).sorted().joined(separator: "/")) of \(ma.union(mb).sorted().joined(separator: "/"))")
+            add(.modality, j, j == 1 ? "both \(ma.sorted().joined(separator: "/"))" : "share \(ma.intersection(mb).sorted().joined(separator: "/")) of \(ma.union(mb).sorted().joined(separator: "/"))")
         }
         // Dimensionality.
         let da = dims(fa), db = dims(fb)
-        add("dim", da == db ? 1 : 0, da == db ? "both \(da)" : "\(a.name) is \(da), \(b.name) is \(db)")
+        add(.dim, da == db ? 1 : 0, da == db ? "both \(da)" : "\(a.name) is \(da), \(b.name) is \(db)")
         // Task: segmentation when label maps are present.
         let ta = fa.cases_with_labels > 0 ? "seg" : nil, tb = fb.cases_with_labels > 0 ? "seg" : nil
         let ca = a.catalog.map { Set($0.task) } ?? (ta.map { [$0] } ?? []), cb = b.catalog.map { Set($0.task) } ?? (tb.map { [$0] } ?? [])
-        if ca.isEmpty || cb.isEmpty { add("task", 0.5, "task unknown for \(ca.isEmpty ? a.name : b.name) (no label maps, no catalog entry)") }
-        else { let s = ca.isDisjoint(with: cb) ? 0.0 : 1.0; add("task", s, s == 1 ? "both \(ca.intersection(cb).sorted().joined(separator: "/"))" : "\(ca.sorted()) vs \(cb.sorted())") }
+        if ca.isEmpty || cb.isEmpty { add(.task, 0.5, "task unknown for \(ca.isEmpty ? a.name : b.name) (no label maps, no catalog entry)") }
+        else { let s = ca.isDisjoint(with: cb) ? 0.0 : 1.0; add(.task, s, s == 1 ? "both \(ca.intersection(cb).sorted().joined(separator: "/"))" : "\(ca.sorted()) vs \(cb.sorted())") }
         // Anatomy from the catalog (a region overlaps its parts).
         if let x = a.catalog?.anatomy, let y = b.catalog?.anatomy, !x.isEmpty, !y.isEmpty {
             let ax = Set(x.flatMap(Vocabulary.ancestors)), ay = Set(y.flatMap(Vocabulary.ancestors))
             let overlap = Set(x).contains { ay.contains($0) } || Set(y).contains { ax.contains($0) }
-            add("anatomy", overlap ? 1 : 0, overlap ? "overlapping anatomy (\(x.joined(separator: ",")) / \(y.joined(separator: ",")))" : "\(x.joined(separator: ",")) vs \(y.joined(separator: ","))")
+            add(.anatomy, overlap ? 1 : 0, overlap ? "overlapping anatomy (\(x.joined(separator: ",")) / \(y.joined(separator: ",")))" : "\(x.joined(separator: ",")) vs \(y.joined(separator: ","))")
         } else {
-            add("anatomy", 0.5, "anatomy unknown without catalog entries for both")
+            add(.anatomy, 0.5, "anatomy unknown without catalog entries for both")
         }
         // Labels: names, values, conflicts.
         let la = Dictionary(fa.labels.compactMap { l in l.name.map { (Vocabulary.clean($0), l.value) } }, uniquingKeysWith: { x, _ in x })
         let lb = Dictionary(fb.labels.compactMap { l in l.name.map { (Vocabulary.clean($0), l.value) } }, uniquingKeysWith: { x, _ in x })
         if la.isEmpty || lb.isEmpty {
-            add("labels", fa.labels.isEmpty && fb.labels.isEmpty ? 0.5 : 0.25,
+            add(.labels, fa.labels.isEmpty && fb.labels.isEmpty ? 0.5 : 0.25,
                 fa.labels.isEmpty && fb.labels.isEmpty ? "no labels in either" : "labels named in only one dataset")
         } else {
             let shared = Set(la.keys).intersection(lb.keys)
@@ -179,7 +229,7 @@ public enum Compat {
             var reason = "\(shared.count) of \(union.count) label names shared"
             if !sameNameOtherValue.isEmpty { reason += "; same name, different value: \(sameNameOtherValue.sorted().map { "\($0) (\(la[$0]!) vs \(lb[$0]!))" }.joined(separator: ", "))" }
             if !sameValueOtherName.isEmpty { reason += "; same value, different name: \(sameValueOtherName.sorted().map { "\($0): \(va[$0]!) vs \(vb[$0]!)" }.joined(separator: ", "))" }
-            add("labels", jaccard * (1 - 0.5 * min(1, Double(conflicts) / Double(max(union.count, 1)))), reason)
+            add(.labels, jaccard * (1 - 0.5 * min(1, Double(conflicts) / Double(max(union.count, 1)))), reason)
         }
         // Spacing: mean |log2 ratio| of the median spacing per axis.
         let axes = min(fa.spacing.count, fb.spacing.count, 3)
@@ -192,41 +242,41 @@ public enum Compat {
                 parts.append("\(f(fa.spacing[k].median))/\(f(fb.spacing[k].median))")
             }
             let d = total / Double(axes)
-            add("spacing", pow(2, -d), "median spacing \(parts.joined(separator: ", ")) mm; mean |log2 ratio| \(f(d))")
+            add(.spacing, pow(2, -d), "median spacing \(parts.joined(separator: ", ")) mm; mean |log2 ratio| \(f(d))")
         } else {
-            add("spacing", 0.5, "no spacing")
+            add(.spacing, 0.5, "no spacing")
         }
         // Intensity: Wasserstein between the modality-normalised pooled histograms.
         let isCT = ma.contains("CT") && mb.contains("CT")
         if let ha = histogram(fa, ct: isCT), let hb = histogram(fb, ct: isCT) {
             let w = wasserstein(ha, hb)
             let s = isCT ? exp(-w / 100) : exp(-w)
-            add("intensity", s.isFinite ? s : 0, isCT ? "Wasserstein distance \(f(w)) HU between the pooled histograms"
+            add(.intensity, s.isFinite ? s : 0, isCT ? "Wasserstein distance \(f(w)) HU between the pooled histograms"
                 : "Wasserstein distance \(f(w)) between the z-scored pooled histograms")
         } else {
-            add("intensity", 0.5, "no intensity histogram (run on pixels)")
+            add(.intensity, 0.5, "no intensity histogram (run on pixels)")
         }
         // dtype, channels, orientation, licence.
         let dta = Set(fa.by_dtype.keys), dtb = Set(fb.by_dtype.keys)
         let floatA = dta.contains { DType(rawValue: $0)?.isFloat == true }, floatB = dtb.contains { DType(rawValue: $0)?.isFloat == true }
         let dtScore = dta == dtb ? 1 : (floatA == floatB ? 0.7 : 0.5)
-        add("dtype", dtScore, "\(dta.sorted().joined(separator: ",")) vs \(dtb.sorted().joined(separator: ","))")
+        add(.dtype, dtScore, "\(dta.sorted().joined(separator: ",")) vs \(dtb.sorted().joined(separator: ","))")
         let cha = Set(fa.by_channels.keys), chb = Set(fb.by_channels.keys)
-        add("channels", cha == chb ? 1 : 0, cha == chb ? "both \(cha.sorted().joined(separator: ",")) channel(s)" : "\(cha.sorted()) vs \(chb.sorted()) channels")
+        add(.channels, cha == chb ? 1 : 0, cha == chb ? "both \(cha.sorted().joined(separator: ",")) channel(s)" : "\(cha.sorted()) vs \(chb.sorted()) channels")
         func dominant(_ h: [String: Int]) -> String? {
             h.filter { $0.key != "unknown" }.max { $0.value != $1.value ? $0.value < $1.value : $0.key > $1.key }?.key
         }
         let oa = dominant(fa.orientation), ob = dominant(fb.orientation)
         if let oa, let ob {
-            add("orientation", oa == ob ? 1 : 0.5, oa == ob ? "both mostly \(oa)" : "\(oa) vs \(ob): reorientation needed (lossless)")
+            add(.orientation, oa == ob ? 1 : 0.5, oa == ob ? "both mostly \(oa)" : "\(oa) vs \(ob): reorientation needed (lossless)")
         } else {
-            add("orientation", 0.5, "orientation unknown for \(oa == nil ? a.name : b.name) (no affine: 2D images)")
+            add(.orientation, 0.5, "orientation unknown for \(oa == nil ? a.name : b.name) (no affine: 2D images)")
         }
         if let x = a.catalog?.licence, let y = b.catalog?.licence {
             let nc = x.contains("NC") || y.contains("NC")
-            add("licence", x == y ? 1 : 0.75, x == y ? "both \(x)" : "\(x) and \(y)\(nc ? ": the fused set is non-commercial" : "")")
+            add(.licence, x == y ? 1 : 0.75, x == y ? "both \(x)" : "\(x) and \(y)\(nc ? ": the fused set is non-commercial" : "")")
         } else {
-            add("licence", 0.5, "licence unknown without catalog entries for both")
+            add(.licence, 0.5, "licence unknown without catalog entries for both")
         }
         // Overlap: equal canonical voxel hashes.
         var shared: [[String]] = []

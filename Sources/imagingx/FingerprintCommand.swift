@@ -41,34 +41,15 @@ struct Fingerprint: ParsableCommand {
     }
 
     func run() throws {
-        var cases: [CaseSummary] = []
-        var info = CaseFinder.DatasetInfo()
-        for file in merge {
-            guard let bytes = FileBytes.read(file) else { writeStderr("imagingx: cannot read \(file)\n"); throw ExitCode(1) }
-            let set = try Fingerprinter.decodeCases(bytes)
-            let part = set.cases
-            if info.layout == .files && info.name == nil { info = set.info }
-            let known = Set(cases.map(\.id))
-            if let dup = part.first(where: { known.contains($0.id) }) {
-                writeStderr("imagingx: case \(dup.id) appears in more than one --merge file\n")
-                throw ExitCode(1)
-            }
-            cases += part
-        }
-        if let folder {
-            let workers = jobs ?? max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
-            let (found, summaries) = Fingerprinter.summarizeFolder(folder, jobs: workers,
-                                                                   labelSuffixes: labelSuffixes.split(separator: ",").map(String.init))
-            info = found
-            cases += summaries
-        }
-        if let saveCases {
-            try write(Fingerprinter.encode(Fingerprinter.CaseSet(info: info, cases: cases.sorted { $0.id < $1.id })), to: saveCases)
-        }
-        let fingerprint = Fingerprinter.reduce(cases, info: info)
-        let json = try Fingerprinter.encode(fingerprint)
+        let request = FingerprintRequest(folder: folder, caseFiles: merge,
+                                         labelSuffixes: labelSuffixes.split(separator: ",").map(String.init),
+                                         jobs: jobs ?? Defaults.jobs)
+        let result: FingerprintResult
+        do { result = try FingerprintDataset.run(request) } catch { throw error.cliError }
+        if let saveCases { try write(Fingerprinter.encode(result.caseSet), to: saveCases) }
+        let json = try Fingerprinter.encode(result.fingerprint)
         if let output { try write(json, to: output) } else { json.withUnsafeBytes { _ = Glibc.write(1, $0.baseAddress, $0.count) } }
-        if let nnunet { try write(Fingerprinter.nnUNet(cases, fingerprint), to: nnunet) }
+        if let nnunet { try write(result.nnUNetFingerprint(), to: nnunet) }
     }
 
     func write(_ bytes: [UInt8], to path: String) throws {

@@ -1,8 +1,5 @@
 import ArgumentParser
 import ImagingX
-#if canImport(Glibc)
-import Glibc
-#endif
 
 struct PlanCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -38,46 +35,23 @@ struct PlanCommand: ParsableCommand {
     var jobs: Int?
 
     func run() throws {
-        var fixed: [Double]?
-        if target != "auto" {
-            let parts = target.split(separator: ",").compactMap { Double($0) }
-            guard parts.count == 3, parts.allSatisfy({ $0 > 0 && $0.isFinite }) else {
-                throw ValidationError("--target must be auto or X,Y,Z with three positive spacings in mm")
-            }
-            fixed = parts
-        }
-        var attached: [String: CatalogEntry] = [:]
-        if !catalogNames.isEmpty {
-            let catalog = try CatalogCommand.load(catalogFile)
-            for spec in catalogNames {
-                let parts = spec.split(separator: "=", maxSplits: 1).map(String.init)
-                guard parts.count == 2 else { throw ValidationError("--catalog \(spec): expected DATASET=NAME") }
-                do { attached[parts[0].trimmingSlashes] = try catalog.resolve(parts[1]) } catch {
-                    writeStderr("imagingx: --catalog \(spec): \(error.description)\n")
-                    throw ExitCode(2)
-                }
-            }
-        }
-        let workers = jobs ?? max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
-        var inputs: [Planner.Input] = []
-        var refs: [Exporter.DatasetRef] = []
-        for d in datasets {
-            let (info, cases) = Fingerprinter.summarizeFolder(d, jobs: workers)
-            let fp = Fingerprinter.reduce(cases, info: info)
-            let cat = attached[d.trimmingSlashes]
-            let modality = Compat.modalities(DatasetContext(name: d, fingerprint: fp, catalog: cat)).sorted().first
-            inputs.append(Planner.Input(name: d, info: info, cases: cases, modality: modality))
-            refs.append(Exporter.DatasetRef(name: d, root: absolute(d), fingerprint: fp, catalog: cat, modality: modality))
-        }
-        let plan = Planner.plan(inputs, target: fixed)
-        if let export {
-            let files = try Exporter.write(plan, datasets: refs, to: export)
-            writeStderr("wrote \(files.joined(separator: ", "))\n")
-        }
+        let planTarget: PlanRequest.Target
+        do { planTarget = try PlanRequest.Target(parsing: target) } catch { throw error.cliError }
+        let attached: CatalogAttachments
+        do { attached = try CatalogAttachments.resolve(catalogNames, in: FileCatalogStore(path: catalogFile)) } catch { throw error.cliError }
+        let request = PlanRequest(datasets: datasets, target: planTarget, catalog: attached, exportDirectory: export, jobs: jobs ?? Defaults.jobs)
+        let result: PlanResult
+        do { result = try PlanFusion.run(request) } catch { throw error.cliError }
+        if export != nil { writeStderr("wrote \(result.exported.joined(separator: ", "))\n") }
         if json {
-            writeStdout(String(decoding: try Fingerprinter.encode(plan), as: UTF8.self))
+            writeStdout(String(decoding: try Fingerprinter.encode(result.plan), as: UTF8.self))
             return
         }
+        writeStdout(text(result.plan))
+    }
+
+    /// Target, normalisation per modality, the label map and every case's resampling.
+    func text(_ plan: FusionPlan) -> String {
         var out = "target spacing \(plan.target_spacing.map(Fingerprinter.fmt).joined(separator: " × ")) mm (x × y × z): \(plan.rule)\n"
         out += "target orientation \(plan.target_orientation ?? "unknown")\n"
         out += "\(plan.cases.count) cases, \(plan.total_output_bytes / 1_000_000) MB as float32 after resampling\n\nnormalisation:\n"
@@ -93,14 +67,6 @@ struct PlanCommand: ParsableCommand {
             for w in c.warnings { out += "    warning: \(w)\n" }
         }
         for w in plan.warnings { out += "warning: \(w)\n" }
-        writeStdout(out)
-    }
-
-    func absolute(_ p: String) -> String {
-        if p.hasPrefix("/") { return p.trimmingSlashes }
-        var buf = [CChar](repeating: 0, count: 4096)
-        guard getcwd(&buf, buf.count) != nil else { return p }
-        let cwd = String(decoding: buf.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        return cwd + "/" + p.trimmingSlashes
+        return out
     }
 }

@@ -1,8 +1,5 @@
 import ArgumentParser
 import ImagingX
-#if canImport(Glibc)
-import Glibc
-#endif
 
 struct ProfileCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -23,17 +20,9 @@ struct ProfileCommand: ParsableCommand {
     var jobs: Int?
 
     func run() throws {
-        var entry: CatalogEntry?
-        if let catalog {
-            do { entry = try CatalogCommand.load(catalogFile).resolve(catalog) } catch let e as Catalog.NameError {
-                writeStderr("imagingx: --catalog: \(e.description)\n")
-                throw ExitCode(2)
-            }
-        }
-        let workers = jobs ?? max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
-        let (info, cases) = Fingerprinter.summarizeFolder(folder, jobs: workers)
-        struct Profile: Encodable { var folder: String; var catalog: CatalogEntry?; var fingerprint: DatasetFingerprint }
-        writeStdout(String(decoding: try Fingerprinter.encode(Profile(folder: folder, catalog: entry,
-                                                                     fingerprint: Fingerprinter.reduce(cases, info: info))), as: UTF8.self))
+        let request = ProfileRequest(folder: folder, catalogName: catalog, jobs: jobs ?? Defaults.jobs)
+        let result: ProfileResult
+        do { result = try ProfileDataset.run(request, catalog: FileCatalogStore(path: catalogFile)) } catch { throw error.cliError }
+        writeStdout(String(decoding: try Fingerprinter.encode(result), as: UTF8.self))
     }
 }

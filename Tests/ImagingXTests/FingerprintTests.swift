@@ -115,15 +115,15 @@ struct CompatTests {
         #expect(s1.score > 0.8 && !s1.gated, "\(s1.score)")
         #expect(s2.score < s1.score && s2.score > 0.3, "\(s2.score)")
         #expect(s3.score == 0 && s3.gated && s3.factors[0].reason.contains("different imaging physics"))
-        let labels = try #require(s2.factors.first { $0.name == "labels" })
+        let labels = try #require(s2.factors.first { $0.name == .labels })
         #expect(labels.reason.contains("same name, different value") && labels.reason.contains("same value, different name"))
-        let spacing = try #require(s2.factors.first { $0.name == "spacing" })
+        let spacing = try #require(s2.factors.first { $0.name == .spacing })
         #expect(spacing.score < 0.9 && spacing.reason.contains("2.5/5"))
-        let intensity = try #require(s2.factors.first { $0.name == "intensity" })
-        #expect(intensity.reason.contains("HU") && intensity.score < s1.factors.first { $0.name == "intensity" }!.score)
+        let intensity = try #require(s2.factors.first { $0.name == .intensity })
+        #expect(intensity.reason.contains("HU") && intensity.score < s1.factors.first { $0.name == .intensity }!.score)
         // A weight is a flag, not a code edit: only spacing counts → the score is the spacing factor.
         var w = CompatWeights()
-        try w.apply(CompatWeights.defaults.map { "\($0.0)=0" } + ["spacing=1"])
+        try w.apply(CompatFactor.allCases.map { "\($0.rawValue)=0" } + ["spacing=1"])
         #expect(abs(Compat.score(a, partly, weights: w).score - spacing.score) < 1e-12)
         #expect(throws: Compat.InvalidWeight.self) { var x = CompatWeights(); try x.apply(["colour=2"]) }
     }
@@ -141,7 +141,7 @@ struct CompatTests {
         #expect(compatible.score > 0.9, "\(compatible.score)")
         #expect(partly.score > 0.5 && partly.score < 0.85, "\(partly.score)")
         #expect(none.score == 0 && none.gated)
-        let labels = try #require(partly.factors.first { $0.name == "labels" })
+        let labels = try #require(partly.factors.first { $0.name == .labels })
         #expect(labels.reason.contains("right (2 vs 1)"))
     }
 

@@ -118,7 +118,25 @@ public struct CatalogQuery: Sendable {
 }
 
 extension Catalog {
-    public struct NameError: Error, CustomStringConvertible { public var description: String }
+    /// A name that does not pick one dataset.
+    public enum NameError: Error, CustomStringConvertible, Equatable {
+        case noMatch(query: String)
+        /// Every entry the name fits (the description shows the first 8).
+        case ambiguous(query: String, candidates: [String])
+
+        public var query: String {
+            switch self { case .noMatch(let q), .ambiguous(let q, _): q }
+        }
+
+        public var description: String {
+            switch self {
+            case .noMatch(let query):
+                "no catalog dataset matches '\(query)'"
+            case .ambiguous(let query, let candidates):
+                "'\(query)' is ambiguous: \(candidates.prefix(8).joined(separator: ", "))\(candidates.count > 8 ? ", …" : ""); give the full name"
+            }
+        }
+    }
 
     /// A dataset by name: exact (ignoring case and punctuation), else the one entry whose name
     /// contains the query; several candidates are refused, with their names, rather than guessed.
@@ -129,7 +147,7 @@ extension Catalog {
         if exact.count == 1 { return exact[0] }
         let partial = exact.isEmpty ? entries.filter { key($0.name).contains(q) } : exact
         if partial.count == 1 { return partial[0] }
-        if partial.isEmpty { throw NameError(description: "no catalog dataset matches '\(query)'") }
-        throw NameError(description: "'\(query)' is ambiguous: \(partial.prefix(8).map(\.name).joined(separator: ", "))\(partial.count > 8 ? ", …" : ""); give the full name")
+        if partial.isEmpty { throw .noMatch(query: query) }
+        throw .ambiguous(query: query, candidates: partial.map(\.name))
     }
 }

@@ -1,0 +1,42 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The application layer's file writes and path helpers (the CLI keeps its own for standard output).
+package enum FileIO {
+    /// Creates or truncates `path` and writes `bytes`; on failure, the `errno` of `open`.
+    package static func write(_ bytes: [UInt8], to path: String) -> Int32? {
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { return errno }
+        defer { close(fd) }
+        bytes.withUnsafeBytes { raw in
+            var done = 0
+            while done < raw.count {
+                let n = Glibc.write(fd, raw.baseAddress! + done, raw.count - done)
+                if n < 0, errno == EINTR { continue }
+                if n <= 0 { break }
+                done += n
+            }
+        }
+        return nil
+    }
+
+    /// `strerror` as a Swift string.
+    package static func message(_ code: Int32) -> String { String(cString: strerror(code)) }
+
+    /// The path with trailing slashes removed ("a/b/" and "a/b" name one dataset).
+    package static func trimmingSlashes(_ path: String) -> String {
+        var s = path
+        while s.hasSuffix("/") { s.removeLast() }
+        return s
+    }
+
+    /// An absolute path for `path` (relative to the working directory), trailing slashes removed.
+    package static func absolute(_ path: String) -> String {
+        if path.hasPrefix("/") { return trimmingSlashes(path) }
+        var buf = [CChar](repeating: 0, count: 4096)
+        guard getcwd(&buf, buf.count) != nil else { return path }
+        let cwd = String(decoding: buf.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        return cwd + "/" + trimmingSlashes(path)
+    }
+}

@@ -1,0 +1,84 @@
+/// What to fingerprint: a dataset folder, saved per-case summaries (`--save-cases` files from
+/// partial runs), or both. Cases must be unique by id across all of them.
+public struct FingerprintRequest: Sendable {
+    public var folder: String?
+    /// Per-case summary files, read in order before the folder.
+    public var caseFiles: [String]
+    /// Label suffixes for folders without imagesTr/labelsTr.
+    public var labelSuffixes: [String]
+    public var jobs: Int
+
+    public init(folder: String? = nil, caseFiles: [String] = [], labelSuffixes: [String] = CaseFinder.defaultLabelSuffixes,
+                jobs: Int = Defaults.jobs) {
+        self.folder = folder
+        self.caseFiles = caseFiles
+        self.labelSuffixes = labelSuffixes
+        self.jobs = jobs
+    }
+}
+
+public struct FingerprintResult: Sendable {
+    /// The dataset's description: the folder's, else the first case file's with a name.
+    public var info: CaseFinder.DatasetInfo
+    /// The cases in the order read (case files, then the folder); the fingerprint is reduced from these.
+    public var cases: [CaseSummary]
+    public var fingerprint: DatasetFingerprint
+
+    /// The per-case summaries by id: what `--save-cases` writes and `caseFiles` reads back.
+    public var caseSet: Fingerprinter.CaseSet { Fingerprinter.CaseSet(info: info, cases: cases.sorted { $0.id < $1.id }) }
+
+    /// nnU-Net v2's dataset_fingerprint.json.
+    public func nnUNetFingerprint() -> [UInt8] { Fingerprinter.nnUNet(cases, fingerprint) }
+}
+
+public enum FingerprintError: Error, CustomStringConvertible {
+    /// Neither a folder nor case files.
+    case noInput
+    case unreadableCaseFile(path: String)
+    case undecodableCaseFile(path: String, underlying: any Error)
+    /// A case id in two case files (`caseFile` is the second).
+    case duplicateCase(id: String, caseFile: String)
+    /// A case id of the folder already read from a case file.
+    case folderCaseInCaseFile(id: String, folder: String)
+
+    public var description: String {
+        switch self {
+        case .noInput: "give a dataset FOLDER or --merge FILE..."
+        case .unreadableCaseFile(let path): "cannot read \(path)"
+        case .undecodableCaseFile(let path, let underlying): "\(path) is not a case-summary file: \(underlying)"
+        case .duplicateCase(let id, _): "case \(id) appears in more than one --merge file"
+        case .folderCaseInCaseFile(let id, let folder): "case \(id) of \(folder) is also in a --merge file"
+        }
+    }
+}
+
+/// Fingerprints a dataset: summarises its cases (or reads saved summaries) and reduces them.
+public enum FingerprintDataset {
+    public static func run(_ request: FingerprintRequest) throws(FingerprintError) -> FingerprintResult {
+        guard request.folder != nil || !request.caseFiles.isEmpty else { throw .noInput }
+        var cases: [CaseSummary] = []
+        var known = Set<String>()
+        var info = CaseFinder.DatasetInfo()
+        // A case counted twice would skew every statistic (and the reducers key cases by id).
+        func add(_ part: [CaseSummary], from path: String, folder: Bool) throws(FingerprintError) {
+            if let dup = part.first(where: { known.contains($0.id) }) {
+                throw folder ? .folderCaseInCaseFile(id: dup.id, folder: path) : .duplicateCase(id: dup.id, caseFile: path)
+            }
+            known.formUnion(part.map(\.id))
+            cases += part
+        }
+        for file in request.caseFiles {
+            guard let bytes = FileBytes.read(file) else { throw .unreadableCaseFile(path: file) }
+            let set: Fingerprinter.CaseSet
+            do { set = try Fingerprinter.decodeCases(bytes) } catch { throw .undecodableCaseFile(path: file, underlying: error) }
+            if info.layout == .files && info.name == nil { info = set.info }
+            try add(set.cases, from: file, folder: false)
+        }
+        if let folder = request.folder {
+            let (found, summaries) = Fingerprinter.summarizeFolder(folder, jobs: request.jobs, labelSuffixes: request.labelSuffixes)
+            info = found
+            try add(summaries, from: folder, folder: true)
+        }
+        return FingerprintResult(info: info, cases: cases, fingerprint: Fingerprinter.reduce(cases, info: info))
+    }
+}

@@ -1,0 +1,83 @@
+/// The resampling and normalisation plan for fusing dataset folders, optionally exported as
+/// nnU-Net, MONAI and MDFP manifests.
+public struct PlanRequest: Sendable {
+    /// The target spacing: nnU-Net v2's rule, or fixed (x, y, z in mm).
+    public enum Target: Sendable, Equatable {
+        case auto
+        case fixed([Double])
+
+        /// "auto" or "X,Y,Z" (parts that are not numbers are skipped, as before); three finite
+        /// spacings > 0 are required.
+        public init(parsing text: String) throws(PlanError) {
+            if text == "auto" { self = .auto; return }
+            let parts = text.split(separator: ",").compactMap { Double($0) }
+            guard Self.valid(parts) else { throw .invalidTarget(text) }
+            self = .fixed(parts)
+        }
+
+        static func valid(_ spacing: [Double]) -> Bool { spacing.count == 3 && spacing.allSatisfy { $0 > 0 && $0.isFinite } }
+    }
+
+    public var datasets: [String]
+    public var target: Target
+    public var catalog: CatalogAttachments
+    /// Write the manifests here (created, one level); images are never copied.
+    public var exportDirectory: String?
+    public var jobs: Int
+
+    public init(datasets: [String], target: Target = .auto, catalog: CatalogAttachments = CatalogAttachments(),
+                exportDirectory: String? = nil, jobs: Int = Defaults.jobs) {
+        self.datasets = datasets
+        self.target = target
+        self.catalog = catalog
+        self.exportDirectory = exportDirectory
+        self.jobs = jobs
+    }
+}
+
+public struct PlanResult: Sendable {
+    public var plan: FusionPlan
+    /// Per dataset, in request order: absolute root, fingerprint, catalog entry and the modality
+    /// it is planned as (`Compat.dominantModality`).
+    public var datasets: [Exporter.DatasetRef]
+    /// The manifests written to `exportDirectory` (empty without one).
+    public var exported: [String]
+}
+
+public enum PlanError: Error, CustomStringConvertible {
+    case invalidTarget(String)
+    case export(directory: String, underlying: any Error)
+
+    public var description: String {
+        switch self {
+        case .invalidTarget: "--target must be auto or X,Y,Z with three positive spacings in mm"
+        case .export(let directory, let underlying): "cannot export to \(directory): \(underlying)"
+        }
+    }
+}
+
+public enum PlanFusion {
+    public static func run(_ request: PlanRequest) throws(PlanError) -> PlanResult {
+        var fixed: [Double]?
+        if case .fixed(let spacing) = request.target {
+            guard PlanRequest.Target.valid(spacing) else { throw .invalidTarget(spacing.map { "\($0)" }.joined(separator: ",")) }
+            fixed = spacing
+        }
+        var inputs: [Planner.Input] = []
+        var refs: [Exporter.DatasetRef] = []
+        for d in request.datasets {
+            let (info, cases) = Fingerprinter.summarizeFolder(d, jobs: request.jobs)
+            let fp = Fingerprinter.reduce(cases, info: info)
+            let entry = request.catalog.entry(for: d)
+            let modality = Compat.dominantModality(DatasetContext(name: d, fingerprint: fp, catalog: entry))
+            inputs.append(Planner.Input(name: d, info: info, cases: cases, modality: modality))
+            refs.append(Exporter.DatasetRef(name: d, root: FileIO.absolute(d), fingerprint: fp, catalog: entry, modality: modality))
+        }
+        let plan = Planner.plan(inputs, target: fixed)
+        var exported: [String] = []
+        if let dir = request.exportDirectory {
+            do { exported = try Exporter.write(plan, datasets: refs, to: dir) } catch { throw .export(directory: dir, underlying: error) }
+        }
+        return PlanResult(plan: plan, datasets: refs, exported: exported)
+    }
+}
