@@ -20,18 +20,22 @@ public final class ByteSource {
 
     /// Mutable state behind a pointer: stored `var`s of a class pay a dynamic exclusivity
     /// check (swift_beginAccess) on every access, which would dominate the per-element reads.
-    package struct State {
-        var storage: UnsafeMutableRawPointer
-        var capacity: Int
-        var windowStart = 0
-        var windowCount = 0
-        var fd: Int32 = -1
-        var size = 0
-        var bytesRead = 0
-        var chunk = 16 << 10
+    @usableFromInline package struct State {
+        @usableFromInline var storage: UnsafeMutableRawPointer
+        @usableFromInline var capacity: Int
+        @usableFromInline var windowStart = 0
+        @usableFromInline var windowCount = 0
+        @usableFromInline var fd: Int32 = -1
+        @usableFromInline var size = 0
+        @usableFromInline var bytesRead = 0
+        @usableFromInline var chunk = 16 << 10
+        @usableFromInline init(storage: UnsafeMutableRawPointer, capacity: Int) {
+            self.storage = storage
+            self.capacity = capacity
+        }
     }
 
-    let s: UnsafeMutablePointer<State>
+    @usableFromInline let s: UnsafeMutablePointer<State>
 
     public init(capacity: Int = 128 << 10) {
         let capacity = max(capacity, 4096)
@@ -46,7 +50,7 @@ public final class ByteSource {
     }
 
     /// Total size of the current source (file size, or length of the memory buffer).
-    public var size: Int { s.pointee.size }
+    @inlinable public var size: Int { s.pointee.size }
     /// Bytes read from the file descriptor since `attach`, for the scan summary.
     public var bytesRead: Int { s.pointee.bytesRead }
 
@@ -92,7 +96,9 @@ public final class ByteSource {
     }
 
     /// `count` bytes starting at `offset`, valid until the next call on this source.
-    @inline(__always)
+    /// @inlinable with the small readers below: the parsers (ImagingXFormats) read every element
+    /// through them, and a call across the target boundary per element costs.
+    @inlinable @inline(__always)
     public func bytes(at offset: Int, count: Int, _ what: @autoclosure () -> String) throws(ParseError) -> UnsafeRawBufferPointer {
         let size = s.pointee.size
         guard offset >= 0, count >= 0, offset <= size, count <= size - offset else {
@@ -109,24 +115,24 @@ public final class ByteSource {
     }
 
     /// Whether `count` bytes exist at `offset` (no read).
-    @inline(__always)
+    @inlinable @inline(__always)
     public func has(_ count: Int, at offset: Int) -> Bool {
         let size = s.pointee.size
         return offset >= 0 && count >= 0 && offset <= size && count <= size - offset
     }
 
-    @inline(__always)
+    @inlinable @inline(__always)
     public func u8(_ offset: Int, _ what: @autoclosure () -> String) throws(ParseError) -> UInt8 {
         try bytes(at: offset, count: 1, what())[0]
     }
 
-    @inline(__always)
+    @inlinable @inline(__always)
     public func u16(_ offset: Int, bigEndian: Bool, _ what: @autoclosure () -> String) throws(ParseError) -> UInt16 {
         let raw = try bytes(at: offset, count: 2, what()).loadUnaligned(as: UInt16.self)
         return bigEndian ? UInt16(bigEndian: raw) : UInt16(littleEndian: raw)
     }
 
-    @inline(__always)
+    @inlinable @inline(__always)
     public func u32(_ offset: Int, bigEndian: Bool, _ what: @autoclosure () -> String) throws(ParseError) -> UInt32 {
         let raw = try bytes(at: offset, count: 4, what()).loadUnaligned(as: UInt32.self)
         return bigEndian ? UInt32(bigEndian: raw) : UInt32(littleEndian: raw)
@@ -143,7 +149,7 @@ public final class ByteSource {
         s.pointee.capacity = newCapacity
     }
 
-    private func fill(from offset: Int, atLeast needed: Int, readSize: Int) throws(ParseError) {
+    @usableFromInline func fill(from offset: Int, atLeast needed: Int, readSize: Int) throws(ParseError) {
         let fd = s.pointee.fd
         guard fd >= 0 else {
             // Memory sources hold everything; reaching here means the caller's bound check failed.

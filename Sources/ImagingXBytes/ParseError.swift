@@ -47,7 +47,7 @@ public struct ParseError: Error, Sendable, Equatable, CustomStringConvertible {
 
     public var description: String { "\(detail) at byte \(offset)" }
 
-    package static func truncated(at offset: Int, need: Int, have: Int, _ what: String) -> ParseError {
+    @usableFromInline package static func truncated(at offset: Int, need: Int, have: Int, _ what: String) -> ParseError {
         ParseError(.truncated, at: offset,
                    "file ends inside \(what): \(need) bytes needed, \(max(have, 0)) left",
                    need: need, have: max(have, 0))

@@ -41,7 +41,7 @@ public final class FileReader {
     public func read(fullPath: String, path: String) -> ImageRecord {
         var record = ImageRecord(path: path)
         captured = nil
-        histogram = nil
+        if options.keepHistogram { histogram = nil }
         // O_NONBLOCK: a file swapped for a fifo after the walk must not block the scan.
         // O_NOATIME: reading a header leaves even the access time alone; it is refused for files
         // the user does not own, and then the plain open is used.
