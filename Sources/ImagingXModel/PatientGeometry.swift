@@ -34,7 +34,7 @@ public enum PatientGeometry {
         var normal = [row[1] * column[2] - row[2] * column[1], row[2] * column[0] - row[0] * column[2],
                       row[0] * column[1] - row[1] * column[0]]
         let nn = dot(normal, normal).squareRoot()
-        if nn > 0 { normal = normal.map { $0 / nn } }
+        if nn > 0 { for i in 0..<3 { normal[i] /= nn } }  // in place: one allocation per file, not two
         return normal
     }
 
