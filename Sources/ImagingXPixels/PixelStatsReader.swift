@@ -237,11 +237,12 @@ extension FileReader {
             }
             // Sizes from the header, multiplied with overflow checks.
             var count = 1
-            for f in [columns, rows, frames, samples] {
+            func times(_ f: Int) throws(StatsError) {
                 let (p, o) = count.multipliedReportingOverflow(by: max(f, 0))
                 guard !o, p < 1 << 56 else { throw StatsError("the pixel grid is larger than any file") }
                 count = p
             }
+            try times(columns); try times(rows); try times(frames); try times(samples)
             let bitPacked = h.bitsAllocated == 1 && tag == Tag.pixelData
             let expected = bitPacked ? (count + 7) / 8 : count * kind.size
             try guardBudget(layout, expected)
