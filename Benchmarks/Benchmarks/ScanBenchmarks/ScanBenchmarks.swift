@@ -62,18 +62,20 @@ func scanStats(_ format: String, jobs: Int) -> Int {
 }
 
 /// What counts as a regression when a run is checked against the committed thresholds
-/// (`scripts/bench-check`, `Benchmarks/Thresholds/`) or against another baseline: p50 wall
-/// clock more than 10 % slower (the shared 2-core machine varies by about that between runs),
-/// allocations up by more than 5 %, peak RSS up by more than 20 %.
+/// (`scripts/bench-check`, `Benchmarks/Thresholds/`, p90 of a run) or against another baseline
+/// (p50): wall clock more than 15 % slower at p50, or 40 % at p90 (two runs of one build on this
+/// shared 2-core machine differed by up to 35 % at p90), allocations up by more than 5 % (exact,
+/// so the sharpest check), peak RSS up by more than 20 %. CPU time (10 ms granularity here) and
+/// throughput (wall clock inverted) are left out.
 var regressionTolerances: [BenchmarkMetric: BenchmarkThresholds] { [
-    .wallClock: .init(relative: [.p50: 10.0]),
-    .mallocCountTotal: .init(relative: [.p50: 5.0]),
-    .peakMemoryResident: .init(relative: [.p50: 20.0]),
+    .wallClock: .init(relative: [.p50: 15.0, .p90: 40.0]),
+    .mallocCountTotal: .init(relative: [.p50: 5.0, .p90: 5.0]),
+    .peakMemoryResident: .init(relative: [.p50: 20.0, .p90: 20.0]),
 ] }
 
 let benchmarks: @Sendable () -> Void = {
     Benchmark.defaultConfiguration = .init(
-        metrics: [.wallClock, .cpuTotal, .throughput, .peakMemoryResident, .mallocCountTotal],
+        metrics: [.wallClock, .peakMemoryResident, .mallocCountTotal],
         timeUnits: .milliseconds,
         warmupIterations: 1,
         scalingFactor: .one,
