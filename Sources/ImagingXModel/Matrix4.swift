@@ -15,15 +15,16 @@ public struct Matrix4: Sendable, Equatable {
         for i in 0..<16 { storage[i] = flat[i] }
     }
 
-    private init(zero: ()) { storage = InlineArray(repeating: 0) }
+    @usableFromInline init(zero: ()) { storage = InlineArray(repeating: 0) }
 
-    public static var identity: Matrix4 {
+    @inlinable public static var identity: Matrix4 {
         var m = Matrix4(zero: ())
         m.storage[0] = 1; m.storage[5] = 1; m.storage[10] = 1; m.storage[15] = 1
         return m
     }
 
-    public subscript(row: Int, column: Int) -> Double {
+    // @inlinable: the readers (ImagingXFormats) and series assembly build affines entry by entry.
+    @inlinable public subscript(row: Int, column: Int) -> Double {
         get { storage[row * 4 + column] }
         set { storage[row * 4 + column] = newValue }
     }
