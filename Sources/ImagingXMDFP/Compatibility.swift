@@ -39,7 +39,7 @@ public struct FusionGroup: Sendable, Codable {
     public var voxels: Int
     public var bytes: Int
     public var labels: [String]
-    public var modalities: [String]
+    public var modalities: [Modality]
 }
 
 /// The factors of a compatibility score, in the order they are scored and reported. The raw
@@ -113,33 +113,35 @@ public enum Compat {
         }
     }
 
+    /// nnU-Net channel names (cleaned) that are MR sequences: free text read onto `.mr`.
     static let mrSequences: Set<String> = ["t1", "t2", "flair", "adc", "dwi", "pd", "t1ce", "t1gd", "t1c", "t2w", "t1w",
                                            "bold", "swi", "mri", "dce", "t2*", "pdw", "cine"]
 
     /// Modalities of a dataset: DICOM Modality values, nnU-Net channel names (T1, FLAIR → MR),
     /// else its catalog entry.
-    public static func modalities(_ d: DatasetContext) -> Set<String> {
+    public static func modalities(_ d: DatasetContext) -> Set<Modality> {
         Set(modalityCases(d).keys)
     }
 
     /// The cases per modality (as `modalities` names them): a case counts for each modality its
     /// DICOM Modality or channel name maps to. Modalities known only from the catalog entry count 0.
-    public static func modalityCases(_ d: DatasetContext) -> [String: Int] {
-        var out: [String: Int] = [:]
+    public static func modalityCases(_ d: DatasetContext) -> [Modality: Int] {
+        var out: [Modality: Int] = [:]
+        // The fingerprint's keys are free text (a file's DICOM Modality, or a channel name).
         for (key, cases) in d.fingerprint.by_modality {
             let k = Vocabulary.clean(key)
-            if mrSequences.contains(k) { out["MR", default: 0] += cases; continue }
-            for m in Vocabulary.modality(key).terms.subtracting(["CR", "DX", "MG", "XA"]) { out[m, default: 0] += cases }
+            if mrSequences.contains(k) { out[.mr, default: 0] += cases; continue }
+            for m in Vocabulary.modality(key).terms.subtracting(Modality.xrayKinds) { out[m, default: 0] += cases }
         }
         if out.isEmpty, let c = d.catalog {
-            for m in Set(c.modality).subtracting(["CR", "DX", "MG", "XA", "multi"]) { out[m] = 0 }
+            for m in Set(c.modality).subtracting(Modality.xrayKinds.union([.multi])) { out[m] = 0 }
         }
         return out
     }
 
     /// The one modality a dataset is planned (normalised, exported) as: the one most of its cases
     /// have; a tie, or modalities known only from the catalog, goes to the alphabetically first.
-    public static func dominantModality(_ d: DatasetContext) -> String? {
+    public static func dominantModality(_ d: DatasetContext) -> Modality? {
         modalityCases(d).max { $0.value != $1.value ? $0.value < $1.value : $0.key > $1.key }?.key
     }
 
@@ -190,10 +192,10 @@ public enum Compat {
             add(.modality, 0.5, "modality unknown for \(ma.isEmpty ? a.name : b.name): give a catalog entry to decide")
         } else if ma.isDisjoint(with: mb) {
             gated = true
-            add(.modality, 0, "\(ma.sorted().joined(separator: "/")) and \(mb.sorted().joined(separator: "/")) are different imaging physics: no voxel-wise fusion")
+            add(.modality, 0, "\(ma.sortedNames(separator: "/")) and \(mb.sortedNames(separator: "/")) are different imaging physics: no voxel-wise fusion")
         } else {
             let j = Double(ma.intersection(mb).count) / Double(ma.union(mb).count)
-            add(.modality, j, j == 1 ? "both \(ma.sorted().joined(separator: "/"))" : "share \(ma.intersection(mb).sorted().joined(separator: "/")) of \(ma.union(mb).sorted().joined(separator: "/"))")
+            add(.modality, j, j == 1 ? "both \(ma.sortedNames(separator: "/"))" : "share \(ma.intersection(mb).sortedNames(separator: "/")) of \(ma.union(mb).sortedNames(separator: "/"))")
         }
         // Dimensionality.
         let da = dims(fa), db = dims(fb)
@@ -247,7 +249,7 @@ public enum Compat {
             add(.spacing, 0.5, "no spacing")
         }
         // Intensity: Wasserstein between the modality-normalised pooled histograms.
-        let isCT = ma.contains("CT") && mb.contains("CT")
+        let isCT = ma.contains(.ct) && mb.contains(.ct)
         if let ha = histogram(fa, ct: isCT), let hb = histogram(fb, ct: isCT) {
             let w = wasserstein(ha, hb)
             let s = isCT ? exp(-w / 100) : exp(-w)
@@ -316,7 +318,7 @@ public enum Compat {
             var seen = Set<String>()
             var cases = 0, duplicates = 0, voxels = 0, bytes = 0
             var labels = Set<String>()
-            var modalities = Set<String>()
+            var modalities = Set<Modality>()
             for n in group {
                 let fp = byName[n]!.fingerprint
                 modalities.formUnion(Compat.modalities(byName[n]!))

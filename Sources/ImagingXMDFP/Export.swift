@@ -14,8 +14,8 @@ public enum Exporter {
         public var root: String
         public var fingerprint: DatasetFingerprint
         public var catalog: CatalogEntry?
-        public var modality: String?
-        public init(name: String, root: String, fingerprint: DatasetFingerprint, catalog: CatalogEntry?, modality: String?) {
+        public var modality: Modality?
+        public init(name: String, root: String, fingerprint: DatasetFingerprint, catalog: CatalogEntry?, modality: Modality?) {
             self.name = name
             self.root = root
             self.fingerprint = fingerprint
@@ -93,8 +93,9 @@ public enum Exporter {
         // nnU-Net v2 dataset.json; "dataset" lists the files where they are (nnU-Net reads it
         // instead of imagesTr/labelsTr when present).
         let channels = max(1, labelled.map(\.channels).max() ?? 1)
+        // The channel is named after the modality most labelled cases have ("unknown" if none is known).
         var modalityCounts: [String: Int] = [:]
-        for c in labelled { modalityCounts[c.modality ?? "unknown", default: 0] += 1 }
+        for c in labelled { modalityCounts[FusionPlan.Normalisation.name(of: c.modality), default: 0] += 1 }
         let modalityName = modalityCounts.max { $0.value != $1.value ? $0.value < $1.value : $0.key > $1.key }?.key ?? "unknown"
         let channelNames: [(String, J)] = (0..<channels).map { (String($0), .s(channels == 1 ? modalityName : "\(modalityName)_\($0)")) }
         var labels: [(String, J)] = [("background", .i(0))]
@@ -133,8 +134,8 @@ public enum Exporter {
                 ("homepage_url", cat?.url.map { .s($0) } ?? .null), ("organization", .null), ("challenge_series", .null),
                 ("license", cat?.licence.map { .s($0) } ?? .null),
                 ("description", .s("\(fp.cases) cases at \(d.root); fingerprinted by ImagingX")),
-                ("modality_primary", modalities.first.map { .s($0) } ?? .null),
-                ("modality_secondary", .a(modalities.dropFirst().map { .s($0) })),
+                ("modality_primary", modalities.first.map { .s($0.rawValue) } ?? .null),
+                ("modality_secondary", .a(modalities.dropFirst().map { .s($0.rawValue) })),
                 ("anatomical_structure", .a((cat?.anatomy ?? []).map { .s($0) })), ("disease", cat?.diseases.map { .s($0) } ?? .null),
                 ("data_volume", .s("\(fp.cases) cases")), ("valid_image_n", .i(fp.cases - fp.cases_failed.count)),
                 ("label_presence", .b(fp.cases_with_labels > 0)),
@@ -149,7 +150,7 @@ public enum Exporter {
         for c in plan.cases {
             items += try json(.o([
                 ("record", .o([("dataset", .s(c.dataset)), ("id", .s(c.id)), ("images", .a(imagePaths(c).map { .s($0) })),
-                               ("label", c.label.map { .s(full(c, $0)) } ?? .null), ("modality", c.modality.map { .s($0) } ?? .null)])),
+                               ("label", c.label.map { .s(full(c, $0)) } ?? .null), ("modality", c.modality.map { .s($0.rawValue) } ?? .null)])),
                 ("media_geometry", .o([("spacing", .a(c.spacing.map { .n($0) })), ("orientation", c.orientation.map { .s($0) } ?? .null),
                                        ("dims", .a(c.dims.map { .i($0) }))])),
                 ("plan", .o([("target_spacing", .a(plan.target_spacing.map { .n($0) })), ("zoom", .a(c.zoom.map { .n($0) })),

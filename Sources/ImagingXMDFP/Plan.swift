@@ -12,7 +12,7 @@ public struct FusionPlan: Sendable, Codable {
         public var id: String
         public var images: [String]
         public var label: String?
-        public var modality: String?
+        public var modality: Modality?
         public var format: String?
         public var channels: Int
         /// Record order (x, y, z), mm.
@@ -27,10 +27,48 @@ public struct FusionPlan: Sendable, Codable {
         public var warnings: [String]
     }
     public struct Normalisation: Sendable, Codable {
-        public var modality: String
+        /// Nil for the datasets whose modality is unknown (encoded as "unknown").
+        public var modality: Modality?
         public var scheme: String
         public var parameters: [String: Double]
         public var datasets: [String]
+
+        /// The modality's name, or "unknown": what the JSON and the plan's text show.
+        public var modalityName: String { Self.name(of: modality) }
+
+        static func name(of modality: Modality?) -> String { modality?.rawValue ?? "unknown" }
+
+        public init(modality: Modality?, scheme: String, parameters: [String: Double], datasets: [String]) {
+            self.modality = modality
+            self.scheme = scheme
+            self.parameters = parameters
+            self.datasets = datasets
+        }
+
+        enum CodingKeys: String, CodingKey { case modality, scheme, parameters, datasets }
+
+        public init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            let name = try c.decode(String.self, forKey: .modality)
+            if name == "unknown" {
+                modality = nil
+            } else if let m = Modality(rawValue: name) {
+                modality = m
+            } else {
+                throw DecodingError.dataCorruptedError(forKey: .modality, in: c, debugDescription: "not a modality of the vocabulary: \(name)")
+            }
+            scheme = try c.decode(String.self, forKey: .scheme)
+            parameters = try c.decode([String: Double].self, forKey: .parameters)
+            datasets = try c.decode([String].self, forKey: .datasets)
+        }
+
+        public func encode(to encoder: any Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(modalityName, forKey: .modality)
+            try c.encode(scheme, forKey: .scheme)
+            try c.encode(parameters, forKey: .parameters)
+            try c.encode(datasets, forKey: .datasets)
+        }
     }
     public struct LabelMapping: Sendable, Codable {
         public var name: String
@@ -89,8 +127,9 @@ public enum Planner {
         public var name: String
         public var info: CaseFinder.DatasetInfo
         public var cases: [CaseSummary]
-        public var modality: String?
-        public init(name: String, info: CaseFinder.DatasetInfo, cases: [CaseSummary], modality: String?) {
+        /// What the dataset is planned as (`Compat.dominantModality`); nil when unknown.
+        public var modality: Modality?
+        public init(name: String, info: CaseFinder.DatasetInfo, cases: [CaseSummary], modality: Modality?) {
             self.name = name
             self.info = info
             self.cases = cases
@@ -148,12 +187,14 @@ public enum Planner {
         }
 
         // Normalisation per modality, with parameters pooled over the datasets of that modality.
-        var byModality: [String: [Input]] = [:]
-        for input in inputs { byModality[input.modality ?? "unknown", default: []].append(input) }
+        // Groups in the order of their names, "unknown" among them, as the plan lists them.
+        var byModality: [Modality?: [Input]] = [:]
+        for input in inputs { byModality[input.modality, default: []].append(input) }
         var norms: [FusionPlan.Normalisation] = []
-        for (modality, group) in byModality.sorted(by: { $0.key < $1.key }) {
+        for (modality, group) in byModality.sorted(by: { FusionPlan.Normalisation.name(of: $0.key) < FusionPlan.Normalisation.name(of: $1.key) }) {
             let names = group.map(\.name)
-            if modality == "CT" {
+            let photographic = modality.map { Modality.photographic.contains($0) } ?? false
+            if modality == .ct {
                 var pooled = IntensityAccumulator()
                 for input in group { for c in input.cases.sorted(by: { $0.id < $1.id }) where c.error == nil { if let f = c.foreground.first { pooled.merge(f) } } }
                 if pooled.count == 0 {
@@ -164,7 +205,7 @@ public enum Planner {
                                    parameters: ["clip_low": pooled.percentile(0.5), "clip_high": pooled.percentile(99.5),
                                                 "mean": pooled.mean, "std": pooled.std, "voxels": Double(pooled.count)],
                                    datasets: names))
-            } else if ["photography", "dermoscopy", "endoscopy", "fundus"].contains(modality)
+            } else if photographic
                         || group.allSatisfy({ $0.cases.allSatisfy { $0.dtype == .uint8 || $0.dtype == .rgb24 || $0.error != nil } }) {
                 norms.append(.init(modality: modality, scheme: "8-bit images: scale to [0, 1] (divide by 255)", parameters: ["scale": 1.0 / 255], datasets: names))
             } else {
@@ -216,7 +257,7 @@ public enum Planner {
         }
         let modalities = Set(inputs.compactMap(\.modality))
         if modalities.count > 1 {
-            planWarnings.append("the datasets hold different modalities (\(modalities.sorted().joined(separator: ", "))): they cannot share an input channel; train them apart or as separate channels of registered cases")
+            planWarnings.append("the datasets hold different modalities (\(modalities.sortedNames(separator: ", "))): they cannot share an input channel; train them apart or as separate channels of registered cases")
         }
         return FusionPlan(target_spacing: targetXYZ, target_spacing_zyx: targetXYZ.reversed(), rule: rule,
                           target_orientation: targetOrientation, normalisation: norms, labels: labels,

@@ -106,7 +106,7 @@ extension CatalogCommand {
                 let name: String = String(e.name.prefix(36))
                 let anatomy: String = String(e.anatomy.joined(separator: ",").prefix(28))
                 let year: String = e.year.map { String($0) } ?? "?"
-                var row: [String] = [name, e.modality.joined(separator: ","), anatomy]
+                var row: [String] = [name, e.modality.map(\.rawValue).joined(separator: ","), anatomy]
                 row += [e.task.joined(separator: ","), e.dim.joined(separator: ","), samples, e.access, year]
                 if near { row.append(h.misses ?? "") }
                 rows.append(row)

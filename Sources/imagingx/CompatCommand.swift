@@ -81,7 +81,7 @@ struct CompatCommand: ParsableCommand {
         for (i, g) in groups.enumerated() {
             out += "  \(i + 1). \(g.datasets.joined(separator: " + ")): \(g.cases) cases"
             out += g.duplicate_cases > 0 ? " (\(g.duplicate_cases) duplicates counted once)" : ""
-            out += ", \(g.voxels) voxels, \(g.bytes) bytes; modalities \(g.modalities.joined(separator: ", ")); labels \(g.labels.joined(separator: ", "))\n"
+            out += ", \(g.voxels) voxels, \(g.bytes) bytes; modalities \(g.modalities.map(\.rawValue).joined(separator: ", ")); labels \(g.labels.joined(separator: ", "))\n"
         }
         return out
     }

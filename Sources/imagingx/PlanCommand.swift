@@ -57,7 +57,7 @@ struct PlanCommand: ParsableCommand {
         out += "\(plan.cases.count) cases, \(plan.total_output_bytes / 1_000_000) MB as float32 after resampling\n\nnormalisation:\n"
         for n in plan.normalisation {
             let params = n.parameters.sorted { $0.key < $1.key }.map { "\($0.key) \(Fingerprinter.fmt($0.value))" }.joined(separator: ", ")
-            out += "  \(n.modality) (\(n.datasets.joined(separator: ", "))): \(n.scheme)\(params.isEmpty ? "" : " — " + params)\n"
+            out += "  \(n.modalityName) (\(n.datasets.joined(separator: ", "))): \(n.scheme)\(params.isEmpty ? "" : " — " + params)\n"
         }
         out += "\nlabels: " + plan.labels.map { "\($0.value) \($0.name)" }.joined(separator: ", ") + "\n"
         for c in plan.label_conflicts { out += "  conflict: \(c)\n" }

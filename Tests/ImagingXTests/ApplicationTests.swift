@@ -9,7 +9,7 @@ import Testing
 struct ApplicationTests {
     /// A small catalog with two entries one name fits, and one entry per modality used below.
     static func catalog() -> Catalog {
-        func entry(_ name: String, _ modality: String, _ anatomy: String, licence: String? = nil) -> CatalogEntry {
+        func entry(_ name: String, _ modality: Modality, _ anatomy: String, licence: String? = nil) -> CatalogEntry {
             var e = CatalogEntry(name: name)
             e.modality = [modality]
             e.anatomy = [anatomy]
@@ -17,8 +17,8 @@ struct ApplicationTests {
             e.licence = licence
             return e
         }
-        return Catalog(entries: [entry("Brain MRI Site A", "MR", "brain", licence: "CC-BY"), entry("Brain MRI Site B", "MR", "brain"),
-                                 entry("Kidney CT", "CT", "kidney")], source: "test")
+        return Catalog(entries: [entry("Brain MRI Site A", .mr, "brain", licence: "CC-BY"), entry("Brain MRI Site B", .mr, "brain"),
+                                 entry("Kidney CT", .ct, "kidney")], source: "test")
     }
 
     /// SampleData (mr-nifti, mr-nifti-site2, mr-nifti-partial, ct-series, …) generated afresh.
@@ -84,7 +84,7 @@ struct ApplicationTests {
         let store = InMemoryCatalogStore()
         let result = try ImportCatalog.run(CatalogImportRequest(source: rows.path), into: store)
         #expect(result.location == "memory" && result.catalog.entries.map(\.name) == ["KiTS23"])
-        #expect(try store.load()?.entries.first?.modality == ["CT"])
+        #expect(try store.load()?.entries.first?.modality == [.ct])
         #expect(throws: CatalogImportError.self) { try ImportCatalog.run(CatalogImportRequest(source: dir.path + "/absent.json"), into: store) }
         do { _ = try ImportCatalog.run(CatalogImportRequest(source: dir.path + "/absent.json"), into: store) } catch {
             guard case .unreadableSource(_, let code) = error else { Issue.record("expected .unreadableSource, got \(error)"); return }
@@ -196,9 +196,9 @@ struct ApplicationTests {
         let result = try PlanFusion.run(PlanRequest(datasets: names, target: try .init(parsing: "1,1,2"), exportDirectory: export, jobs: 2))
         #expect(result.plan.target_spacing == [1, 1, 2] && result.plan.rule == "given on the command line")
         #expect(result.plan.cases.count == 6 && Set(result.plan.cases.map(\.dataset)) == Set(names))
-        #expect(result.datasets.map(\.name) == names && result.datasets.map(\.modality) == ["MR", "MR"])
+        #expect(result.datasets.map(\.name) == names && result.datasets.map(\.modality) == [.mr, .mr])
         #expect(result.datasets[0].root == root + "/mr-nifti", "absolute, trailing slash trimmed")
-        #expect(result.plan.normalisation.map(\.modality) == ["MR"])
+        #expect(result.plan.normalisation.map(\.modality) == [.mr])
         #expect(result.exported.map { URL(fileURLWithPath: $0).lastPathComponent }
                 == ["dataset.json", "datalist.json", "data-meta.jsonl", "items.jsonl", "plan.csv", "plan.json"])
         #expect(result.exported.allSatisfy { FileManager.default.fileExists(atPath: $0) })
@@ -216,13 +216,13 @@ struct ApplicationTests {
         let (info, cases) = Fingerprinter.summarizeFolder(root + "/mr-nifti", jobs: 2)
         var fp = Fingerprinter.reduce(cases, info: info)
         fp.by_modality = ["CT": 1, "T1": 2, "FLAIR": 1]
-        #expect(Compat.dominantModality(DatasetContext(name: "d", fingerprint: fp)) == "MR", "T1 and FLAIR count as MR: 3 > 1")
+        #expect(Compat.dominantModality(DatasetContext(name: "d", fingerprint: fp)) == .mr, "T1 and FLAIR count as MR: 3 > 1")
         fp.by_modality = ["PT": 2, "CT": 2]
-        #expect(Compat.dominantModality(DatasetContext(name: "d", fingerprint: fp)) == "CT")
+        #expect(Compat.dominantModality(DatasetContext(name: "d", fingerprint: fp)) == .ct)
         fp.by_modality = [:]
         var entry = CatalogEntry(name: "x")
-        entry.modality = ["US", "CT", "multi"]
-        #expect(Compat.dominantModality(DatasetContext(name: "d", fingerprint: fp, catalog: entry)) == "CT")
+        entry.modality = [.us, .ct, .multi]
+        #expect(Compat.dominantModality(DatasetContext(name: "d", fingerprint: fp, catalog: entry)) == .ct)
         #expect(Compat.dominantModality(DatasetContext(name: "d", fingerprint: fp)) == nil)
     }
 

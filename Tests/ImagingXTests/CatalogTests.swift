@@ -36,11 +36,11 @@ struct CatalogTests {
                 + count("structure_is_modality"))
         // The traps REFERENCES.md lists.
         let rose = try #require(c.entries.first { $0.name == "ROSE" })
-        #expect(rose.modality == ["OCT"] && count("modality_octa") == 1)
+        #expect(rose.modality == [.oct] && count("modality_octa") == 1)
         #expect(count("modality_multi") > 0 && count("task_reg_ambiguous") > 0 && count("disease_is_anatomy") > 0)
         // Sample counts: "2.7k" is 2700 images; "200+" a lower bound; "0" unparsed, reported.
         let isic = try #require(c.entries.first { $0.name == "ISIC18" })
-        #expect(isic.samples == 2700 && isic.samples_unit == "images" && isic.modality == ["dermoscopy"])
+        #expect(isic.samples == 2700 && isic.samples_unit == "images" && isic.modality == [.dermoscopy])
         #expect(c.entries.contains { $0.samples_lower_bound } && count("samples_unparsed") > 0)
     }
 
@@ -50,7 +50,7 @@ struct CatalogTests {
         var q = CatalogQuery()
         q.modality = "ct"
         let ct = try q.run(c).strict
-        #expect(!ct.contains { $0.entry.modality_raw?.uppercased().contains("OCT") == true && $0.entry.modality == ["OCT"] },
+        #expect(!ct.contains { $0.entry.modality_raw?.uppercased().contains("OCT") == true && $0.entry.modality == [.oct] },
                 "'ct' must not find OCT/OCTA")
         #expect(ct.contains { $0.entry.name == "MSD10-Colon" })
         q = CatalogQuery()
@@ -70,7 +70,7 @@ struct CatalogTests {
         q.dim = "3D"
         let r = try q.run(c)
         #expect(!r.strict.isEmpty && r.near.allSatisfy { $0.misses != nil })
-        #expect(r.near.contains { $0.misses?.hasPrefix("modality") == true && $0.entry.modality.contains("CT") })
+        #expect(r.near.contains { $0.misses?.hasPrefix("modality") == true && $0.entry.modality.contains(.ct) })
         // Ranking: open first when asked, then labelled and larger.
         q.openFirst = true
         let ranked = try q.run(c).strict
@@ -85,7 +85,7 @@ struct CatalogTests {
     func starter() {
         let c = StarterCatalog.catalog
         #expect(c.entries.count >= 60)
-        let known = Set(Vocabulary.modalities)
+        let known = Set(Modality.allCases)
         for e in c.entries {
             #expect(!e.modality.isEmpty && e.modality.allSatisfy { known.contains($0) }, "\(e.name)")
             #expect(!e.anatomy.isEmpty && e.anatomy.allSatisfy { Vocabulary.anatomyParent[$0] != nil }, "\(e.name)")

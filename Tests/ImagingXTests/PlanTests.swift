@@ -34,7 +34,7 @@ struct PlanTests {
         var inputs: [Planner.Input] = []
         for root in [rootA, rootB] {
             let (info, cases) = Fingerprinter.summarizeFolder(root, jobs: 2)
-            inputs.append(Planner.Input(name: root, info: info, cases: cases, modality: "CT"))
+            inputs.append(Planner.Input(name: root, info: info, cases: cases, modality: .ct))
         }
         let p = Planner.plan(inputs, target: [0.8, 0.8, 2.5])
         #expect(p.cases.count == 12 && p.rule == "given on the command line")
@@ -42,14 +42,14 @@ struct PlanTests {
         #expect(abs(thick.zoom[2] - 3) < 1e-12 && thick.new_shape[2] == thick.dims[2] * 3)
         #expect(thick.warnings.contains { $0.hasPrefix("upsampled 3× along z") })
         #expect(thick.output_bytes == thick.new_shape.reduce(1, *) * 4)
-        let ct = try #require(p.normalisation.first { $0.modality == "CT" })
+        let ct = try #require(p.normalisation.first { $0.modality == .ct })
         #expect(ct.parameters["clip_low"]! < ct.parameters["clip_high"]! && ct.parameters["voxels"]! > 0)
         // organ is 1 in A and 2 in B; vessel takes value 1 in B, already A's organ.
         #expect(p.label_conflicts.contains { $0.contains("'organ' is 1") })
         #expect(Set(p.labels.map(\.value)).count == p.labels.count, "one value per name after remapping")
         // Exports: manifests only, paths to the original files.
         let out = try temporaryDirectory("plan-export").path
-        let refs = inputs.map { Exporter.DatasetRef(name: $0.name, root: $0.name, fingerprint: Fingerprinter.reduce($0.cases, info: $0.info), catalog: nil, modality: "CT") }
+        let refs = inputs.map { Exporter.DatasetRef(name: $0.name, root: $0.name, fingerprint: Fingerprinter.reduce($0.cases, info: $0.info), catalog: nil, modality: .ct) }
         let files = try Exporter.write(p, datasets: refs, to: out)
         #expect(files.count == 6)
         let ds = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out + "/dataset.json"))) as! [String: Any]

@@ -36,9 +36,9 @@ struct TypedValuesTests {
         let (root, _) = try FingerprintTests.makeDataset("plan-cr", count: 2)
         let (info, cases) = Fingerprinter.summarizeFolder(root, jobs: 1)
         let name = "site\r1"
-        let plan = Planner.plan([Planner.Input(name: name, info: info, cases: cases, modality: "CT")], target: [0.8, 0.8, 2.5])
+        let plan = Planner.plan([Planner.Input(name: name, info: info, cases: cases, modality: .ct)], target: [0.8, 0.8, 2.5])
         let ref = Exporter.DatasetRef(name: name, root: root, fingerprint: Fingerprinter.reduce(cases, info: info),
-                                      catalog: nil, modality: "CT")
+                                      catalog: nil, modality: .ct)
         let out = try temporaryDirectory("plan-cr-export").path
         _ = try Exporter.write(plan, datasets: [ref], to: out)
         let csv = try String(decoding: Data(contentsOf: URL(fileURLWithPath: out + "/plan.csv")), as: UTF8.self)

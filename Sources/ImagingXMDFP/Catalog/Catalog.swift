@@ -13,7 +13,7 @@ public struct CatalogEntry: Sendable, Codable, Equatable {
     public var year: Int?
     /// Survey sections the dataset appears in (duplicate rows merged).
     public var sections: [String] = []
-    public var modality: [String] = []
+    public var modality: [Modality] = []
     public var modality_raw: String?
     public var anatomy: [String] = []
     public var anatomy_raw: String?
@@ -101,7 +101,7 @@ public struct Catalog: Sendable, Codable {
             e.modality = m.terms.sorted()
             for u in m.unknown { note("modality_unrecognised", "modality text not in the vocabulary", "\(name): \(u)") }
             if m.terms.isEmpty && m.unknown.isEmpty { note("modality_missing", "no modality given", name) }
-            if m.terms.contains("multi") { note("modality_multi", "'Multi' hides which modalities the dataset holds", name) }
+            if m.terms.contains(.multi) { note("modality_multi", "'Multi' hides which modalities the dataset holds", name) }
             if Vocabulary.clean(row.modality ?? "").hasPrefix("octa") {
                 note("modality_octa", "'OCTA (CT)' is OCT angiography, read as OCT (not CT)", name)
             }

@@ -38,11 +38,11 @@ public struct CatalogQuery: Sendable {
         var out: [Constraint] = []
         if let q = modality {
             let terms = Vocabulary.modality(q).terms
-            guard !terms.isEmpty else { throw InvalidTerm(description: "unknown modality '\(q)' (known: \(Vocabulary.modalities.joined(separator: ", ")))") }
+            guard !terms.isEmpty else { throw InvalidTerm(description: "unknown modality '\(q)' (known: \(Modality.allCases.map(\.rawValue).joined(separator: ", ")))") }
             // A refinement (CR, DX, MG, XA) asks for exactly that kind of X-ray.
-            let refined = terms.intersection(["CR", "DX", "MG", "XA"])
+            let refined = terms.intersection(Modality.xrayKinds)
             let wanted = refined.isEmpty ? terms : refined
-            out.append(("modality \(wanted.sorted().joined(separator: "/"))", { !wanted.isDisjoint(with: $0.modality) }))
+            out.append(("modality \(wanted.sortedNames(separator: "/"))", { !wanted.isDisjoint(with: $0.modality) }))
         }
         if let q = anatomy {
             let terms = Vocabulary.anatomy(q).terms

@@ -30,33 +30,30 @@ public enum Vocabulary {
 
     // MARK: Modality
 
-    /// Imaging modalities. X-ray keeps its DICOM kinds (CR, DX, MG) as refinements.
-    public static let modalities = ["CT", "MR", "PET", "SPECT", "US", "X-ray", "CR", "DX", "MG", "XA", "OCT", "fundus",
-                                    "endoscopy", "dermoscopy", "histopathology-WSI", "histopathology-patch", "microscopy",
-                                    "infrared", "video", "photography", "EEG", "MEG", "RT", "multi"]
-
-    static let modalityTerms: [String: [String]] = [
-        "ct": ["CT"], "fbct": ["CT"], "cbct": ["CT"], "mr": ["MR"], "mri": ["MR"], "pet": ["PET"], "pt": ["PET"],
-        "spect": ["SPECT"], "nm": ["SPECT"], "us": ["US"], "ultrasound": ["US"], "x-ray": ["X-ray"], "xray": ["X-ray"],
-        "3d x-ray": ["X-ray"], "cr": ["X-ray", "CR"], "dx": ["X-ray", "DX"], "mg": ["X-ray", "MG"],
-        "mammography": ["X-ray", "MG"], "rf": ["X-ray"], "xa": ["X-ray", "XA"], "3d dsa": ["X-ray", "XA"],
-        "oct": ["OCT"], "octa (ct)": ["OCT"], "octa": ["OCT"], "fundus": ["fundus"], "fundus photo": ["fundus"],
-        "fundus (cfp)": ["fundus"], "fundus photo (cfp)": ["fundus"], "fundus (iris)": ["fundus"],
-        "endoscopy": ["endoscopy"], "colposcopy": ["endoscopy"], "colposcopy (capsule)": ["endoscopy"],
-        "dermoscopy": ["dermoscopy"], "histopathology (wsi)": ["histopathology-WSI"], "wsi": ["histopathology-WSI"],
-        "histopathology (patch)": ["histopathology-patch"], "histopathology": ["histopathology-WSI"],
-        "histo": ["histopathology-WSI"], "histopathology?": ["histopathology-WSI"], "pathology": ["histopathology-WSI"],
-        "biopsy slides": ["histopathology-WSI"], "microscopy": ["microscopy"], "3d microscopy": ["microscopy"],
-        "infrared": ["infrared"], "infrared reflectance imaging": ["infrared"], "rgb": ["photography"],
-        "digital photography": ["photography"], "sc": ["photography"], "eeg": ["EEG"], "meg": ["MEG"],
-        "rtstruct": ["RT"], "rtdose": ["RT"], "rtplan": ["RT"], "rtimage": ["RT"], "seg": ["RT"], "sr": [],
-        "ot": [], "others": [], "multi": ["multi"], "series data": [],
+    /// Survey spellings of modalities (cleaned) and the terms each names; an empty list is text that
+    /// names no imaging modality (SR, OT) but is not unrecognised either.
+    static let modalityTerms: [String: [Modality]] = [
+        "ct": [.ct], "fbct": [.ct], "cbct": [.ct], "mr": [.mr], "mri": [.mr], "pet": [.pet], "pt": [.pet],
+        "spect": [.spect], "nm": [.spect], "us": [.us], "ultrasound": [.us], "x-ray": [.xray], "xray": [.xray],
+        "3d x-ray": [.xray], "cr": [.xray, .cr], "dx": [.xray, .dx], "mg": [.xray, .mg],
+        "mammography": [.xray, .mg], "rf": [.xray], "xa": [.xray, .xa], "3d dsa": [.xray, .xa],
+        "oct": [.oct], "octa (ct)": [.oct], "octa": [.oct], "fundus": [.fundus], "fundus photo": [.fundus],
+        "fundus (cfp)": [.fundus], "fundus photo (cfp)": [.fundus], "fundus (iris)": [.fundus],
+        "endoscopy": [.endoscopy], "colposcopy": [.endoscopy], "colposcopy (capsule)": [.endoscopy],
+        "dermoscopy": [.dermoscopy], "histopathology (wsi)": [.histopathologyWSI], "wsi": [.histopathologyWSI],
+        "histopathology (patch)": [.histopathologyPatch], "histopathology": [.histopathologyWSI],
+        "histo": [.histopathologyWSI], "histopathology?": [.histopathologyWSI], "pathology": [.histopathologyWSI],
+        "biopsy slides": [.histopathologyWSI], "microscopy": [.microscopy], "3d microscopy": [.microscopy],
+        "infrared": [.infrared], "infrared reflectance imaging": [.infrared], "rgb": [.photography],
+        "digital photography": [.photography], "sc": [.photography], "eeg": [.eeg], "meg": [.meg],
+        "rtstruct": [.rt], "rtdose": [.rt], "rtplan": [.rt], "rtimage": [.rt], "seg": [.rt], "sr": [],
+        "ot": [], "others": [], "multi": [.multi], "series data": [],
     ]
 
     /// Modality terms of a raw value ("CT/ MR/ PET", "PET/CT", "OCTA (CT)") and the pieces not
     /// recognised. "OCTA (CT)" is OCT angiography, not CT; "Multi" hides the real modalities.
-    public static func modality(_ raw: String) -> (terms: Set<String>, unknown: [String]) {
-        var terms = Set<String>()
+    public static func modality(_ raw: String) -> (terms: Set<Modality>, unknown: [String]) {
+        var terms = Set<Modality>()
         var unknown: [String] = []
         let whole = clean(raw)
         if let t = modalityTerms[whole] { return (Set(t), []) }
