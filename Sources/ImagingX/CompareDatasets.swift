@@ -36,11 +36,14 @@ public struct CompatReport: Sendable, Encodable {
 
 public enum CompatError: Error, CustomStringConvertible {
     case tooFewDatasets(count: Int)
+    /// The same dataset given twice (after trimming trailing slashes): a pair with itself.
+    case duplicateDataset(name: String)
     case undecodableFingerprint(path: String, underlying: any Error)
 
     public var description: String {
         switch self {
         case .tooFewDatasets: "give at least two datasets"
+        case .duplicateDataset(let name): "\(name) is given more than once"
         case .undecodableFingerprint(let path, let underlying): "\(path) is not a fingerprint: \(underlying)"
         }
     }
@@ -49,6 +52,10 @@ public enum CompatError: Error, CustomStringConvertible {
 public enum CompareDatasets {
     public static func run(_ request: CompatRequest) throws(CompatError) -> CompatReport {
         guard request.datasets.count >= 2 else { throw .tooFewDatasets(count: request.datasets.count) }
+        var seen = Set<String>()
+        for d in request.datasets where !seen.insert(FileIO.trimmingSlashes(d)).inserted {
+            throw .duplicateDataset(name: d)
+        }
         var contexts: [DatasetContext] = []
         for d in request.datasets {
             let fp: DatasetFingerprint

@@ -44,7 +44,7 @@ extension FingerprintError {
 extension CompatError {
     var cliError: any Error {
         switch self {
-        case .tooFewDatasets: ValidationError(description)
+        case .tooFewDatasets, .duplicateDataset: ValidationError(description)
         case .undecodableFingerprint(_, let underlying): underlying
         }
     }

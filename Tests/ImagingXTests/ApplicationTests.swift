@@ -142,6 +142,18 @@ struct ApplicationTests {
 
     // MARK: Compatibility
 
+    @Test("compat: the same dataset twice (with or without a trailing slash) is refused, not a crash")
+    func duplicateDataset() throws {
+        let request = CompatRequest(datasets: ["SampleData/ct-series", "SampleData/mr-nifti", "SampleData/ct-series/"])
+        do {
+            _ = try CompareDatasets.run(request)
+            Issue.record("a dataset given twice was accepted")
+        } catch {
+            guard case .duplicateDataset(let name) = error else { Issue.record("\(error)"); return }
+            #expect(name == "SampleData/ct-series/")
+        }
+    }
+
     @Test("--weight: an unknown factor, a bad weight and a missing '=' are refused, naming every factor")
     func unknownFactor() throws {
         var w = CompatWeights()
