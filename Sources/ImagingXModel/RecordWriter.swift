@@ -259,8 +259,25 @@ package struct JSONWriter {
         }
         let f = Float(v)
         if Double(f) == v, f.isFinite, shortFloat(f) { return }
-        var text = Double(f) == v && f.isFinite ? f.description : v.description
+        var text = Double(f) == v && f.isFinite ? f.description : JSONWriter.exponentAbove1e15(v.description)
         text.withUTF8 { out.append(UnsafeRawBufferPointer($0)) }
+    }
+
+    /// Swift prints integral doubles below 2^53 positionally ("2243003700000000.0") but floats
+    /// from 2^24 up with an exponent ("2.2430037e+15"). A float32 value of 1e15 or more, written
+    /// in the float form and read back as a double, would then be written the other way: the
+    /// same digits in the exponent form keep write → read → write stable (found by fuzzing).
+    static func exponentAbove1e15(_ text: String) -> String {
+        guard !text.contains("e"), let dot = text.firstIndex(of: ".") else { return text }
+        var sign = ""
+        var integer = Substring(text[..<dot])
+        if integer.hasPrefix("-") { sign = "-"; integer = integer.dropFirst() }
+        guard integer.count >= 16, text[text.index(after: dot)...].allSatisfy({ $0 == "0" }) else { return text }
+        var digits = integer
+        while digits.count > 1, digits.last == "0" { digits = digits.dropLast() }
+        let exponent = integer.count - 1
+        let mantissa = digits.count > 1 ? "\(digits.first!).\(digits.dropFirst())" : "\(digits)"
+        return "\(sign)\(mantissa)e+\(exponent)"
     }
 
     /// Fast path for the float32 values headers are full of (0.9, 2.5, -1.25): the fewest

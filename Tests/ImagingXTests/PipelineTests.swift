@@ -202,3 +202,20 @@ struct PipelineTests {
         }
     }
 }
+
+@Suite("JSON numbers")
+struct JSONNumberTests {
+    @Test("a float32 value of 1e15 or more writes the same text after a read-back (found by fuzzing)")
+    func largeFloat32() throws {
+        var r = ImageRecord(path: "x")
+        r.spacing = [Double(Float(2.2430037e15)), -Double(Float(4.4860074e15)), 3.5e20, 1e15, 0.9]
+        var out: [UInt8] = []
+        RecordWriter.appendJSON(r, to: &out)
+        let text = String(decoding: out, as: UTF8.self)
+        #expect(text.contains("\"spacing\":[2.2430037e+15,-4.4860074e+15,3.5e+20,1e+15,0.9]"), "\(text)")
+        let back = try RecordReader.readJSONLines(out)
+        var again: [UInt8] = []
+        RecordWriter.appendJSON(back[0], to: &again)
+        #expect(again == out, "\(String(decoding: again, as: UTF8.self))")
+    }
+}
