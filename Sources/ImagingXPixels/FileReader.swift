@@ -121,8 +121,11 @@ public final class FileReader {
             }
             return
         }
+        // Each reader: the format first (a file that fails to parse still says what it is), then
+        // parse → header → fill.
         if PNGReader.sniff(head) {
-            try readPNG(&record)
+            record.format = .png
+            PNGRecord.fill(&record, from: try PNGReader.parse(source))
             if options.stats { rasterStats(&record, jpeg: false) }
             return
         }
@@ -159,11 +162,6 @@ public final class FileReader {
             throw ParseError(.unsupported, at: 0, "raw voxel data with no header of its own: described by \(header)")
         }
         throw ParseError(.unsupported, at: 0, "not a recognised image format (first bytes \(hexPrefix(head)))")
-    }
-
-    private func readPNG(_ record: inout ImageRecord) throws(ParseError) {
-        record.format = .png
-        PNGRecord.fill(&record, from: try PNGReader.parse(source))
     }
 
     /// `.nii.gz`: inflate only the header (540 bytes at most) and read it.

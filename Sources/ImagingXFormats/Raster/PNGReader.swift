@@ -105,6 +105,7 @@ package enum PNGReader {
             pos += 12 + length
         }
         if h.colorType == 3 {
+            // PNGRecord.fill shows palette indices as the RGB(A) they expand to: say so.
             h.findings.append(Finding(.palette, .info, "palette image: \(h.bitDepth)-bit indices into RGB\(h.hasTransparency ? "A" : "")"))
         }
         return h
