@@ -160,6 +160,14 @@ public struct ImageRecord: Sendable, Equatable {
     package mutating func note(_ code: FindingCode, _ level: Finding.Level, _ message: String) {
         findings.append(Finding(code, level, message))
     }
+
+    /// Appends a reader's findings after any already noted. Most headers have none: nothing to
+    /// do; a record with none yet takes the reader's array as it is (no copy, no allocation).
+    @inlinable
+    package mutating func appendFindings(_ more: [Finding]) {
+        guard !more.isEmpty else { return }
+        if findings.isEmpty { findings = more } else { findings.append(contentsOf: more) }
+    }
 }
 
 /// What series assembly needs of one DICOM file, in patient (LPS) coordinates as stored.

@@ -121,22 +121,29 @@ public final class FileReader {
             }
             return
         }
+        // Each reader: the format first (a file that fails to parse still says what it is), then
+        // parse → header → fill.
         if PNGReader.sniff(head) {
-            try PNGReader.read(source, into: &record)
+            record.format = .png
+            PNGRecord.fill(&record, from: try PNGReader.parse(source))
             if options.stats { rasterStats(&record, jpeg: false) }
             return
         }
         if JPEGReader.sniff(head) {
-            try JPEGReader.read(source, into: &record)
+            record.format = .jpeg
+            JPEGRecord.fill(&record, from: try JPEGReader.parse(source))
             if options.stats { rasterStats(&record, jpeg: true) }
             return
         }
         if let (variant, bigEndian) = NIfTIReader.sniff(head) {
             let size = variant == .nifti2 ? 540 : 348
-            let header = try source.bytes(at: 0, count: size, "NIfTI header")
-            let result = try NIfTIReader.read(header, variant: variant, bigEndian: bigEndian, into: &record)
-            try checkData(&record, result, fullPath: fullPath)
-            if options.stats, record.status == .ok { niftiStats(&record, result, fullPath: fullPath, gzip: false) }
+            let bytes = try source.bytes(at: 0, count: size, "NIfTI header")
+            record.format = variant.format
+            let header = try NIfTIReader.parse(bytes, variant: variant, bigEndian: bigEndian)
+            let voxels = header.voxels
+            NIfTIRecord.fill(&record, from: header, gzip: false)
+            checkData(&record, voxels, fullPath: fullPath)
+            if options.stats, record.status == .ok { niftiStats(&record, voxels, fullPath: fullPath, gzip: false) }
             return
         }
         if head.count >= 4 {
@@ -171,37 +178,39 @@ public final class FileReader {
         guard inflated.count >= size else {
             throw .truncated(at: inflated.count, need: size, have: inflated.count, "the inflated NIfTI header")
         }
-        let result = try NIfTIReader.read(UnsafeRawBufferPointer(rebasing: inflated[0..<size]), variant: variant,
-                                          bigEndian: bigEndian, into: &record)
-        record.compressed = true
+        record.format = variant.format
+        let header = try NIfTIReader.parse(UnsafeRawBufferPointer(rebasing: inflated[0..<size]), variant: variant,
+                                           bigEndian: bigEndian)
+        let voxels = header.voxels
+        NIfTIRecord.fill(&record, from: header, gzip: true)
         // The gzip trailer's ISIZE is the inflated length mod 2^32 (RFC 1952 §2.3.1).
-        if record.sizeBytes >= 18, result.dataBytes < Int(UInt32.max) - result.voxOffset {
+        if record.sizeBytes >= 18, voxels.dataBytes < Int(UInt32.max) - voxels.voxOffset {
             let isize = Int(try source.u32(record.sizeBytes - 4, bigEndian: false, "gzip trailer"))
-            let needed = result.voxOffset + result.dataBytes
-            if !result.isPair, isize < needed {
+            let needed = voxels.voxOffset + voxels.dataBytes
+            if !voxels.isPair, isize < needed {
                 record.note(.dataShort, .error, "the gzip stream inflates to \(isize) bytes; header and voxel data need \(needed)")
             }
         }
-        if options.stats, !result.isPair, record.status == .ok { niftiStats(&record, result, fullPath: nil, gzip: true) }
+        if options.stats, !voxels.isPair, record.status == .ok { niftiStats(&record, voxels, fullPath: nil, gzip: true) }
     }
 
-    private func checkData(_ record: inout ImageRecord, _ result: NIfTIReader.Result, fullPath: String?) throws(ParseError) {
-        record.compressed = false
-        if result.isPair {
+    /// A single file must hold the voxel data the header describes; a pair's `.img` beside it.
+    private func checkData(_ record: inout ImageRecord, _ voxels: NIfTIHeader.VoxelData, fullPath: String?) {
+        if voxels.isPair {
             guard let fullPath else { return }
             guard let image = FileReader.pairedImage(for: fullPath) else {
                 record.note(.pairImageMissing, .error, "no .img file beside this header")
                 return
             }
-            if image.size < result.dataBytes {
-                record.fail(.truncated(at: image.size, need: result.dataBytes, have: image.size, "voxel data in \(image.name)"))
+            if image.size < voxels.dataBytes {
+                record.fail(.truncated(at: image.size, need: voxels.dataBytes, have: image.size, "voxel data in \(image.name)"))
             }
             return
         }
         // Compared as "bytes after vox_offset" so a huge declared size cannot overflow.
-        if source.size < result.voxOffset || source.size - result.voxOffset < result.dataBytes {
-            record.fail(.truncated(at: source.size, need: result.dataBytes, have: source.size - result.voxOffset,
-                                   "voxel data (from vox_offset \(result.voxOffset))"))
+        if source.size < voxels.voxOffset || source.size - voxels.voxOffset < voxels.dataBytes {
+            record.fail(.truncated(at: source.size, need: voxels.dataBytes, have: source.size - voxels.voxOffset,
+                                   "voxel data (from vox_offset \(voxels.voxOffset))"))
         }
     }
 

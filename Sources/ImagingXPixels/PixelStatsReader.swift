@@ -117,34 +117,34 @@ extension FileReader {
 
     // MARK: NIfTI / Analyze
 
-    static func niftiLayout(_ result: NIfTIReader.Result, _ record: ImageRecord) throws(StatsError) -> SampleLayout {
-        let type = NIfTIDataType(code: result.datatype)
-        guard let kind = type?.sampleKind else {
-            if type?.dtype == .bit {
+    static func niftiLayout(_ voxels: NIfTIHeader.VoxelData, _ record: ImageRecord) throws(StatsError) -> SampleLayout {
+        let type = voxels.type
+        guard let kind = type.sampleKind else {
+            if type.dtype == .bit {
                 throw StatsError("datatype bit (1): 1-bit voxels are not decoded (nibabel does not read them either)")
             }
-            if type?.dtype.isComplex == true {
+            if type.dtype.isComplex {
                 throw StatsError("complex datatype \(record.dtype?.rawValue ?? ""): statistics of complex voxels are not defined")
             }
-            throw StatsError("datatype \(record.dtype?.rawValue ?? String(result.datatype)) is not decoded")
+            throw StatsError("datatype \(record.dtype?.rawValue ?? String(voxels.datatype)) is not decoded")
         }
-        return SampleLayout(kind: kind, bigEndian: result.bigEndian, slope: record.rescaleSlope ?? 1,
+        return SampleLayout(kind: kind, bigEndian: voxels.bigEndian, slope: record.rescaleSlope ?? 1,
                             intercept: record.rescaleIntercept ?? 0)
     }
 
-    func niftiStats(_ record: inout ImageRecord, _ result: NIfTIReader.Result, fullPath: String?, gzip: Bool) {
+    func niftiStats(_ record: inout ImageRecord, _ voxels: NIfTIHeader.VoxelData, fullPath: String?, gzip: Bool) {
         withStats(&record) { record throws -> PixelStats in
-            let layout = try Self.niftiLayout(result, record)
+            let layout = try Self.niftiLayout(voxels, record)
             let base = workspace.accumulator
-            try guardBudget(layout, result.dataBytes)
-            if options.captureVolume && result.dataBytes > options.maxDecodeBytes {
-                throw StatsError("\(result.dataBytes) bytes of voxels exceed the \(options.maxDecodeBytes >> 20) MiB decode limit")
+            try guardBudget(layout, voxels.dataBytes)
+            if options.captureVolume && voxels.dataBytes > options.maxDecodeBytes {
+                throw StatsError("\(voxels.dataBytes) bytes of voxels exceed the \(options.maxDecodeBytes >> 20) MiB decode limit")
             }
-            base.begin(layout, expectedBytes: result.dataBytes)
+            base.begin(layout, expectedBytes: voxels.dataBytes)
             let capture = options.captureVolume
             var kept: [UInt8] = []
             // Reserve only what the file can hold (a gzip expands at most ~1032:1); more grows as it arrives.
-            if capture { kept.reserveCapacity(min(result.dataBytes, gzip ? source.size * 1032 + 4096 : result.dataBytes)) }
+            if capture { kept.reserveCapacity(min(voxels.dataBytes, gzip ? source.size * 1032 + 4096 : voxels.dataBytes)) }
             let acc = Sink { piece in
                 base.consume(piece)
                 if capture { kept.append(contentsOf: piece) }
@@ -153,10 +153,10 @@ extension FileReader {
             if gzip {
                 let ws = workspace
                 defer { ws.releaseLarge() }
-                let total = result.voxOffset + result.dataBytes
+                let total = voxels.voxOffset + voxels.dataBytes
                 if try ws.inflateWhole(source, expected: total, limit: options.wholeInflateBytes) {
                     ws.inflated.withUnsafeBytes { all in
-                        var at = result.voxOffset
+                        var at = voxels.voxOffset
                         while at < total {
                             let n = min(1 << 20, total - at)
                             acc.consume(UnsafeRawBufferPointer(rebasing: all[at..<(at + n)]))
@@ -164,10 +164,10 @@ extension FileReader {
                         }
                     }
                 } else {
-                    try inflater.stream(source, from: 0, wrapper: .gzip, skip: result.voxOffset, count: result.dataBytes,
+                    try inflater.stream(source, from: 0, wrapper: .gzip, skip: voxels.voxOffset, count: voxels.dataBytes,
                                         output: workspace.inflateOut) { acc.consume($0) }
                 }
-            } else if result.isPair {
+            } else if voxels.isPair {
                 guard let fullPath, let image = FileReader.pairedImage(for: fullPath) else {
                     throw StatsError("no .img file beside this header")
                 }
@@ -178,9 +178,9 @@ extension FileReader {
                 defer { close(fd) }
                 let imageSource = ByteSource(capacity: 4096)
                 try imageSource.attach(fd: fd, size: image.size, initialRead: 0)
-                try imageSource.stream(from: result.voxOffset, count: result.dataBytes, buffer: workspace.chunk) { acc.consume($0) }
+                try imageSource.stream(from: voxels.voxOffset, count: voxels.dataBytes, buffer: workspace.chunk) { acc.consume($0) }
             } else {
-                try source.stream(from: result.voxOffset, count: result.dataBytes, buffer: workspace.chunk) { acc.consume($0) }
+                try source.stream(from: voxels.voxOffset, count: voxels.dataBytes, buffer: workspace.chunk) { acc.consume($0) }
             }
             return finishStats(base, &record)
         }

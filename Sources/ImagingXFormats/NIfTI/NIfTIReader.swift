@@ -5,7 +5,19 @@ import ImagingXModel
 /// codes → 0) are applied and reported as findings, so spacing and affine match what a
 /// nibabel user gets, and the user still learns that the header needed fixing.
 package enum NIfTIReader {
-    package enum Variant { case nifti1, nifti2, analyze, unknownNIfTI }
+    package enum Variant {
+        case nifti1, nifti2, analyze, unknownNIfTI
+
+        /// The record's format (`.unknown` for a NIfTI magic of an unknown version).
+        package var format: FileFormat {
+            switch self {
+            case .nifti1: .nifti1
+            case .nifti2: .nifti2
+            case .analyze: .analyze
+            case .unknownNIfTI: .unknown
+            }
+        }
+    }
 
     /// Decides the variant from the first bytes (sizeof_hdr in either byte order, then magic).
     package static func sniff(_ b: UnsafeRawBufferPointer) -> (Variant, bigEndian: Bool)? {
@@ -39,20 +51,10 @@ package enum NIfTIReader {
         return nil
     }
 
-    package struct Result {
-        /// Bytes the header says the voxel data starts at, and how many bytes the data needs.
-        package var voxOffset: Int
-        package var dataBytes: Int
-        /// Whether voxel data lives in a separate `.img` file.
-        package var isPair: Bool
-        /// nifti1.h datatype code and the header's byte order (the data's too).
-        package var datatype = 0
-        package var bigEndian = false
-    }
-
-    /// Fills `record` from a complete header in `b` (348 or 540 bytes).
-    package static func read(_ b: UnsafeRawBufferPointer, variant: Variant, bigEndian: Bool,
-                     into record: inout ImageRecord) throws(ParseError) -> Result {
+    /// Reads a complete header in `b` (348 or 540 bytes). Throws when it cannot be read; what
+    /// is odd but readable comes back as the header's findings.
+    package static func parse(_ b: UnsafeRawBufferPointer, variant: Variant,
+                              bigEndian: Bool) throws(ParseError) -> NIfTIHeader {
         if variant == .unknownNIfTI {
             let version = b.count > 346 ? String(UnicodeScalar(b[346])) : "?"
             throw ParseError(.unsupported, at: 344, "NIfTI magic with unknown version '\(version)'")
@@ -62,43 +64,42 @@ package enum NIfTIReader {
             throw .truncated(at: b.count, need: slots.size, have: b.count, "the \(slots.size)-byte header")
         }
         let f = NIfTIFields(bytes: b, bigEndian: bigEndian)
-        record.format = variant == .nifti1 ? .nifti1 : variant == .nifti2 ? .nifti2 : .analyze
+        var findings: [Finding] = []
 
         // dim (nifti1.h): dim[0] is the number of dimensions, 1...7.
         let ndim = f.int(slots.dim, 0)
         guard (1...7).contains(ndim) else {
             throw ParseError(.malformed, at: slots.dim.offset, "dim[0] is \(ndim); NIfTI allows 1 to 7 dimensions")
         }
-        var dims: [Int] = []
+        // Fixed-size storage: the header holds raw values, the record's arrays are made once in
+        // NIfTIRecord.fill.
+        var dim = InlineArray<7, Int>(repeating: 0)
         var voxels = 1
         for i in 1...ndim {
             let d = f.int(slots.dim, i)
             guard d >= 0 else {
                 throw ParseError(.malformed, at: slots.dim.offset + i * slots.dim.type.size, "dim[\(i)] is negative (\(d))")
             }
-            dims.append(d)
+            dim[i - 1] = d
             let (product, overflow) = voxels.multipliedReportingOverflow(by: d)
             guard !overflow, product < 1 << 56 else {
+                let dims = (0..<i).map { dim[$0] }
                 throw ParseError(.malformed, at: slots.dim.offset + i * slots.dim.type.size, "dims \(dims) describe more voxels than any file can hold")
             }
             voxels = product
         }
-        record.dims = dims
 
         let code = f.int(slots.datatype)
         guard let type = NIfTIDataType(code: code) else {
             throw ParseError(.unsupported, at: slots.datatype.offset, "unknown NIfTI datatype code \(code)")
         }
-        record.dtype = type.dtype
-        record.channels = type.channels
         let bitpix = f.int(slots.bitpix)
-        record.bitsStored = type.bits
         if bitpix != type.bits {
-            record.note(.bitpixMismatch, .warning, "bitpix is \(bitpix) but datatype \(type.dtype.rawValue) has \(type.bits) bits")
+            findings.append(Finding(.bitpixMismatch, .warning, "bitpix is \(bitpix) but datatype \(type.dtype.rawValue) has \(type.bits) bits"))
         }
 
         // pixdim with nibabel's load-time fixes for the spatial axes.
-        var pixdim: [Double] = []
+        var pixdim = InlineArray<7, Double>(repeating: 0)
         var fixed: [String] = []
         for i in 1...ndim {
             var p = f.double(slots.pixdim, i)
@@ -106,42 +107,22 @@ package enum NIfTIReader {
                 if p == 0 { p = 1; fixed.append("pixdim[\(i)] 0 → 1") }
                 else if p < 0 { p = -p; fixed.append("pixdim[\(i)] negative → \(p)") }
             }
-            if !p.isFinite { record.note(.pixdimNonfinite, .error, "pixdim[\(i)] is not finite") }
-            pixdim.append(p)
+            if !p.isFinite { findings.append(Finding(.pixdimNonfinite, .error, "pixdim[\(i)] is not finite")) }
+            pixdim[i - 1] = p
         }
         if !fixed.isEmpty {
-            record.note(.pixdimNonpositive, .warning, "spatial pixdim ≤ 0, read as nibabel does: " + fixed.joined(separator: ", "))
+            findings.append(Finding(.pixdimNonpositive, .warning, "spatial pixdim ≤ 0, read as nibabel does: " + fixed.joined(separator: ", ")))
         }
 
         // Units (xyzt_units, nifti1.h NIFTI_UNITS_*): spatial to mm, temporal to seconds.
         let units = f.int(slots.xyztUnits)
-        let spaceUnit = units & 0x07
-        let timeUnit = units & 0x38
-        var spaceScale = 1.0
-        switch spaceUnit {
-        case 1: spaceScale = 1000
-        case 2: spaceScale = 1
-        case 3: spaceScale = 0.001
-        default:
-            spaceScale = 1
-            if variant != .analyze {
-                record.note(.spaceUnitsUnknown, .info, "xyzt_units gives no spatial unit; millimetres assumed")
-            }
+        if NIfTIHeader.millimetresPer(spaceUnit: units & 0x07) == nil, variant != .analyze {
+            findings.append(Finding(.spaceUnitsUnknown, .info, "xyzt_units gives no spatial unit; millimetres assumed"))
         }
-        var timeScale = 1.0
-        switch timeUnit {
-        case 16: timeScale = 0.001
-        case 24: timeScale = 0.000001
-        default: break
-        }
-        var spacing = pixdim
-        for i in 0..<spacing.count {
-            if i < 3 { spacing[i] *= spaceScale } else if i == 3 { spacing[i] *= timeScale }
-        }
-        record.spacing = spacing
 
         let voxOffsetRaw = f.double(slots.voxOffset)
         var isPair = variant == .analyze
+        var rescaleSlope: Double?, rescaleIntercept: Double?
         if variant != .analyze {
             isPair = b[slots.magic.offset + 1] == 0x69  // "ni1" / "ni2": header and image in separate files
             // scl_slope / scl_inter as nibabel's get_slope_inter: no scaling when the slope is
@@ -150,17 +131,17 @@ package enum NIfTIReader {
             let inter = f.double(slots.sclInter)
             if slope != 0, slope.isFinite {
                 if inter.isFinite {
-                    record.rescaleSlope = slope
-                    record.rescaleIntercept = inter
+                    rescaleSlope = slope
+                    rescaleIntercept = inter
                 } else {
-                    record.note(.sclInterInvalid, .error, "scl_slope is \(slope) but scl_inter is \(inter)")
+                    findings.append(Finding(.sclInterInvalid, .error, "scl_slope is \(slope) but scl_inter is \(inter)"))
                 }
             }
             if !isPair, voxOffsetRaw < Double(slots.size + 4), voxOffsetRaw != 0 {
-                record.note(.voxOffsetLow, .warning, "vox_offset \(voxOffsetRaw) is inside the header")
+                findings.append(Finding(.voxOffsetLow, .warning, "vox_offset \(voxOffsetRaw) is inside the header"))
             }
         } else {
-            (record.rescaleSlope, record.rescaleIntercept) = spm2Scaling(f, slots)
+            (rescaleSlope, rescaleIntercept) = spm2Scaling(f, slots)
         }
         let minimumOffset = isPair ? 0 : slots.size + (variant == .analyze ? 0 : 4)
         var voxOffset = minimumOffset
@@ -168,38 +149,41 @@ package enum NIfTIReader {
             // Beyond any file when it does not fit: the data check then reports it.
             voxOffset = max(voxOffsetRaw < 9e18 ? Int(voxOffsetRaw) : Int.max / 2, minimumOffset)
         } else {
-            record.note(.voxOffsetInvalid, .warning, "vox_offset is \(voxOffsetRaw); data read from byte \(minimumOffset)")
+            findings.append(Finding(.voxOffsetInvalid, .warning, "vox_offset is \(voxOffsetRaw); data read from byte \(minimumOffset)"))
         }
 
-        record.affine = affine(f, slots: slots, variant: variant, dims: dims, pixdim: pixdim, record: &record)
-        record.axcodes = record.affine?.axcodes
+        let affine = affine(f, slots: slots, variant: variant, ndim: ndim, dim: dim, pixdim: pixdim, findings: &findings)
 
         let (dataBits, overflow) = voxels.multipliedReportingOverflow(by: max(type.bits, 1))
         let dataBytes = overflow ? Int.max : dataBits / 8 + (dataBits % 8 == 0 ? 0 : 1)
-        return Result(voxOffset: voxOffset, dataBytes: dataBytes, isPair: isPair, datatype: code, bigEndian: bigEndian)
+        let data = NIfTIHeader.VoxelData(voxOffset: voxOffset, dataBytes: dataBytes, isPair: isPair, type: type,
+                                         bigEndian: bigEndian)
+        return NIfTIHeader(variant: variant, ndim: ndim, dim: dim, bitpix: bitpix, pixdimFixed: pixdim, xyztUnits: units,
+                           rescaleSlope: rescaleSlope, rescaleIntercept: rescaleIntercept, affine: affine,
+                           voxels: data, findings: findings)
     }
 
-    private static func affine(_ f: NIfTIFields, slots: NIfTISlots, variant: Variant, dims: [Int],
-                               pixdim: [Double], record: inout ImageRecord) -> Matrix4 {
+    private static func affine(_ f: NIfTIFields, slots: NIfTISlots, variant: Variant, ndim: Int, dim: InlineArray<7, Int>,
+                               pixdim: InlineArray<7, Double>, findings: inout [Finding]) -> Matrix4 {
         var base = Matrix4.identity
         // nibabel's shape_zoom_affine: x flipped, origin at the centre voxel.
         for axis in 0..<3 {
-            let n = axis < dims.count ? Double(dims[axis]) : 1
-            var zoom = axis < pixdim.count ? pixdim[axis] : 1
+            let n = axis < ndim ? Double(dim[axis]) : 1
+            var zoom = axis < ndim ? pixdim[axis] : 1
             if axis == 0 { zoom = -zoom }
             base[axis, axis] = zoom
             base[axis, 3] = -((n - 1) / 2) * zoom
         }
-        if variant == .analyze { return spmOriginAffine(f, dims: dims, pixdim: pixdim, base: base, record: &record) }
+        if variant == .analyze { return spmOriginAffine(f, ndim: ndim, dim: dim, base: base, findings: &findings) }
 
         var qcode = f.int(slots.qformCode)
         var scode = f.int(slots.sformCode)
         if !(0...5).contains(qcode) {
-            record.note(.qformCodeInvalid, .warning, "qform_code \(qcode) is not a NIfTI xform code; read as 0")
+            findings.append(Finding(.qformCodeInvalid, .warning, "qform_code \(qcode) is not a NIfTI xform code; read as 0"))
             qcode = 0
         }
         if !(0...5).contains(scode) {
-            record.note(.sformCodeInvalid, .warning, "sform_code \(scode) is not a NIfTI xform code; read as 0")
+            findings.append(Finding(.sformCodeInvalid, .warning, "sform_code \(scode) is not a NIfTI xform code; read as 0"))
             scode = 0
         }
         var sform: Matrix4?
@@ -216,7 +200,7 @@ package enum NIfTIReader {
         if qcode != 0 {
             var qfac = f.double(slots.pixdim, 0)
             if qfac != 1, qfac != -1 {
-                record.note(.qfacInvalid, .info, "pixdim[0] (qfac) is \(qfac); read as 1")
+                findings.append(Finding(.qfacInvalid, .info, "pixdim[0] (qfac) is \(qfac); read as 1"))
                 qfac = 1
             }
             let b = f.double(slots.quaternB), c = f.double(slots.quaternC), d = f.double(slots.quaternD)
@@ -224,7 +208,7 @@ package enum NIfTIReader {
             // nibabel's fillpositive tolerates rounding of float32 quaternions (3 eps).
             if w2 < 0 {
                 if w2 < -3 * Double(Float.ulpOfOne) {
-                    record.note(.quaternionInvalid, .error, "quaternion (b, c, d) has norm > 1")
+                    findings.append(Finding(.quaternionInvalid, .error, "quaternion (b, c, d) has norm > 1"))
                 }
                 w2 = 0
             }
@@ -238,8 +222,7 @@ package enum NIfTIReader {
                 [b * y2 + a * z2, 1 - (b * x2 + d * z2), c * z2 - a * x2],
                 [b * z2 - a * y2, c * z2 + a * x2, 1 - (b * x2 + c * y2)],
             ]
-            let zooms = [pixdim.count > 0 ? pixdim[0] : 1, pixdim.count > 1 ? pixdim[1] : 1,
-                         (pixdim.count > 2 ? pixdim[2] : 1) * qfac]
+            let zooms = [ndim > 0 ? pixdim[0] : 1, ndim > 1 ? pixdim[1] : 1, (ndim > 2 ? pixdim[2] : 1) * qfac]
             var m = Matrix4.identity
             for row in 0..<3 {
                 for col in 0..<3 { m[row, col] = r[row][col] * zooms[col] }
@@ -253,16 +236,16 @@ package enum NIfTIReader {
             var worst = 0.0
             for row in 0..<3 { for col in 0..<4 { worst = max(worst, abs(s[row, col] - q[row, col])) } }
             if worst > 1e-3 {
-                record.note(.qformSformMismatch, .warning,
-                            "qform and sform differ by up to \(worst) mm; the sform is used (nibabel's rule)")
+                findings.append(Finding(.qformSformMismatch, .warning,
+                                        "qform and sform differ by up to \(worst) mm; the sform is used (nibabel's rule)"))
             }
         }
         if let sform {
-            if !sform.isFinite { record.note(.sformNonfinite, .error, "sform has non-finite values") }
+            if !sform.isFinite { findings.append(Finding(.sformNonfinite, .error, "sform has non-finite values")) }
             return sform
         }
         if let qform { return qform }
-        record.note(.noXform, .info, "qform_code and sform_code are 0: affine from pixdim (nibabel's base affine)")
+        findings.append(Finding(.noXform, .info, "qform_code and sform_code are 0: affine from pixdim (nibabel's base affine)"))
         return base
     }
 
@@ -270,17 +253,17 @@ package enum NIfTIReader {
     /// magic (Spm2AnalyzeImage): the `originator` field holds the origin voxel as three int16
     /// (1-based, at byte 253); when it is set and within (−dim, 2·dim) the affine puts that voxel
     /// at 0 mm, else at the centre (spm99analyze.py `get_origin_affine`).
-    static func spmOriginAffine(_ f: NIfTIFields, dims: [Int], pixdim: [Double], base: Matrix4,
-                                record: inout ImageRecord) -> Matrix4 {
+    static func spmOriginAffine(_ f: NIfTIFields, ndim: Int, dim: InlineArray<7, Int>, base: Matrix4,
+                                findings: inout [Finding]) -> Matrix4 {
         var origin: [Double] = []
         for i in 0..<3 {
             let raw = f.bytes.loadUnaligned(fromByteOffset: 253 + 2 * i, as: UInt16.self)
             origin.append(Double(Int16(bitPattern: f.bigEndian ? UInt16(bigEndian: raw) : UInt16(littleEndian: raw))))
         }
-        let grid = (0..<3).map { $0 < dims.count ? Double(dims[$0]) : 1 }
+        let grid = (0..<3).map { $0 < ndim ? Double(dim[$0]) : 1 }
         let usable = origin.contains { $0 != 0 } && (0..<3).allSatisfy { origin[$0] > -grid[$0] && origin[$0] < grid[$0] * 2 }
         guard usable else { return base }
-        record.note(.spmOrigin, .info, "Analyze origin field (SPM) \(origin.map { Int($0) }) places voxel \(origin.map { Int($0) - 1 }) at 0 mm")
+        findings.append(Finding(.spmOrigin, .info, "Analyze origin field (SPM) \(origin.map { Int($0) }) places voxel \(origin.map { Int($0) - 1 }) at 0 mm"))
         var m = base
         for axis in 0..<3 {
             m[axis, 3] = -(origin[axis] - 1) * m[axis, axis]

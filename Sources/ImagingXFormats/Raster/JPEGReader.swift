@@ -28,11 +28,14 @@ package enum JPEGReader {
         }
     }
 
-    package static func read(_ src: ByteSource, into record: inout ImageRecord) throws(ParseError) {
-        record.format = .jpeg
+    /// Reads the segments up to the first frame header. Throws when the file cannot be read;
+    /// what is odd but readable comes back as the header's findings.
+    package static func parse(_ src: ByteSource) throws(ParseError) -> JPEGHeader {
+        var findings: [Finding] = []
         var pos = 2
-        var jfifSpacing: [Double]??  // .some(nil): JFIF present without a physical unit
-        var exifSpacing: [Double]??
+        // Millimetres per pixel; .some(nil): the segment is there without a physical unit.
+        var jfifSpacing: (Double, Double)??
+        var exifSpacing: (Double, Double)??
         while true {
             var marker = try src.u8(pos, "marker")
             guard marker == 0xFF else {
@@ -70,21 +73,20 @@ package enum JPEGReader {
                     throw ParseError(.malformed, at: pos + 7, "frame header declares \(components) components in \(length) bytes")
                 }
                 if height == 0 {
-                    record.note(.heightInDnl, .warning, "frame height 0: defined by a DNL marker after the first scan")
+                    findings.append(Finding(.heightInDnl, .warning, "frame height 0: defined by a DNL marker after the first scan"))
                 }
-                record.dims = [width, height]
-                record.channels = components
-                record.bitsStored = precision
-                record.coding = process
-                record.interlaced = process.hasPrefix("progressive")
-                record.compressed = true
-                if precision <= 8 {
-                    record.dtype = components == 3 ? .rgb24 : .uint8
-                } else {
-                    record.dtype = .uint16
+                if components == 4 { findings.append(Finding(.cmyk, .info, "4 components: CMYK or YCCK")) }
+                // Resolution from the APPn segments before the frame: JFIF first, then Exif.
+                var spacing: (x: Double, y: Double)?
+                if let jfif = jfifSpacing, let s = jfif {
+                    spacing = s
+                } else if let exif = exifSpacing, let s = exif {
+                    spacing = s
+                } else if jfifSpacing != nil || exifSpacing != nil {
+                    findings.append(Finding(.densityAspectOnly, .info, "JFIF/Exif density has no physical unit"))
                 }
-                if components == 4 { record.note(.cmyk, .info, "4 components: CMYK or YCCK") }
-                break
+                return JPEGHeader(sofMarker: marker, coding: process, precision: precision, height: height, width: width,
+                                  components: components, millimetresPerPixel: spacing, findings: findings)
             }
             if marker == 0xE0, jfifSpacing == nil, length >= 16 {
                 let d = try src.bytes(at: pos + 2, count: 14, "APP0")
@@ -93,25 +95,18 @@ package enum JPEGReader {
                     let x = Double(UInt16(d[8]) << 8 | UInt16(d[9]))
                     let y = Double(UInt16(d[10]) << 8 | UInt16(d[11]))
                     let perUnit: Double? = units == 1 ? 25.4 : units == 2 ? 10 : nil  // mm per inch / cm
-                    if let perUnit, x > 0, y > 0 { jfifSpacing = .some([perUnit / x, perUnit / y]) } else { jfifSpacing = .some(nil) }
+                    if let perUnit, x > 0, y > 0 { jfifSpacing = .some((perUnit / x, perUnit / y)) } else { jfifSpacing = .some(nil) }
                 }
             } else if marker == 0xE1, exifSpacing == nil, length >= 16 {
                 exifSpacing = .some(try exifResolution(src, at: pos + 2, length: length - 2))
             }
             pos += length
         }
-        if let jfif = jfifSpacing, let s = jfif {
-            record.spacing = s
-        } else if let exif = exifSpacing, let s = exif {
-            record.spacing = s
-        } else if jfifSpacing != nil || exifSpacing != nil {
-            record.note(.densityAspectOnly, .info, "JFIF/Exif density has no physical unit")
-        }
     }
 
     /// XResolution / YResolution / ResolutionUnit from IFD0 of an Exif APP1 (Exif 2.3 §4.6.4;
     /// TIFF 6.0 tags 282, 283, 296). nil when absent or unitless.
-    static func exifResolution(_ src: ByteSource, at start: Int, length: Int) throws(ParseError) -> [Double]? {
+    static func exifResolution(_ src: ByteSource, at start: Int, length: Int) throws(ParseError) -> (Double, Double)? {
         let d = try src.bytes(at: start, count: length, "APP1")
         guard length >= 14, d[0] == 0x45, d[1] == 0x78, d[2] == 0x69, d[3] == 0x66, d[4] == 0, d[5] == 0 else { return nil }
         let tiff = 6
@@ -147,6 +142,6 @@ package enum JPEGReader {
         let perUnit: Double? = unit == 2 ? 25.4 : unit == 3 ? 10 : nil
         guard let perUnit, let xRes, xRes > 0 else { return nil }
         let y = yRes.flatMap { $0 > 0 ? $0 : nil } ?? xRes
-        return [perUnit / xRes, perUnit / y]
+        return (perUnit / xRes, perUnit / y)
     }
 }

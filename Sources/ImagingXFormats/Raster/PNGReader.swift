@@ -2,8 +2,8 @@ import ImagingXBytes
 import ImagingXModel
 import CZlib
 
-/// PNG header facts from IHDR and pHYs (PNG 3rd ed. §11.2.1, §11.3.5.3). Chunks are walked by
-/// their lengths up to the first IDAT; no image data is read.
+/// PNG header facts from IHDR, pHYs and tRNS (PNG 3rd ed. §11.2.1, §11.3.5.3, §11.3.2.1). Chunks
+/// are walked by their lengths up to the first IDAT; no image data is read.
 package enum PNGReader {
     static let signature: [UInt8] = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]
 
@@ -25,14 +25,12 @@ package enum PNGReader {
     static let pHYs: UInt32 = 0x7048_5973
     static let tRNS: UInt32 = 0x7452_4E53
 
-    package static func read(_ src: ByteSource, into record: inout ImageRecord) throws(ParseError) {
-        record.format = .png
+    /// Reads the chunks before the first IDAT. Throws when the file cannot be read; what is odd
+    /// but readable comes back as the header's findings.
+    package static func parse(_ src: ByteSource) throws(ParseError) -> PNGHeader {
+        var h = PNGHeader()
         var pos = 8
         var sawIHDR = false
-        var colorType = 0
-        var bitDepth = 0
-        var hasTransparency = false
-        var width = 0, height = 0
         while true {
             let head = try src.bytes(at: pos, count: 8, "chunk header")
             let length = Int(UInt32(bigEndian: head.loadUnaligned(as: UInt32.self)))
@@ -56,10 +54,10 @@ package enum PNGReader {
                 guard declared == computed else {
                     throw ParseError(.malformed, at: pos + 21, "IHDR CRC is 0x\(String(declared, radix: 16)), computed 0x\(String(computed, radix: 16))")
                 }
-                width = Int(UInt32(bigEndian: chunk.loadUnaligned(fromByteOffset: 4, as: UInt32.self)))
-                height = Int(UInt32(bigEndian: chunk.loadUnaligned(fromByteOffset: 8, as: UInt32.self)))
-                bitDepth = Int(chunk[12])
-                colorType = Int(chunk[13])
+                let width = Int(UInt32(bigEndian: chunk.loadUnaligned(fromByteOffset: 4, as: UInt32.self)))
+                let height = Int(UInt32(bigEndian: chunk.loadUnaligned(fromByteOffset: 8, as: UInt32.self)))
+                let bitDepth = Int(chunk[12])
+                let colorType = Int(chunk[13])
                 let compression = chunk[14], filter = chunk[15], interlace = chunk[16]
                 guard width > 0, height > 0, width <= 0x7FFF_FFFF, height <= 0x7FFF_FFFF else {
                     throw ParseError(.malformed, at: pos + 8, "IHDR size \(width)×\(height) is outside 1…2^31−1")
@@ -78,51 +76,38 @@ package enum PNGReader {
                 guard compression == 0, filter == 0, interlace <= 1 else {
                     throw ParseError(.malformed, at: pos + 18, "IHDR compression \(compression), filter \(filter), interlace \(interlace) not defined")
                 }
-                record.interlaced = interlace == 1
+                h.width = width
+                h.height = height
+                h.bitDepth = bitDepth
+                h.colorType = colorType
+                h.interlaced = interlace == 1
                 sawIHDR = true
             } else if type == pHYs {
                 if length == 9 {
                     let d = try src.bytes(at: pos + 8, count: 9, "pHYs")
-                    let ppuX = Double(UInt32(bigEndian: d.loadUnaligned(as: UInt32.self)))
-                    let ppuY = Double(UInt32(bigEndian: d.loadUnaligned(fromByteOffset: 4, as: UInt32.self)))
+                    let ppuX = UInt32(bigEndian: d.loadUnaligned(as: UInt32.self))
+                    let ppuY = UInt32(bigEndian: d.loadUnaligned(fromByteOffset: 4, as: UInt32.self))
                     if d[8] == 1, ppuX > 0, ppuY > 0 {
-                        record.spacing = [1000 / ppuX, 1000 / ppuY]  // pixels per metre → mm per pixel
+                        h.pixelsPerMetre = (ppuX, ppuY)
                     } else if d[8] == 1 {
-                        record.note(.physZero, .warning, "pHYs gives 0 pixels per metre")
+                        h.findings.append(Finding(.physZero, .warning, "pHYs gives 0 pixels per metre"))
                     } else {
-                        record.note(.physAspectOnly, .info, "pHYs unit is unknown: pixel aspect ratio only")
+                        h.findings.append(Finding(.physAspectOnly, .info, "pHYs unit is unknown: pixel aspect ratio only"))
                     }
                 } else {
-                    record.note(.physLength, .warning, "pHYs chunk has length \(length), not 9")
+                    h.findings.append(Finding(.physLength, .warning, "pHYs chunk has length \(length), not 9"))
                 }
             } else if type == tRNS {
-                hasTransparency = true
+                h.hasTransparency = true
             } else if type == IDAT || type == IEND {
                 break
             }
             pos += 12 + length
         }
-        record.dims = [width, height]
-        record.bitsStored = bitDepth
-        switch colorType {
-        case 0:
-            record.channels = 1
-            record.dtype = bitDepth == 16 ? .uint16 : bitDepth == 1 ? .bit : .uint8
-        case 2:
-            record.channels = 3
-            record.dtype = bitDepth == 16 ? .uint16 : .rgb24
-        case 3:
-            // Palette indices expand to RGB (RGBA with tRNS), as every decoder presents them.
-            record.channels = hasTransparency ? 4 : 3
-            record.dtype = hasTransparency ? .rgba32 : .rgb24
-            record.note(.palette, .info, "palette image: \(bitDepth)-bit indices into RGB\(hasTransparency ? "A" : "")")
-        case 4:
-            record.channels = 2
-            record.dtype = bitDepth == 16 ? .uint16 : .uint8
-        default:
-            record.channels = 4
-            record.dtype = bitDepth == 16 ? .uint16 : .rgba32
+        if h.colorType == 3 {
+            // PNGRecord.fill shows palette indices as the RGB(A) they expand to: say so.
+            h.findings.append(Finding(.palette, .info, "palette image: \(h.bitDepth)-bit indices into RGB\(h.hasTransparency ? "A" : "")"))
         }
-        record.compressed = true
+        return h
     }
 }
