@@ -259,7 +259,8 @@ package struct JSONWriter {
         }
         let f = Float(v)
         if Double(f) == v, f.isFinite, shortFloat(f) { return }
-        var text = Double(f) == v && f.isFinite ? f.description : JSONWriter.exponentAbove1e15(v.description)
+        var text = Double(f) == v && f.isFinite ? f.description
+            : abs(v) >= 1e15 ? JSONWriter.exponentAbove1e15(v.description) : v.description
         text.withUTF8 { out.append(UnsafeRawBufferPointer($0)) }
     }
 
