@@ -6,18 +6,10 @@ import Glibc
 package enum FileIO {
     /// Creates or truncates `path` and writes `bytes`; on failure, the `errno` of `open`.
     package static func write(_ bytes: [UInt8], to path: String) -> Int32? {
-        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { return errno }
-        defer { close(fd) }
-        bytes.withUnsafeBytes { raw in
-            var done = 0
-            while done < raw.count {
-                let n = Glibc.write(fd, raw.baseAddress! + done, raw.count - done)
-                if n < 0, errno == EINTR { continue }
-                if n <= 0 { break }
-                done += n
-            }
-        }
+        let sink: FileSink
+        do { sink = try FileSink(path: path) } catch { return errno }
+        sink.write(bytes)
+        sink.close()
         return nil
     }
 
