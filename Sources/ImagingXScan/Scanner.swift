@@ -186,9 +186,9 @@ public final class Scanner: Sendable {
             flag.stop()
             credit.signal()
         }
-        let body: @Sendable () -> Void = { [self] in
+        let body: @Sendable (Bool) -> Void = { [self] bounded in
             let outcome = scan(roots: roots, walker: walker) { batch in
-                credit.wait()
+                if bounded { credit.wait() }
                 if flag.isStopped { return .stop }
                 continuation.yield(batch.records)
                 progress(batch.done)
@@ -197,7 +197,8 @@ public final class Scanner: Sendable {
             finished(outcome)
             continuation.finish()
         }
-        if !startThread(body) { body() }
+        // No thread to be had: scan here, before the consumer can start, so without the bound.
+        if !startThread({ body(true) }) { body(false) }
         return ScanRecords(batches: stream, credit: credit)
     }
 
