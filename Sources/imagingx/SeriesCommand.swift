@@ -18,7 +18,7 @@ struct Series: ParsableCommand {
     @Argument(help: "Directories (walked recursively) or files.")
     var paths: [String]
 
-    @Option(name: .shortAndLong, help: "Write to FILE instead of standard output.")
+    @Option(name: .shortAndLong, help: "Write to FILE instead of standard output ('-': standard output); a FILE holding image data is refused.")
     var output: String?
 
     @Flag(help: "Decode pixels and add volume statistics (slices pooled exactly).")
@@ -42,13 +42,15 @@ struct Series: ParsableCommand {
         let result = Application.series(request)
         for e in result.rootErrors { writeStderr("imagingx: cannot read root \(e.root): \(e.message)\n") }
         let bytes = try result.jsonLines()
-        if let output {
+        if let output, output != "-" {
             do {
-                let sink = try FileSink(path: output)
+                // The same guard as `scan --output`: never truncate a file that holds image data.
+                let sink = try Application.openSink(.file(output))
                 sink.write(bytes)
                 sink.close()
             } catch {
                 writeStderr("imagingx: \(error)\n")
+                if case .wouldOverwriteImageData = error { throw ExitCode(2) }
                 throw ExitCode(1)
             }
         } else {

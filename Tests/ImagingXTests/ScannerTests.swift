@@ -171,6 +171,14 @@ struct ScannerTests {
         let before = try Data(contentsOf: URL(fileURLWithPath: image))
         #expect(try ScannerTests.run(["scan", root.appendingPathComponent("xray-png").path, "-o", image]).status == 2)
         #expect(try Data(contentsOf: URL(fileURLWithPath: image)) == before)
+        // `series --output` has the same guard; a plain file is written.
+        let ctImage = root.appendingPathComponent("ct-series/IM0001.dcm").path
+        let ctBefore = try Data(contentsOf: URL(fileURLWithPath: ctImage))
+        #expect(try ScannerTests.run(["series", root.appendingPathComponent("ct-series").path, "-o", ctImage]).status == 2)
+        #expect(try Data(contentsOf: URL(fileURLWithPath: ctImage)) == ctBefore)
+        let volumes = root.appendingPathComponent("volumes.jsonl").path
+        #expect(try ScannerTests.run(["series", root.appendingPathComponent("ct-series").path, "-o", volumes]).status == 0)
+        #expect(try String(contentsOfFile: volumes, encoding: .utf8).contains("\"assembled\":true"))
         // Records written inside the scanned folder are not scanned themselves.
         let inside = root.appendingPathComponent("photo-jpeg/records.jsonl").path
         #expect(try ScannerTests.run(["scan", root.appendingPathComponent("photo-jpeg").path, "-o", inside, "--strict", "--quiet"]).status == 0)
