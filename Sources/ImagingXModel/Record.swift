@@ -19,20 +19,17 @@ public enum FindingCode: String, Sendable, Codable, CaseIterable {
     case bitpixMismatch = "bitpix_mismatch"
     case bitsAllocatedMissing = "bits_allocated_missing"
     case cmyk
-    case dataShort = "data_short"
     case densityAspectOnly = "density_aspect_only"
     case dicomdir
     case fileMetaImplicitVr = "file_meta_implicit_vr"
     case framesInvalid = "frames_invalid"
     case geometryMissing = "geometry_missing"
     case geometryVm = "geometry_vm"
-    case gridMissing = "grid_missing"
     case heightInDnl = "height_in_dnl"
     case noFileMeta = "no_file_meta"
     case noImage = "no_image"
     case noXform = "no_xform"
     case orientationNotOrthonormal = "orientation_not_orthonormal"
-    case pairImageMissing = "pair_image_missing"
     case palette
     case physAspectOnly = "phys_aspect_only"
     case physLength = "phys_length"
@@ -40,7 +37,6 @@ public enum FindingCode: String, Sendable, Codable, CaseIterable {
     case pixdimNonfinite = "pixdim_nonfinite"
     case pixdimNonpositive = "pixdim_nonpositive"
     case pixelDataAbsent = "pixel_data_absent"
-    case pixelDataShort = "pixel_data_short"
     case pixelSpacingVm = "pixel_spacing_vm"
     case qfacInvalid = "qfac_invalid"
     case qformCodeInvalid = "qform_code_invalid"

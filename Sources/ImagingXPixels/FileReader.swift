@@ -188,7 +188,10 @@ public final class FileReader {
             let isize = Int(try source.u32(record.sizeBytes - 4, bigEndian: false, "gzip trailer"))
             let needed = voxels.voxOffset + voxels.dataBytes
             if !voxels.isPair, isize < needed {
-                record.note(.dataShort, .error, "the gzip stream inflates to \(isize) bytes; header and voxel data need \(needed)")
+                // nibabel raises on load: not loadable, so not `ok` (the header fields stay filled).
+                record.fail(ParseError(.truncated, at: record.sizeBytes,
+                                       "the gzip stream inflates to \(isize) bytes; header and voxel data need \(needed)",
+                                       need: needed, have: isize))
             }
         }
         if options.stats, !voxels.isPair, record.status == .ok { niftiStats(&record, voxels, fullPath: nil, gzip: true) }
@@ -199,7 +202,8 @@ public final class FileReader {
         if voxels.isPair {
             guard let fullPath else { return }
             guard let image = FileReader.pairedImage(for: fullPath) else {
-                record.note(.pairImageMissing, .error, "no .img file beside this header")
+                // nibabel raises on load (FileNotFoundError): not loadable, so not `ok`.
+                record.fail(ParseError(.io, at: 0, "no .img file beside this header", phase: .open))
                 return
             }
             if image.size < voxels.dataBytes {

@@ -400,6 +400,27 @@ def peer_stats(path, view):
     return None
 
 
+def peer_load_error(path, view):
+    """Why the peer cannot load the pixel array a user would ask for (nibabel `get_fdata`, pydicom
+    `pixel_array`, Pillow `load`), or None when it can. Our `status: error` for a readable header
+    means exactly this: the data it describes cannot be loaded."""
+    fmt = view.get("format")
+    try:
+        if fmt == "dicom":
+            ds = pydicom.dcmread(path)
+            if not any(k in ds for k in ("PixelData", "FloatPixelData", "DoubleFloatPixelData")):
+                return None  # no pixels to load: a status disagreement stays one
+            ds.pixel_array
+        elif fmt in ("nifti1", "nifti2", "analyze"):
+            np.asanyarray(nib.load(path).dataobj)
+        elif fmt in ("png", "jpeg"):
+            with Image.open(path) as im:
+                im.load()
+    except Exception as e:
+        return f"{type(e).__name__}: {e}"[:200]
+    return None
+
+
 def same_stats(ours, peer):
     """count, NaN and Inf counts exactly; the rest to 1e-9 of the value range (percentiles are
     exact order statistics on both sides; means differ only by summation order)."""
@@ -701,6 +722,7 @@ def main():
 
     passed = failed = excused = 0
     stats_tally = {"compared": 0, "ours only": 0, "neither": 0}
+    unloadable = []
     fields_checked = 0
     privacy_leaks = []
     for corpus, root in corpora.items():
@@ -729,7 +751,10 @@ def main():
                 if mine["status"] == "ok":
                     problems.append(("status", "ok", view.get("peer_error")))
             else:
-                if mine["status"] != "ok":
+                if mine["status"] == "error" and (why := peer_load_error(full, view)):
+                    # The header reads on both sides and neither can load the pixels: agreed.
+                    unloadable.append(f"{corpus}/{rel} ({why})")
+                elif mine["status"] != "ok":
                     problems.append(("status", f'{mine["status"]}: {mine["error"]}', "ok"))
                 else:
                     for field, expected in view.items():
@@ -774,6 +799,8 @@ def main():
         print(f"STALE exclusion (matched nothing): {e['corpus']}/{e['path']} {e['field']}")
     print(f"files agreeing: {passed} ({excused} through listed exclusions); fields compared: {fields_checked}; "
           f"privacy leaks: {len(privacy_leaks)}; stale exclusions: {len(stale)}")
+    print(f"status error where the header reads but the pixels cannot be loaded, and the peer cannot load "
+          f"them either: {len(unloadable)}" + (" — " + "; ".join(unloadable) if unloadable else ""))
     print(f"stats: {stats_tally['compared']} files compared with the peers' arrays; "
           f"{stats_tally['ours only']} decoded by ImagingX only; {stats_tally['neither']} by neither")
     failed += len(privacy_leaks) + len(stale)

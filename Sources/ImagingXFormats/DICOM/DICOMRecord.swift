@@ -59,7 +59,9 @@ package enum DICOMRecord {
         record.compressed = encapsulated
 
         guard let columns = h.columns, let rows = h.rows else {
-            record.note(.gridMissing, .error, "Pixel Data present but Rows (0028,0010) or Columns (0028,0011) missing")
+            // pydicom's pixel_array raises: not loadable, so not `ok` (the other fields stay filled).
+            record.fail(ParseError(.malformed, at: h.pixelDataOffset,
+                                   "Pixel Data present but Rows (0028,0010) or Columns (0028,0011) missing"))
             return
         }
         var dims = [columns, rows]
@@ -146,7 +148,10 @@ package enum DICOMRecord {
             }
             let expected = overflow ? Int.max : expectedBits / 8
             if h.pixelDataLength < expected {
-                record.note(.pixelDataShort, .error, "Pixel Data holds \(h.pixelDataLength) bytes; the grid needs \(expected)")
+                // pydicom's pixel_array raises on a short native Pixel Data: not loadable.
+                record.fail(ParseError(.truncated, at: h.pixelDataOffset,
+                                       "Pixel Data holds \(h.pixelDataLength) bytes; the grid needs \(expected)",
+                                       need: expected, have: h.pixelDataLength))
             }
         }
     }
