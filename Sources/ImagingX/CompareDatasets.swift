@@ -7,6 +7,8 @@ public struct CompatRequest: Sendable {
     /// Datasets join a fusion group when they score at least this with every member.
     public var groupThreshold: Double
     public var jobs: Int
+    /// Let two datasets of unknown modality join a fusion group (off: unknown is not agreement).
+    public var groupUnknownModality = false
 
     public init(datasets: [String], catalog: CatalogAttachments = CatalogAttachments(), weights: CompatWeights = CompatWeights(),
                 groupThreshold: Double = 0.6, jobs: Int = Defaults.jobs) {
@@ -72,7 +74,8 @@ public enum CompareDatasets {
             for j in (i + 1)..<contexts.count { pairs.append(Compat.score(contexts[i], contexts[j], weights: request.weights)) }
         }
         return CompatReport(datasets: request.datasets, pairs: pairs,
-                            groups: Compat.groups(contexts, pairs, threshold: request.groupThreshold),
+                            groups: Compat.groups(contexts, pairs, threshold: request.groupThreshold,
+                                                  groupUnknownModality: request.groupUnknownModality),
                             threshold: request.groupThreshold)
     }
 }

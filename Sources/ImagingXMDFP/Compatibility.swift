@@ -188,7 +188,10 @@ public enum Compat {
         // Modality (the gate).
         let ma = modalities(a), mb = modalities(b)
         var gated = false
-        if ma.isEmpty || mb.isEmpty {
+        if ma.isEmpty && mb.isEmpty {
+            add(.modality, 0.5, "modality unknown for both \(a.name) and \(b.name): scored as unknown, not as agreement, "
+                + "and the pair is not grouped (give catalog entries to decide)")
+        } else if ma.isEmpty || mb.isEmpty {
             add(.modality, 0.5, "modality unknown for \(ma.isEmpty ? a.name : b.name): give a catalog entry to decide")
         } else if ma.isDisjoint(with: mb) {
             gated = true
@@ -298,10 +301,19 @@ public enum Compat {
     /// Deterministic clustering: datasets in name order; each joins the first group whose every
     /// member it scores at least `threshold` with (complete linkage, so a gated pair never ends up
     /// in one group through a third dataset), else starts a new group.
-    public static func groups(_ contexts: [DatasetContext], _ pairs: [Compatibility], threshold: Double) -> [FusionGroup] {
+    /// Fusion groups by complete linkage: a dataset joins the first group whose every member it
+    /// scores at least `threshold` with. Two datasets whose modalities are both unknown never
+    /// count as joinable (unknown is not agreement) unless `groupUnknownModality`.
+    public static func groups(_ contexts: [DatasetContext], _ pairs: [Compatibility], threshold: Double,
+                              groupUnknownModality: Bool = false) -> [FusionGroup] {
         let names = contexts.map(\.name).sorted()
+        let unknown = Set(contexts.filter { modalities($0).isEmpty }.map(\.name))
         var scores: [String: Double] = [:]
-        for p in pairs { scores[p.a + "\u{0}" + p.b] = p.score; scores[p.b + "\u{0}" + p.a] = p.score }
+        for p in pairs {
+            let score = !groupUnknownModality && unknown.contains(p.a) && unknown.contains(p.b) ? -1 : p.score
+            scores[p.a + "\u{0}" + p.b] = score
+            scores[p.b + "\u{0}" + p.a] = score
+        }
         var clusters: [[String]] = []
         for n in names {
             if let i = clusters.firstIndex(where: { c in c.allSatisfy { (scores[n + "\u{0}" + $0] ?? 0) >= threshold } }) {

@@ -27,6 +27,9 @@ struct CompatCommand: ParsableCommand {
     @Option(help: "Fusion groups: datasets joined when a pair scores at least this.")
     var groupThreshold = 0.6
 
+    @Flag(help: "Let two datasets whose modalities are both unknown join a fusion group (off: unknown is not agreement).")
+    var groupUnknownModality = false
+
     @Flag(help: "JSON for programs.")
     var json = false
 
@@ -42,8 +45,9 @@ struct CompatCommand: ParsableCommand {
         do { try w.apply(weights) } catch { throw ValidationError(error.description) }
         let attached: CatalogAttachments
         do { attached = try CatalogAttachments.resolve(catalogNames, in: FileCatalogStore(path: catalogFile)) } catch { throw error.cliError }
-        let request = CompatRequest(datasets: datasets, catalog: attached, weights: w, groupThreshold: groupThreshold,
+        var request = CompatRequest(datasets: datasets, catalog: attached, weights: w, groupThreshold: groupThreshold,
                                     jobs: jobs ?? Defaults.jobs)
+        request.groupUnknownModality = groupUnknownModality
         let report: CompatReport
         do { report = try CompareDatasets.run(request) } catch { throw error.cliError }
         if json {

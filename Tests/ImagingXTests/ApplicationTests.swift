@@ -198,6 +198,19 @@ struct ApplicationTests {
         #expect(throws: CompatError.self) { try CompareDatasets.run(CompatRequest(datasets: [names[0]])) }
     }
 
+    @Test("compat: two datasets of unknown modality score as unknown and are not grouped unless asked")
+    func unknownModality() throws {
+        let root = try Self.sampleData()
+        let names = ["photo-jpeg", "xray-png"].map { root + "/" + $0 }
+        var request = CompatRequest(datasets: names, groupThreshold: 0, jobs: 2)
+        let report = try CompareDatasets.run(request)
+        let modality = try #require(report.pairs[0].factors.first { $0.name == .modality })
+        #expect(modality.score == 0.5 && modality.reason.contains("unknown for both"), "\(modality.reason)")
+        #expect(report.groups.map(\.datasets) == [[names[0]], [names[1]]], "threshold 0, yet not joined")
+        request.groupUnknownModality = true
+        #expect(try CompareDatasets.run(request).groups.map(\.datasets) == [names])
+    }
+
     // MARK: Plan
 
     @Test("plan on SampleData: fixed target, per-dataset modality and absolute root, manifests exported")
