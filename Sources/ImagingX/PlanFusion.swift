@@ -46,11 +46,16 @@ public struct PlanResult: Sendable {
 
 public enum PlanError: Error, CustomStringConvertible {
     case invalidTarget(String)
+    /// 2D and 3D datasets in one request: nnU-Net plans them separately, and so must the user.
+    case mixedDimensionality(twoD: [String], threeD: [String])
     case export(directory: String, underlying: any Error)
 
     public var description: String {
         switch self {
         case .invalidTarget: "--target must be auto or X,Y,Z with three positive spacings in mm"
+        case .mixedDimensionality(let twoD, let threeD):
+            "the datasets mix 2D images (\(twoD.joined(separator: ", "))) with 3D volumes (\(threeD.joined(separator: ", "))); "
+                + "a resampling plan is made for one kind at a time, as nnU-Net plans 2D and 3D data separately: plan each set on its own"
         case .export(let directory, let underlying): "cannot export to \(directory): \(underlying)"
         }
     }
@@ -73,6 +78,11 @@ public enum PlanFusion {
             inputs.append(Planner.Input(name: d, info: info, cases: cases, modality: modality))
             refs.append(Exporter.DatasetRef(name: d, root: FileIO.absolute(d), fingerprint: fp, catalog: entry, modality: modality))
         }
+        // Never drop a dataset without a word: 2D images and 3D volumes are planned separately.
+        let readable = inputs.map { input in (input.name, input.cases.filter { $0.error == nil }.map(\.dims.count)) }
+        let twoD = readable.filter { !$0.1.isEmpty && $0.1.allSatisfy { $0 < 3 } }.map(\.0)
+        let threeD = readable.filter { $0.1.contains { $0 >= 3 } }.map(\.0)
+        if !twoD.isEmpty, !threeD.isEmpty { throw .mixedDimensionality(twoD: twoD, threeD: threeD) }
         let plan = Planner.plan(inputs, target: fixed)
         var exported: [String] = []
         if let dir = request.exportDirectory {

@@ -53,7 +53,7 @@ extension CompatError {
 extension PlanError {
     var cliError: any Error {
         switch self {
-        case .invalidTarget: ValidationError(description)
+        case .invalidTarget, .mixedDimensionality: ValidationError(description)
         case .export(_, let underlying): underlying
         }
     }

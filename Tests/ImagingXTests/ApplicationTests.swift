@@ -213,6 +213,20 @@ struct ApplicationTests {
 
     // MARK: Plan
 
+    @Test("plan refuses 2D images mixed with 3D volumes, naming each side, instead of dropping the 2D ones")
+    func planMixedDimensionality() throws {
+        let root = try Self.sampleData()
+        let names = ["mr-nifti", "xray-png"].map { root + "/" + $0 }
+        do {
+            _ = try PlanFusion.run(PlanRequest(datasets: names, jobs: 2))
+            Issue.record("a 2D dataset was planned with a 3D one")
+        } catch {
+            guard case .mixedDimensionality(let twoD, let threeD) = error else { Issue.record("\(error)"); return }
+            #expect(twoD == [names[1]] && threeD == [names[0]])
+            #expect(error.description.contains("plan each set on its own"))
+        }
+    }
+
     @Test("plan on SampleData: fixed target, per-dataset modality and absolute root, manifests exported")
     func plan() throws {
         let root = try Self.sampleData()
