@@ -109,7 +109,7 @@ public enum Exporter {
         try put("dataset.json", try json(.o([
             ("channel_names", .o(channelNames)), ("labels", .o(labels)), ("numTraining", .i(labelled.count)),
             ("file_ending", .s(ending(plan))), ("name", .s("ImagingX fused: " + datasets.map(\.name).joined(separator: " + "))),
-            ("description", .s("Written by imagingx plan; target spacing \(plan.target_spacing.map(Fingerprinter.fmt).joined(separator: " x ")) mm (x, y, z). Files are referenced where they are; nothing was copied.")),
+            ("description", .s("Written by imagingx plan; target spacing \(plan.target_spacing.map(Fingerprinter.fmt).joined(separator: " x ")) mm (x, y, z in the RAS frame: each case reoriented before the rule; per-case zooms are given in both frames in items.jsonl). Files are referenced where they are; nothing was copied.")),
             ("dataset", .o(cases)),
         ])) + [0x0A])
         // MONAI datalist.
@@ -154,7 +154,8 @@ public enum Exporter {
                 ("media_geometry", .o([("spacing", .a(c.spacing.map { .n($0) })), ("orientation", c.orientation.map { .s($0) } ?? .null),
                                        ("dims", .a(c.dims.map { .i($0) }))])),
                 ("plan", .o([("target_spacing", .a(plan.target_spacing.map { .n($0) })), ("zoom", .a(c.zoom.map { .n($0) })),
-                             ("new_shape", .a(c.new_shape.map { .i($0) })), ("resampling", .a(c.resampling.map { .s($0) })),
+                             ("new_shape", .a(c.new_shape.map { .i($0) })), ("ras_axes", .a(c.ras_axes.map { .i($0) })),
+                             ("zoom_ras", .a(c.zoom_ras.map { .n($0) })), ("new_shape_ras", .a(c.new_shape_ras.map { .i($0) })), ("resampling", .a(c.resampling.map { .s($0) })),
                              ("output_bytes", .i(c.output_bytes)), ("warnings", .a(c.warnings.map { .s($0) }))])),
             ]), pretty: false) + [0x0A]
             let labelPath: String = c.label.map { full(c, $0) } ?? ""

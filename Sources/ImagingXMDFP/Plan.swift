@@ -15,12 +15,20 @@ public struct FusionPlan: Sendable, Codable {
         public var modality: Modality?
         public var format: String?
         public var channels: Int
-        /// Record order (x, y, z), mm.
+        /// The case's own stored axis order (record order), mm.
         public var spacing: [Double]
         public var dims: [Int]
-        /// Old spacing / target spacing per axis: > 1 upsamples (more voxels), < 1 downsamples.
+        /// Old spacing / target spacing per stored axis: > 1 upsamples (more voxels), < 1 downsamples.
         public var zoom: [Double]
         public var new_shape: [Int]
+        /// For each canonical axis (R–L, A–P, S–I), the stored axis that runs along it.
+        public var ras_axes: [Int]
+        /// Spacing, shape, zoom and new shape in the canonical RAS frame (x = R–L, y = A–P, z = S–I).
+        public var spacing_ras: [Double]
+        public var dims_ras: [Int]
+        public var zoom_ras: [Double]
+        public var new_shape_ras: [Int]
+        /// Per canonical axis x, y, z (world axes, whatever the storage order).
         public var resampling: [String]
         public var output_bytes: Int
         public var orientation: String?
@@ -77,10 +85,14 @@ public struct FusionPlan: Sendable, Codable {
         public var source_values: [String: Int]
     }
 
-    /// Record order (x, y, z), mm.
+    /// The canonical RAS frame (x = R–L, y = A–P, z = S–I), mm: every case's spacing enters the
+    /// rule reoriented to it, whatever its stored axis order.
     public var target_spacing: [Double]
-    /// nnU-Net's order (z, y, x), as in its plans file.
+    /// The same in nnU-Net's order (z, y, x), as in its plans file after reorientation to RAS.
     public var target_spacing_zyx: [Double]
+    /// The frame the target spacing is given in.
+    public var target_frame = "RAS"
+
     public var rule: String
     public var target_orientation: String?
     public var normalisation: [Normalisation]
@@ -137,12 +149,38 @@ public enum Planner {
         }
     }
 
-    /// Plans the fusion of `inputs`. `target`: a spacing in record order, or nil for nnU-Net's rule.
+    /// For each canonical axis (R–L, A–P, S–I), the stored axis that runs along it, from the
+    /// case's orientation codes (nibabel's `aff2axcodes`); nil when the orientation is unknown.
+    public static func rasAxes(_ axcodes: String?) -> [Int]? {
+        guard let codes = axcodes.map(Array.init), codes.count == 3 else { return nil }
+        var axes = [-1, -1, -1]
+        for (stored, code) in codes.enumerated() {
+            let world: Int
+            switch code {
+            case "L", "R": world = 0
+            case "P", "A": world = 1
+            case "I", "S": world = 2
+            default: return nil
+            }
+            guard axes[world] < 0 else { return nil }
+            axes[world] = stored
+        }
+        return axes
+    }
+
+    /// Plans the fusion of `inputs`. `target`: a spacing in the canonical RAS frame (x, y, z), or
+    /// nil for nnU-Net's rule applied after every case is reoriented to RAS.
     public static func plan(_ inputs: [Input], target fixed: [Double]? = nil) -> FusionPlan {
         let all = inputs.flatMap { input in input.cases.filter { $0.error == nil && $0.dims.count == 3 }.map { (input, $0) } }
-        // nnU-Net works in numpy order on the cropped shapes.
-        let spacingsZYX = all.map { Array($0.1.spacing.prefix(3).reversed()) }
-        let sizesZYX = all.map { c in (c.1.nonzeroBox?.size ?? c.1.dims).prefix(3).reversed().map(Double.init) }
+        // Each case in the canonical frame: a stored IPL volume's first axis is S–I, so its
+        // spacing counts as z. Unknown orientation: the stored order, with a warning.
+        let axes = all.map { rasAxes($0.1.axcodes) ?? [0, 1, 2] }
+        func ras<T>(_ values: [T], _ a: [Int]) -> [T] { a.map { values[$0] } }
+        // nnU-Net works in numpy order (z, y, x) on the cropped shapes.
+        let spacingsZYX = all.indices.map { Array(ras(Array(all[$0].1.spacing.prefix(3)), axes[$0]).reversed()) }
+        let sizesZYX = all.indices.map { i in
+            ras(Array((all[i].1.nonzeroBox?.size ?? all[i].1.dims).prefix(3)), axes[i]).reversed().map(Double.init)
+        }
         var rule: String
         var targetXYZ: [Double]
         if let fixed {
@@ -160,14 +198,24 @@ public enum Planner {
 
         var cases: [FusionPlan.CasePlan] = []
         var planWarnings: [String] = []
-        for (input, c) in all {
+        for (i, (input, c)) in all.enumerated() {
+            let a = axes[i]
             var p = FusionPlan.CasePlan(dataset: input.name, id: c.id, images: c.images, label: c.label, modality: input.modality,
-                                        format: c.format, channels: max(1, c.channels), spacing: c.spacing, dims: c.dims, zoom: [], new_shape: [], resampling: [],
+                                        format: c.format, channels: max(1, c.channels), spacing: c.spacing, dims: c.dims,
+                                        zoom: [0, 0, 0], new_shape: [0, 0, 0], ras_axes: a,
+                                        spacing_ras: ras(Array(c.spacing.prefix(3)), a), dims_ras: ras(Array(c.dims.prefix(3)), a),
+                                        zoom_ras: [], new_shape_ras: [], resampling: [],
                                         output_bytes: 0, orientation: c.axcodes, warnings: [])
+            if rasAxes(c.axcodes) == nil {
+                p.warnings.append("orientation unknown (no usable affine): its stored axes are taken as x, y, z")
+            }
             for k in 0..<3 {
-                let zoom = c.spacing[k] / targetXYZ[k]
-                p.zoom.append(zoom)
-                p.new_shape.append(max(1, Int((Double(c.dims[k]) * zoom).rounded())))
+                let zoom = p.spacing_ras[k] / targetXYZ[k]
+                let shape = max(1, Int((Double(p.dims_ras[k]) * zoom).rounded()))
+                p.zoom_ras.append(zoom)
+                p.new_shape_ras.append(shape)
+                p.zoom[a[k]] = zoom
+                p.new_shape[a[k]] = shape
                 let axis = ["x", "y", "z"][k]
                 if abs(zoom - 1) < 1e-3 { p.resampling.append("\(axis): none") }
                 else if zoom > 1 { p.resampling.append("\(axis): up \(Fingerprinter.fmt(zoom))×") }

@@ -52,7 +52,7 @@ struct PlanCommand: ParsableCommand {
 
     /// Target, normalisation per modality, the label map and every case's resampling.
     func text(_ plan: FusionPlan) -> String {
-        var out = "target spacing \(plan.target_spacing.map(Fingerprinter.fmt).joined(separator: " × ")) mm (x × y × z): \(plan.rule)\n"
+        var out = "target spacing \(plan.target_spacing.map(Fingerprinter.fmt).joined(separator: " × ")) mm (x × y × z in the RAS frame; every case reoriented before the rule): \(plan.rule)\n"
         out += "target orientation \(plan.target_orientation ?? "unknown")\n"
         out += "\(plan.cases.count) cases, \(plan.total_output_bytes / 1_000_000) MB as float32 after resampling\n\nnormalisation:\n"
         for n in plan.normalisation {
@@ -63,7 +63,8 @@ struct PlanCommand: ParsableCommand {
         for c in plan.label_conflicts { out += "  conflict: \(c)\n" }
         out += "\ncases:\n"
         for c in plan.cases {
-            out += "  \(c.dataset)/\(c.id): \(c.dims.map(String.init).joined(separator: "×")) → \(c.new_shape.map(String.init).joined(separator: "×")) (\(c.resampling.joined(separator: ", ")))\n"
+            out += "  \(c.dataset)/\(c.id): \(c.dims.map(String.init).joined(separator: "×")) → \(c.new_shape.map(String.init).joined(separator: "×"))"
+                + " stored \(c.orientation ?? "?") (\(c.resampling.joined(separator: ", ")))\n"
             for w in c.warnings { out += "    warning: \(w)\n" }
         }
         for w in plan.warnings { out += "warning: \(w)\n" }

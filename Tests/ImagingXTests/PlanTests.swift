@@ -1,5 +1,6 @@
 import Foundation
 import ImagingX
+import ImagingXFixtures
 import Testing
 
 /// nnU-Net's target-spacing rule and the plan built on it.
@@ -58,5 +59,72 @@ struct PlanTests {
         #expect(entries.allSatisfy { FileManager.default.fileExists(atPath: $0["label"] as! String) })
         let lines = try String(contentsOfFile: out + "/items.jsonl", encoding: .utf8).split(separator: "\n")
         #expect(lines.count == 12)
+    }
+}
+
+extension PlanTests {
+    /// A dataset of `count` NIfTI cases whose affine maps the stored axes to `columns` (one world
+    /// direction per stored axis, in NIfTI's RAS+ world) with the given stored spacing and dims.
+    static func orientedDataset(_ name: String, columns: [[Double]], spacing: [Double], dims: [Int], count: Int) throws -> String {
+        let root = try temporaryDirectory(name).path
+        try FileManager.default.createDirectory(atPath: root + "/imagesTr", withIntermediateDirectories: true)
+        try Data("{\"labels\": {\"background\": 0}, \"channel_names\": {\"0\": \"CT\"}, \"file_ending\": \".nii.gz\"}".utf8)
+            .write(to: URL(fileURLWithPath: root + "/dataset.json"))
+        let n = dims.reduce(1, *)
+        for i in 0..<count {
+            var b = NIfTIBuilder(.nifti1)
+            b.setGrid(dims: dims, pixdim: spacing, datatype: 4, bitpix: 16)
+            // Row r of the sform: world coordinate r from the stored axes' direction × spacing.
+            b.setSform((0..<3).map { r in (0..<3).map { k in columns[k][r] * spacing[k] } + [0] })
+            let data = (0..<n).flatMap { v in withUnsafeBytes(of: Int16(100 + (v + i) % 50).littleEndian) { Array($0) } }
+            try Data(Compression.gzip(b.singleFile(data: data)))
+                .write(to: URL(fileURLWithPath: root + "/imagesTr/" + String(format: "case_%03d_0000.nii.gz", i)))
+        }
+        return root
+    }
+
+    @Test("plan: an LPS dataset with an IPL one gives nnU-Net's target after reorientation to RAS, zooms in both frames")
+    func planAcrossOrientations() throws {
+        // LPS: stored axes run left, posterior, superior; 0.76 mm in-plane, 3 mm slices.
+        let lps = try Self.orientedDataset("plan-lps", columns: [[-1, 0, 0], [0, -1, 0], [0, 0, 1]],
+                                           spacing: [0.76, 0.76, 3.0], dims: [64, 64, 12], count: 3)
+        // IPL: the same anatomy stored slice axis first: inferior, posterior, left.
+        let ipl = try Self.orientedDataset("plan-ipl", columns: [[0, 0, -1], [0, -1, 0], [-1, 0, 0]],
+                                           spacing: [3.0, 0.76, 0.76], dims: [12, 64, 64], count: 5)
+        var inputs: [Planner.Input] = []
+        for root in [lps, ipl] {
+            let (info, cases) = Fingerprinter.summarizeFolder(root, jobs: 2)
+            #expect(cases.count == (root == lps ? 3 : 5) && cases.allSatisfy { $0.error == nil })
+            inputs.append(Planner.Input(name: root, info: info, cases: cases, modality: .ct))
+        }
+        let p = Planner.plan(inputs)
+        // nnU-Net, after reorientation: z 3 mm, y and x 0.76 mm. In stored order it would pool
+        // 3 mm with 0.76 mm on both first and last axes.
+        #expect(p.target_spacing_zyx.map { ($0 * 1e6).rounded() / 1e6 } == [3.0, 0.76, 0.76], "\(p.target_spacing_zyx)")
+        #expect(p.target_frame == "RAS")
+        let c = try #require(p.cases.first { $0.dataset == ipl })
+        #expect(c.orientation == "IPL" && c.ras_axes == [2, 1, 0])
+        // NIfTI stores spacings as float32: 0.76 reads back as 0.7599999904….
+        func near(_ a: [Double], _ b: [Double]) -> Bool { a.count == b.count && zip(a, b).allSatisfy { abs($0 - $1) < 1e-6 } }
+        #expect(near(c.spacing_ras, [0.76, 0.76, 3.0]) && c.dims_ras == [64, 64, 12])
+        // Nothing to resample in either frame: the IPL case is already at the target.
+        #expect(near(c.zoom, [1, 1, 1]) && c.new_shape == [12, 64, 64] && c.new_shape_ras == [64, 64, 12])
+        #expect(c.resampling == ["x: none", "y: none", "z: none"])
+        // A fixed target in RAS: 1.52 mm along x (stored axis 2 of IPL) halves that axis only.
+        let q = Planner.plan(inputs, target: [1.52, 0.76, 3.0])
+        let d = try #require(q.cases.first { $0.dataset == ipl })
+        #expect(near(d.zoom, [1, 1, 0.5]) && d.new_shape == [12, 64, 32])
+        #expect(near(d.zoom_ras, [0.5, 1, 1]) && d.new_shape_ras == [32, 64, 12])
+        #expect(d.resampling[0] == "x: down 2×")
+        let e = try #require(q.cases.first { $0.dataset == lps })
+        #expect(e.new_shape == [32, 64, 12] && e.ras_axes == [0, 1, 2])
+        #expect(e.warnings.contains { $0.contains("orientation LPS differs from the target IPL") })
+    }
+
+    @Test("plan: the canonical axes of each orientation code, and none for an unknown one")
+    func rasAxes() {
+        #expect(Planner.rasAxes("RAS") == [0, 1, 2] && Planner.rasAxes("LPS") == [0, 1, 2])
+        #expect(Planner.rasAxes("IPL") == [2, 1, 0] && Planner.rasAxes("ASL") == [2, 0, 1] && Planner.rasAxes("SRA") == [1, 2, 0])
+        #expect(Planner.rasAxes(nil) == nil && Planner.rasAxes("RRS") == nil && Planner.rasAxes("RA") == nil)
     }
 }

@@ -363,6 +363,21 @@ def array_stats(a):
     return out
 
 
+# Lossy 8-bit JPEG (baseline .50, extended .51 with 8-bit samples): decoders may differ by a
+# grey level (T.81 allows IDCT variants). ImagingX decodes it with the system libjpeg-turbo, so the
+# peer decodes it through Pillow, which uses libjpeg-turbo too; with pylibjpeg installed, pydicom
+# would otherwise pick pylibjpeg-libjpeg first. Every other syntax uses pydicom's default order.
+LOSSY_8BIT_JPEG = ("1.2.840.10008.1.2.4.50", "1.2.840.10008.1.2.4.51")
+
+
+def dicom_pixel_array(ds):
+    tsyntax = str(getattr(getattr(ds, "file_meta", None), "TransferSyntaxUID", ""))
+    if tsyntax in LOSSY_8BIT_JPEG and int(ds.get("BitsAllocated", 8)) == 8:
+        from pydicom.pixels import pixel_array
+        return pixel_array(ds, decoding_plugin="pillow")
+    return ds.pixel_array
+
+
 def peer_stats(path, view):
     """Statistics of the array a pydicom, nibabel or Pillow user gets, or None if the peer cannot
     decode the pixels (no plugin for the codec, unsupported type)."""
@@ -371,7 +386,7 @@ def peer_stats(path, view):
         if fmt == "dicom":
             from pydicom.pixels import apply_rescale
             ds = pydicom.dcmread(path)
-            arr = ds.pixel_array
+            arr = dicom_pixel_array(ds)
             if "RescaleSlope" not in ds and "RescaleIntercept" not in ds:
                 # pydicom's apply_rescale reads top-level attributes only. In enhanced
                 # multi-frame objects the rescale lives in the Pixel Value Transformation
@@ -664,21 +679,90 @@ def nnunet_target_spacing(spacings, sizes):
     return target.tolist()
 
 
+def ras_order(codes):
+    """For each RAS world axis (R-L, A-P, S-I), the stored axis that runs along it."""
+    world = {"L": 0, "R": 0, "P": 1, "A": 1, "I": 2, "S": 2}
+    return [next(k for k, c in enumerate(codes) if world[c] == w) for w in range(3)]
+
+
+def dicom_series_axcodes(folder):
+    """Orientation codes of a one-series folder's stored axes (columns, rows, slices), from
+    pydicom's ImageOrientationPatient: LPS patient coordinates flipped to nibabel's RAS."""
+    ds = pydicom.dcmread(sorted(glob.glob(os.path.join(folder, "*.dcm")))[0], stop_before_pixels=True)
+    iop = np.array([float(v) for v in ds.ImageOrientationPatient])
+    row, col = iop[:3], iop[3:]
+    aff = np.eye(4)
+    aff[:3, 0], aff[:3, 1], aff[:3, 2] = row, col, np.cross(row, col)
+    aff[:2, :] *= -1
+    return "".join(nib.orientations.aff2axcodes(aff))
+
+
+def canonical_cases(imagingx, folder, work, i):
+    """(spacing, cropped size) per case in numpy order after reorientation to RAS, as nnU-Net
+    would see them had every image been reoriented first: NIfTI datasets straight from nibabel's
+    as_closest_canonical; a DICOM series folder from our nnU-Net fingerprint (checked against
+    dcm2niix elsewhere), permuted by the axes pydicom's ImageOrientationPatient gives."""
+    images = sorted(glob.glob(os.path.join(folder, "imagesTr", "*")))
+    if images:
+        out = []
+        for path in images:
+            img = nib.as_closest_canonical(nib.load(path))
+            data = np.asanyarray(img.dataobj)
+            nz = np.argwhere(data != 0)
+            crop = (nz.max(0) - nz.min(0) + 1).tolist() if len(nz) else list(data.shape)
+            out.append(([float(z) for z in img.header.get_zooms()[:3]][::-1], crop[:3][::-1]))
+        return out
+    fp_path = os.path.join(work, f"plan_fp_{i}.json")
+    subprocess.run([imagingx, "fingerprint", folder, "--output", os.devnull, "--nnunet", fp_path], check=True)
+    fp = json.load(open(fp_path))
+    order = ras_order(dicom_series_axcodes(folder))
+    out = []
+    for sp, sz in zip(fp["spacings"], fp["shapes_after_crop"]):
+        sp_xyz, sz_xyz = sp[::-1], sz[::-1]
+        out.append(([sp_xyz[k] for k in order][::-1], [sz_xyz[k] for k in order][::-1]))
+    return out
+
+
+def write_oriented_dataset(folder, columns, spacing, shape, count):
+    """An nnU-Net raw dataset whose images store their axes along `columns` (RAS+ directions)."""
+    os.makedirs(os.path.join(folder, "imagesTr"), exist_ok=True)
+    with open(os.path.join(folder, "dataset.json"), "w") as f:
+        json.dump({"labels": {"background": 0}, "channel_names": {"0": "CT"}, "file_ending": ".nii.gz"}, f)
+    rng = np.random.default_rng(7)
+    for c in range(count):
+        aff = np.eye(4)
+        for k in range(3):
+            aff[:3, k] = np.array(columns[k], dtype=float) * spacing[k]
+        data = rng.integers(1, 1000, size=shape).astype(np.int16)
+        nib.save(nib.Nifti1Image(data, aff), os.path.join(folder, "imagesTr", f"case_{c:03d}_0000.nii.gz"))
+
+
 def check_plan(imagingx, folders, work):
-    spacings, sizes = [], []
+    cases = []
     for i, folder in enumerate(folders):
-        out = os.path.join(work, f"plan_fp_{i}.json")
-        subprocess.run([imagingx, "fingerprint", folder, "--output", os.devnull, "--nnunet", out], check=True)
-        fp = json.load(open(out))
-        spacings += fp["spacings"]
-        sizes += fp["shapes_after_crop"]
+        cases += canonical_cases(imagingx, folder, work, i)
     run = subprocess.run([imagingx, "plan", *folders, "--json"], capture_output=True, text=True, check=True)
     ours = json.loads(run.stdout)["target_spacing_zyx"]
-    ref = nnunet_target_spacing(spacings, sizes)
+    ref = nnunet_target_spacing([c[0] for c in cases], [c[1] for c in cases])
     ok = same_deep(ours, ref)
-    print(f"plan: target spacing {'agrees' if ok else 'DIFFERS'} with nnU-Net's rule re-implemented in Python "
-          f"({len(spacings)} cases from {len(folders)} datasets): ours={ours} reference={ref}")
+    print(f"plan: target spacing {'agrees' if ok else 'DIFFERS'} with nnU-Net's rule re-implemented in Python on "
+          f"RAS-reoriented cases ({len(cases)} cases from {len(folders)} datasets): ours={ours} reference={ref}")
     return 0 if ok else 1
+
+
+def check_plan_orientations(imagingx, work):
+    """An LPS dataset mixed with an IPL one (the same anatomy, slice axis stored first): after
+    reorientation nnU-Net's rule gives z 3 mm, y and x 0.76 mm."""
+    lps = os.path.join(work, "plan-lps")
+    ipl = os.path.join(work, "plan-ipl")
+    write_oriented_dataset(lps, [(-1, 0, 0), (0, -1, 0), (0, 0, 1)], (0.76, 0.76, 3.0), (48, 48, 10), 3)
+    write_oriented_dataset(ipl, [(0, 0, -1), (0, -1, 0), (-1, 0, 0)], (3.0, 0.76, 0.76), (10, 48, 48), 5)
+    failed = check_plan(imagingx, [lps, ipl], work)
+    run = subprocess.run([imagingx, "plan", lps, ipl, "--json"], capture_output=True, text=True, check=True)
+    ours = json.loads(run.stdout)["target_spacing_zyx"]
+    ok = np.allclose(ours, [3.0, 0.76, 0.76], atol=1e-6)
+    print(f"plan: LPS + IPL datasets give {'' if ok else 'NOT '}z 3, y 0.76, x 0.76 mm after reorientation: ours={ours}")
+    return failed + (0 if ok else 1)
 
 
 def peer_view(path):
@@ -814,6 +898,7 @@ def main():
     if args.sample_data and args.series_corpus:
         failed += check_plan(args.imagingx, [os.path.join(args.sample_data, "mr-nifti")] +
                              [os.path.join(args.series_corpus, v) for v in ("regular", "gap", "uneven", "tilt", "oblique")], args.work)
+    failed += check_plan_orientations(args.imagingx, args.work)
     if args.sample_data:
         failed += check_fingerprint(args.imagingx, os.path.join(args.sample_data, "mr-nifti"), args.work)
     print(f"conformance: {passed} passed, {failed} failed")
