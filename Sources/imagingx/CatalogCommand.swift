@@ -51,8 +51,8 @@ extension CatalogCommand {
             abstract: "Search the catalog (the imported survey table, else the built-in starter catalog).",
             discussion: "Strict matches first, then near matches that miss one constraint, each with the constraint it misses.")
 
-        @Option(help: "Modality: CT, MR, PET, SPECT, US, X-ray, CR, DX, MG, OCT, fundus, endoscopy, dermoscopy, WSI, microscopy, ...")
-        var modality: String?
+        @Option(help: "Modality: CT, MR, PET, SPECT, US, X-ray, CR, DX, MG, OCT, fundus, endoscopy, dermoscopy, WSI, microscopy, ...; repeat it for datasets that hold every one (--modality PET --modality CT).")
+        var modality: [String] = []
         @Option(help: "Anatomy; a region also finds its parts (chest finds lung and heart).")
         var anatomy: String?
         @Option(help: "Task: seg, cls, det, reg, rec, pred, track, gen, vqa, report, qa, est, loc.")
@@ -67,7 +67,7 @@ extension CatalogCommand {
         var access: String?
         @Option(help: "Platform in the URL or download notes: tcia, kaggle, grand-challenge, physionet, synapse, zenodo, github, ...")
         var platform: String?
-        @Option(help: "Free text: every word must appear in the name, disease or raw fields.")
+        @Option(help: "Free text: every word (or a spelling variant, synonym or abbreviation of it: tumour/tumor, GBM/glioblastoma, CXR/chest X-ray) must appear in the name, disease or raw fields; the most relevant come first.")
         var text: String?
         @Flag(help: "Rank open-access datasets first.")
         var openFirst = false
@@ -80,7 +80,7 @@ extension CatalogCommand {
 
         func run() throws {
             var q = CatalogQuery()
-            q.modality = modality; q.anatomy = anatomy; q.task = task; q.dim = dim; q.disease = disease
+            q.modalities = modality; q.anatomy = anatomy; q.task = task; q.dim = dim; q.disease = disease
             q.labelled = labelled; q.access = access; q.platform = platform; q.text = text; q.openFirst = openFirst
             let result: CatalogSearchResult
             do { result = try SearchCatalog.run(CatalogSearchRequest(query: q), in: FileCatalogStore(path: catalogFile)) } catch {

@@ -106,3 +106,109 @@ struct CatalogTests {
         do { _ = try c.resolve("kits") } catch { #expect(error.description.contains("KiTS19") && error.description.contains("ambiguous")) }
     }
 }
+
+/// Catalog search as people type it (issue 9, item 6), on a small catalog built here so each rule
+/// is pinned whatever the survey table holds.
+@Suite("Catalog search as people type it")
+struct CatalogTypingTests {
+    static func entry(_ name: String, disease: String? = nil, modality: [Modality] = [.ct], anatomy: [String] = ["abdomen"],
+                      samples: Int = 100) -> CatalogEntry {
+        var e = CatalogEntry(name: name)
+        e.diseases = disease
+        e.modality = modality
+        e.anatomy = anatomy
+        e.samples = samples
+        return e
+    }
+
+    static let catalog = Catalog(entries: [
+        entry("VinDr-Mammo", disease: "Breast cancer", modality: [.mg], anatomy: ["breast"], samples: 20000),
+        entry("EyePACS", disease: "Diabetic Retinopathy", modality: [.fundus], anatomy: ["retina"], samples: 88700),
+        entry("DRHAGIS", disease: "DR Lesions", modality: [.fundus], anatomy: ["retina"]),
+        entry("NIH Chest X-ray 14", disease: "Thoracic diseases", modality: [.xray], anatomy: ["lung"], samples: 112000),
+        entry("COVIDx CXR-2", disease: "COVID-19", modality: [.xray], anatomy: ["lung"]),
+        entry("Chest radiograph lesions", disease: "Nodules", modality: [.xray], anatomy: ["lung"]),
+        entry("UPENN-GBM", disease: "Glioblastoma", modality: [.mr], anatomy: ["brain"]),
+        entry("Ivy Glioblastoma Atlas", disease: "Brain tumor", modality: [.mr], anatomy: ["brain"]),
+        entry("BraTS 2021", disease: "Glioma", modality: [.mr], anatomy: ["brain"], samples: 2000),
+        entry("MSD01 BrainTumour", disease: "Glioma", modality: [.mr], anatomy: ["brain"]),
+        entry("KiTS19", disease: "Kidney tumor", anatomy: ["kidney"], samples: 300),
+        entry("Kidney Tumor Seg", disease: "Kidney tumour", anatomy: ["kidney"], samples: 10),
+        entry("AutoPET", disease: "Cancer", modality: [.ct, .pet], anatomy: ["whole-body"], samples: 1014),
+        entry("LIDC-IDRI", disease: "Lung nodules", anatomy: ["lung"], samples: 1018),
+        entry("TotalSegmentator", anatomy: ["whole-body"], samples: 1228),
+        entry("PatchCamelyon", disease: "Metastasis", modality: [.histopathologyWSI], anatomy: ["lymph node"], samples: 327000),
+    ], source: "test")
+
+    static func names(_ configure: (inout CatalogQuery) -> Void) throws -> [String] {
+        var q = CatalogQuery()
+        configure(&q)
+        return try q.run(catalog).strict.map(\.entry.name)
+    }
+
+    @Test("words: spelling folded, X-ray one word, BrainTumour two words, VinDr and COVIDx one")
+    func words() {
+        #expect(TextQuery.words("Tumour, chest X-ray and x ray; Xrays") == ["tumor", "chest", "xray", "and", "xray", "xray"])
+        #expect(TextQuery.words("MSD01 BrainTumour") == ["msd01", "brain", "tumor"])
+        #expect(TextQuery.words("VinDr-CXR COVIDx MRI") == ["vindr", "cxr", "covidx", "mri"])
+    }
+
+    @Test("tumour and tumor find the same datasets, BrainTumour among them")
+    func spelling() throws {
+        let a = try Self.names { $0.text = "tumour" }
+        let b = try Self.names { $0.text = "tumor" }
+        #expect(Set(a) == Set(b) && a.contains("MSD01 BrainTumour") && a.contains("KiTS19"))
+        #expect(Set(try Self.names { $0.disease = "tumour" }) == Set(try Self.names { $0.disease = "tumor" }))
+    }
+
+    @Test("GBM ⇄ glioblastoma; glioma also finds glioblastoma, not the reverse")
+    func glioma() throws {
+        let gbm = Set(try Self.names { $0.text = "GBM" })
+        #expect(gbm == ["UPENN-GBM", "Ivy Glioblastoma Atlas"])
+        #expect(Set(try Self.names { $0.text = "glioblastoma" }) == gbm)
+        let glioma = Set(try Self.names { $0.text = "glioma" })
+        #expect(glioma == gbm.union(["BraTS 2021", "MSD01 BrainTumour"]))
+    }
+
+    @Test("DR ⇄ diabetic retinopathy, as a whole word: VinDr is not DR")
+    func retinopathy() throws {
+        let dr = Set(try Self.names { $0.text = "DR" })
+        #expect(dr == ["EyePACS", "DRHAGIS"])
+        #expect(Set(try Self.names { $0.text = "diabetic retinopathy" }) == dr)
+    }
+
+    @Test("CXR ⇄ chest X-ray ⇄ chest radiograph")
+    func chestXray() throws {
+        let expected: Set<String> = ["NIH Chest X-ray 14", "COVIDx CXR-2", "Chest radiograph lesions"]
+        for typed in ["CXR", "chest x-ray", "Chest X ray", "chest xray", "chest radiograph"] {
+            #expect(Set(try Self.names { $0.text = typed }) == expected, "\(typed)")
+        }
+    }
+
+    @Test("--modality PET --modality CT finds datasets that hold both")
+    func severalModalities() throws {
+        #expect(try Self.names { $0.modalities = ["PET", "CT"] } == ["AutoPET"])
+        #expect(try Self.names { $0.modalities = ["CT"] }.contains("LIDC-IDRI"))
+        // One value with a slash still means either.
+        #expect(try Self.names { $0.modalities = ["PET/MG"] }.count == 2)
+    }
+
+    @Test("whole-body is an anatomy: whole-body scans, not the body-wide lymph nodes")
+    func wholeBody() throws {
+        for typed in ["whole-body", "whole body", "full body"] {
+            #expect(Set(try Self.names { $0.anatomy = typed }) == ["AutoPET", "TotalSegmentator"], "\(typed)")
+        }
+    }
+
+    @Test("free text ranks by relevance: name words first, then the disease, before size")
+    func relevance() throws {
+        // Kidney Tumor Seg (name and disease) beats the larger KiTS19 (disease only).
+        let ranked = try Self.names { $0.text = "kidney tumour" }
+        #expect(ranked == ["Kidney Tumor Seg", "KiTS19"])
+        // Without text, size ranks.
+        #expect(try Self.names { $0.anatomy = "kidney" } == ["KiTS19", "Kidney Tumor Seg"])
+        var q = CatalogQuery()
+        q.text = "the of"
+        #expect(throws: CatalogQuery.InvalidTerm.self) { try q.run(Self.catalog) }
+    }
+}

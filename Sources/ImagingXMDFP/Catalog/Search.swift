@@ -8,7 +8,14 @@ import ImagingXDatasets
 /// datasets (sub-parts), "ct" never finds OCT or OCTA. Results come in two lists: strict matches,
 /// and near matches that miss exactly one constraint (named).
 public struct CatalogQuery: Sendable {
-    public var modality: String?
+    /// Every one of these modalities (`PET` and `CT` find datasets that hold both); each may
+    /// itself be a list ("CT/MR": either).
+    public var modalities: [String] = []
+    /// One modality constraint (the first of `modalities`).
+    public var modality: String? {
+        get { modalities.first }
+        set { modalities = newValue.map { [$0] } ?? [] }
+    }
     public var anatomy: String?
     public var task: String?
     public var dim: String?
@@ -26,6 +33,9 @@ public struct CatalogQuery: Sendable {
         public var entry: CatalogEntry
         /// For near matches: the constraint the entry misses.
         public var misses: String?
+        /// With free text: how well the entry matches it (name words count most, then the
+        /// disease, then the raw modality, anatomy and task fields, then the survey section).
+        public var relevance = 0.0
     }
 
     public struct InvalidTerm: Error, CustomStringConvertible {
@@ -36,19 +46,24 @@ public struct CatalogQuery: Sendable {
 
     func constraints() throws(InvalidTerm) -> [Constraint] {
         var out: [Constraint] = []
-        if let q = modality {
+        for q in modalities {
             let terms = Vocabulary.modality(q).terms
             guard !terms.isEmpty else { throw InvalidTerm(description: "unknown modality '\(q)' (known: \(Modality.allCases.map(\.rawValue).joined(separator: ", ")))") }
             // A refinement (CR, DX, MG, XA) asks for exactly that kind of X-ray.
             let refined = terms.intersection(Modality.xrayKinds)
-            let wanted = refined.isEmpty ? terms : refined
+            // ("PET/MG" still means PET or mammography: only the generic X-ray is dropped.)
+            let wanted = refined.isEmpty ? terms : terms.subtracting([.xray])
             out.append(("modality \(wanted.sortedNames(separator: "/"))", { !wanted.isDisjoint(with: $0.modality) }))
         }
         if let q = anatomy {
             let terms = Vocabulary.anatomy(q).terms
             guard !terms.isEmpty else { throw InvalidTerm(description: "unknown anatomy '\(q)'") }
+            // A region finds its parts; whole-body finds whole-body datasets only (its "parts" are
+            // body-wide systems such as lymph nodes or vessels, not scans of the whole body).
             out.append(("anatomy \(terms.sorted().joined(separator: "/"))", { e in
-                e.anatomy.contains { a in !terms.isDisjoint(with: Vocabulary.ancestors(a)) }
+                e.anatomy.contains { a in
+                    a == "whole-body" ? terms.contains(a) : !terms.subtracting(["whole-body"]).isDisjoint(with: Vocabulary.ancestors(a))
+                }
             }))
         }
         if let q = task {
@@ -61,8 +76,12 @@ public struct CatalogQuery: Sendable {
             guard !terms.isEmpty else { throw InvalidTerm(description: "unknown dim '\(q)' (2D, 3D, 4D, video)") }
             out.append(("dim \(terms.sorted().joined(separator: "/"))", { !terms.isDisjoint(with: $0.dim) }))
         }
-        if let q = disease.map(Vocabulary.clean) {
-            out.append(("disease '\(q)'", { ($0.diseases.map(Vocabulary.clean) ?? "").contains(q) }))
+        if let q = disease {
+            let query = TextQuery(q)
+            guard !query.concepts.isEmpty else { throw InvalidTerm(description: "--disease '\(q)' holds no word to search for") }
+            out.append(("disease '\(q)'", { e in
+                query.score([TextQuery.Field(words: TextQuery.words(e.diseases ?? ""), weight: 1)]) != nil
+            }))
         }
         if let q = labelled {
             out.append((q ? "labelled" : "unlabelled", { $0.labelled == q }))
@@ -81,33 +100,44 @@ public struct CatalogQuery: Sendable {
             }))
         }
         if let q = text {
-            let words = Vocabulary.pieces(q, separators: [" "])
-            out.append(("text '\(q)'", { e in
-                let hay = Vocabulary.clean([e.name, e.diseases ?? "", e.modality_raw ?? "", e.anatomy_raw ?? "",
-                                            e.task_raw ?? "", e.sections.joined(separator: " ")].joined(separator: " "))
-                return words.allSatisfy { hay.contains($0) }
-            }))
+            let query = TextQuery(q)
+            guard !query.concepts.isEmpty else { throw InvalidTerm(description: "--text '\(q)' holds no word to search for") }
+            out.append(("text '\(q)'", { Self.relevance(query, $0) != nil }))
         }
         return out
+    }
+
+    /// How well `e` matches free text, or nil when a word (or its synonyms) is missing.
+    static func relevance(_ query: TextQuery, _ e: CatalogEntry) -> Double? {
+        query.score([
+            TextQuery.Field(words: TextQuery.words(e.name), weight: 3),
+            TextQuery.Field(words: TextQuery.words(e.diseases ?? ""), weight: 2),
+            TextQuery.Field(words: TextQuery.words([e.modality_raw ?? "", e.anatomy_raw ?? "", e.task_raw ?? ""].joined(separator: " ")), weight: 1),
+            TextQuery.Field(words: TextQuery.words(e.sections.joined(separator: " ")), weight: 0.5),
+        ])
     }
 
     /// Strict and near matches, each ranked.
     public func run(_ catalog: Catalog) throws(InvalidTerm) -> (strict: [Hit], near: [Hit]) {
         let cs = try constraints()
+        let query = text.map(TextQuery.init)
         var strict: [Hit] = []
         var near: [Hit] = []
         for e in catalog.entries {
             let failed = cs.filter { !$0.test(e) }
-            if failed.isEmpty { strict.append(Hit(entry: e)) }
-            else if failed.count == 1, cs.count > 1 { near.append(Hit(entry: e, misses: failed[0].name)) }
+            let relevance = query.flatMap { Self.relevance($0, e) } ?? 0
+            if failed.isEmpty { strict.append(Hit(entry: e, relevance: relevance)) }
+            else if failed.count == 1, cs.count > 1 { near.append(Hit(entry: e, misses: failed[0].name, relevance: relevance)) }
         }
         return (rank(strict), rank(near))
     }
 
-    /// Open first (when asked), labelled, larger, newer, then by name.
+    /// With free text, the most relevant first; then open first (when asked), labelled, larger,
+    /// newer, then by name.
     func rank(_ hits: [Hit]) -> [Hit] {
         hits.sorted { a, b in
             let x = a.entry, y = b.entry
+            if a.relevance != b.relevance { return a.relevance > b.relevance }
             if openFirst, (x.access == "open") != (y.access == "open") { return x.access == "open" }
             if (x.labelled == true) != (y.labelled == true) { return x.labelled == true }
             if (x.samples ?? -1) != (y.samples ?? -1) { return (x.samples ?? -1) > (y.samples ?? -1) }
