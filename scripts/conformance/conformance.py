@@ -363,6 +363,31 @@ def array_stats(a):
     return out
 
 
+LOSSY_JPEG = ("1.2.840.10008.1.2.4.50", "1.2.840.10008.1.2.4.51")
+
+
+def dicom_pixels(ds):
+    """The array a pydicom user sees: `pixel_array` (YBR_FULL/_422 already converted to RGB),
+    and for PALETTE COLOR the indices mapped through the LUTs by `apply_color_lut`. Lossy JPEG
+    is decoded with pydicom's Pillow plugin: lossy decoders may differ by a unit (ISO 10918-2
+    accuracy; pylibjpeg-libjpeg's IDCT and chroma upsampling differ from libjpeg-turbo's), and
+    ImagingX and Pillow both use libjpeg-turbo; the other plugins stay pydicom's default."""
+    ts = str(getattr(getattr(ds, "file_meta", None), "TransferSyntaxUID", "") or "")
+    if ts in LOSSY_JPEG:
+        try:
+            ds.pixel_array_options(decoding_plugin="pillow")
+            arr = ds.pixel_array
+        except Exception:
+            ds.pixel_array_options(decoding_plugin="")
+            arr = ds.pixel_array
+    else:
+        arr = ds.pixel_array
+    if ds.get("PhotometricInterpretation") == "PALETTE COLOR":
+        from pydicom.pixels import apply_color_lut
+        arr = apply_color_lut(arr, ds)
+    return arr
+
+
 def peer_stats(path, view):
     """Statistics of the array a pydicom, nibabel or Pillow user gets, or None if the peer cannot
     decode the pixels (no plugin for the codec, unsupported type)."""
@@ -371,7 +396,7 @@ def peer_stats(path, view):
         if fmt == "dicom":
             from pydicom.pixels import apply_rescale
             ds = pydicom.dcmread(path)
-            arr = ds.pixel_array
+            arr = dicom_pixels(ds)
             if "RescaleSlope" not in ds and "RescaleIntercept" not in ds:
                 # pydicom's apply_rescale reads top-level attributes only. In enhanced
                 # multi-frame objects the rescale lives in the Pixel Value Transformation
