@@ -253,7 +253,14 @@ extension FileReader {
                 ? try FrameColor.plan(h, tables: src, input: layout, pixels: columns * rows, native: native,
                                       decoderConvertsYBR: syntax == TransferSyntax.jpegBaseline || syntax == TransferSyntax.jpegExtended)
                 : nil
-            if let color, native { expected = color.storedFrameBytes * frames }
+            if let color {
+                // One stored and one converted frame are held at a time.
+                let (need, o) = color.storedFrameBytes.addingReportingOverflow(color.outputFrameBytes)
+                guard !o, need <= options.maxDecodeBytes else {
+                    throw StatsError("a \(columns)×\(rows) colour frame needs \(need) bytes to convert, over the \(options.maxDecodeBytes >> 20) MiB decode limit")
+                }
+                if native { expected = color.storedFrameBytes * frames }
+            }
             let statsLayout = color?.output ?? layout
             let statsBytes = color.map { $0.outputFrameBytes * frames } ?? expected
             if native {
