@@ -730,6 +730,11 @@ def main():
         "nicom": os.path.join(os.path.dirname(nib.__file__), "nicom", "tests", "data"),
         "raster": raster,
     }
+    # Palette Color images with the well-known palettes' LUTs (plain and segmented), native and RLE.
+    palettes = os.path.join(args.work, "palettes")
+    subprocess.run([sys.executable, os.path.join(HERE, "make_palette_corpus.py"), palettes], check=True,
+                   stdout=subprocess.DEVNULL)
+    corpora["palettes"] = palettes
     if args.generated_dicom:
         corpora["generated-dicom"] = args.generated_dicom
     if args.sample_data:
