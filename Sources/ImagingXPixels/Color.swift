@@ -43,8 +43,8 @@ package struct FrameColor {
         switch h.photometric {
         case "YBR_FULL", "YBR_FULL_422":
             guard samples == 3, !decoderConvertsYBR else { return nil }
-            guard input.kind == .uint8 || input.kind == .int8 else {
-                throw StatsError("\(h.photometric!) with \(h.bitsAllocated ?? 0)-bit samples: the conversion to RGB (PS3.3 C.7.6.3.1.2) is defined for 8-bit samples only (pydicom refuses it too)")
+            guard input.kind == .uint8 else {
+                throw StatsError("\(h.photometric!) with \(input.kind.rawValue) samples: the conversion to RGB (PS3.3 C.7.6.3.1.2) is defined for unsigned 8-bit samples only (pydicom refuses it too)")
             }
             let subsampled = native && h.photometric == "YBR_FULL_422"
             if subsampled, (h.columns ?? 0) % 2 != 0 {

@@ -113,6 +113,13 @@ struct ColorTests {
                                              samples: 3, pixel: ColorFixtures.encapsulate(
                                                 ColorFixtures.rleFrames(frames: 1, pixels: 4, samples: 3, bytesPerSample: 1, values: ybr), .plain))
         ColorTests.expectRGB(rle, rgb, "YBR_FULL RLE")
+        // 16-bit or signed YBR has no defined conversion: pydicom raises, we give stats_error.
+        for (bits, signed) in [(16, false), (8, true)] {
+            let file = ColorFixtures.image(photometric: "YBR_FULL", columns: 2, rows: 2, samples: 3, bits: bits, signed: signed,
+                                           planar: 0, pixelData: DICOMElement(0x7FE0_0010, "OB", .bytes([UInt8](repeating: 1, count: 12 * bits / 8))))
+            let r = ColorTests.stats(file, "YBR \(bits) \(signed)")
+            #expect(r.stats == nil && r.statsError?.contains("unsigned 8-bit samples only") == true, "\(r.statsError ?? "")")
+        }
     }
 
     @Test("YBR_FULL_422 native: Y1 Y2 Cb Cr per pair, chroma repeated, then converted")
