@@ -76,20 +76,25 @@ package struct FrameColor {
         precondition(frame.count >= storedFrameBytes && out.count >= outputFrameBytes)
         switch transform {
         case .ybrFull(let subsampled, let planar):
-            let o = out.bindMemory(to: UInt8.self)
-            let tables = YBRTables.shared
+            let o = out.baseAddress!.assumingMemoryBound(to: UInt8.self)
+            let f = frame.baseAddress!.assumingMemoryBound(to: UInt8.self)
+            let t = YBRTables.shared
+            let red = t.red, blue = t.blue, partial = t.greenPartial, crToG = t.crToG
+            // Strides of Y, Cb and Cr: interleaved (3, 1, 2 after Y) or planar.
+            let step = planar ? 1 : 3, cbAt = planar ? pixels : 1, crAt = planar ? 2 * pixels : 2
             for i in 0..<pixels {
-                let y, cb, cr: UInt8
+                let y, cb, cr: Int
                 if subsampled {
-                    let pair = (i >> 1) * 4
-                    y = frame[pair + (i & 1)]; cb = frame[pair + 2]; cr = frame[pair + 3]
-                } else if planar {
-                    y = frame[i]; cb = frame[pixels + i]; cr = frame[2 * pixels + i]
+                    let pair = (i >> 1) &* 4
+                    y = Int(f[pair &+ (i & 1)]); cb = Int(f[pair &+ 2]); cr = Int(f[pair &+ 3])
                 } else {
-                    y = frame[3 * i]; cb = frame[3 * i + 1]; cr = frame[3 * i + 2]
+                    let at = i &* step
+                    y = Int(f[at]); cb = Int(f[at &+ cbAt]); cr = Int(f[at &+ crAt])
                 }
-                let (r, g, b) = FrameColor.rgb(y: y, cb: cb, cr: cr, tables)
-                o[3 * i] = r; o[3 * i + 1] = g; o[3 * i + 2] = b
+                let yb = y << 8 | cb
+                o[3 &* i] = red[y << 8 | cr]
+                o[3 &* i &+ 1] = FrameColor.clip(Float(crToG[cr] + Double(partial[yb])))
+                o[3 &* i &+ 2] = blue[yb]
             }
         case .palette(let lut):
             let size = input.kind.size
@@ -141,10 +146,14 @@ package struct FrameColor {
         return (t.red[yr], clip(g), t.blue[yb])
     }
 
+    /// `floor(v + 0.5)` (the sum rounded to float, as numpy adds), clipped to 0…255. The floor is
+    /// taken in double after an exact shift by 1024, so it is a truncation, not a libm call.
     @inline(__always)
     static func clip(_ v: Float) -> UInt8 {
-        let r = (v + 0.5).rounded(.down)
-        return r <= 0 ? 0 : r >= 255 ? 255 : UInt8(r)
+        let shifted = Double(v + 0.5) + 1024
+        guard shifted > 1024 else { return 0 }
+        guard shifted < 1279 else { return 255 }
+        return UInt8(Int(shifted) - 1024)
     }
 
     /// `acc + x·m` with one rounding to float (the product is exact in double).
