@@ -140,19 +140,26 @@ struct ColorTests {
     func ybrExhaustive() {
         // For i over y (outer), cb, cr (inner) and each of R, G, B: Σ v·(i+1) and Σ v·i² mod 2^64,
         // computed by pydicom's _convert_YBR_FULL_to_RGB on the same 2^24 × 3 values.
+        // Through the frame converter the reader uses, one Y value (65,536 pixels) at a time.
+        let color = FrameColor(transform: .ybrFull(subsampled: false, planar: false), input: SampleLayout(kind: .uint8),
+                               output: SampleLayout(kind: .uint8), pixels: 65536, storedFrameBytes: 3 * 65536)
+        var frame = [UInt8](repeating: 0, count: 3 * 65536), out = frame
         var s0: UInt64 = 0, s1: UInt64 = 0, s2: UInt64 = 0
         var i: UInt64 = 0
         for y in 0..<256 {
-            for cb in 0..<256 {
-                for cr in 0..<256 {
-                    let (r, g, b) = FrameColor.rgb(y: UInt8(y), cb: UInt8(cb), cr: UInt8(cr))
-                    for v in [r, g, b] {
-                        let x = UInt64(v)
-                        s0 &+= x; s1 &+= x &* (i &+ 1); s2 &+= x &* (i &* i)
-                        i &+= 1
-                    }
-                }
+            for k in 0..<65536 {
+                frame[3 * k] = UInt8(y); frame[3 * k + 1] = UInt8(k >> 8); frame[3 * k + 2] = UInt8(k & 0xFF)
             }
+            frame.withUnsafeBytes { f in out.withUnsafeMutableBytes { o in color.convert(f, into: o) } }
+            for v in out {
+                let x = UInt64(v)
+                s0 &+= x; s1 &+= x &* (i &+ 1); s2 &+= x &* (i &* i)
+                i &+= 1
+            }
+            // The single-pixel form agrees with the frame converter.
+            let probe = FrameColor.rgb(y: UInt8(y), cb: UInt8(y / 2), cr: UInt8(255 - y))
+            let k = (y / 2) << 8 | (255 - y)
+            #expect(probe == (out[3 * k], out[3 * k + 1], out[3 * k + 2]))
         }
         #expect(s0 == 6_408_585_059 && s1 == 199_424_419_184_129_549 && s2 == 6_251_402_166_353_955_872)
     }
