@@ -96,9 +96,9 @@ public enum ColorFixtures {
     }
 
     /// A native palette image of 8- or 16-bit indices.
-    public static func palette(_ p: Palette, columns: Int, rows: Int, indexBits: Int = 8, signed: Bool = false,
-                               indices: [Int]) -> [UInt8] {
-        image(photometric: "PALETTE COLOR", columns: columns, rows: rows, bits: indexBits, signed: signed,
+    public static func palette(_ p: Palette, syntax: DICOMSyntax = .explicitLittle, columns: Int, rows: Int,
+                               indexBits: Int = 8, signed: Bool = false, indices: [Int]) -> [UInt8] {
+        image(syntax: syntax, photometric: "PALETTE COLOR", columns: columns, rows: rows, bits: indexBits, signed: signed,
               extra: p.elements,
               pixelData: DICOMElement(0x7FE0_0010, indexBits == 8 ? "OB" : "OW", .bytes(samples(indices, bytes: indexBits / 8))))
     }
@@ -210,6 +210,9 @@ public enum ColorFixtures {
         let signedLUT = Palette.plain(entries: 300, firstMapped: -100, entryBytes: 2, signedDescriptor: true) { c, i in i * 100 + c }
         out.append(("palette-signed-first-negative.dcm", palette(signedLUT, columns: w, rows: h, indexBits: 16, signed: true,
                                                                   indices: pattern(n, seed: 4).map { $0 * 2 - 300 })))
+        out.append(("palette-signed-implicit-vr.dcm", palette(signedLUT, syntax: .implicitLittle, columns: w, rows: h, indexBits: 16,
+                                                               signed: true, indices: pattern(n, seed: 4).map { $0 * 2 - 300 })))
+        out.append(("palette-deflated.dcm", palette(wide, syntax: .deflatedExplicitLittle, columns: w, rows: h, indices: pattern(n, seed: 2))))
         // Segmented, 16-bit: discrete, linear, indirect (copying the first two segments), linear.
         let seg16 = Palette.segmented(entries: 256, firstMapped: 0, bits: 16, (0..<3).map { c in
             [0, 4, 10 + c, 4000, 20, 65535, 1, 100, 30000 + 1000 * c, 2, 2, 0, 0, 1, 148, 500 * c]

@@ -28,7 +28,12 @@ struct ColorTests {
         }
         // Stored 0 → entry 0 (below), 2 → 0, 3 → 1, 5 → 3, 9 → 3 (above), 4 → 2.
         let file = ColorFixtures.palette(p, columns: 3, rows: 2, indices: [0, 2, 3, 5, 9, 4])
-        ColorTests.expectRGB(file, [10, 1, 100, 10, 1, 100, 20, 2, 101, 40, 4, 103, 40, 4, 103, 30, 3, 102], "palette 8-bit")
+        let rgb = [10, 1, 100, 10, 1, 100, 20, 2, 101, 40, 4, 103, 40, 4, 103, 30, 3, 102]
+        ColorTests.expectRGB(file, rgb, "palette 8-bit")
+        // The LUTs read from an implicit-VR dataset and from an inflated (deflated-syntax) one.
+        for syntax in [DICOMSyntax.implicitLittle, .deflatedExplicitLittle] {
+            ColorTests.expectRGB(ColorFixtures.palette(p, syntax: syntax, columns: 3, rows: 2, indices: [0, 2, 3, 5, 9, 4]), rgb, "\(syntax)")
+        }
     }
 
     @Test("16-bit entries and 16-bit indices; output samples are 16-bit")
@@ -46,6 +51,10 @@ struct ColorTests {
         // −5 → entry 0, −1 → 0, 0 → 1, 1 → 2, 300 → 2.
         let file = ColorFixtures.palette(p, columns: 5, rows: 1, indexBits: 16, signed: true, indices: [-5, -1, 0, 1, 300])
         ColorTests.expectRGB(file, [0, 1, 2, 0, 1, 2, 10, 11, 12, 20, 21, 22, 20, 21, 22], "palette signed")
+        // Implicit VR: the descriptor's VR is US or SS by Pixel Representation (1 here: signed).
+        let implicit = ColorFixtures.palette(p, syntax: .implicitLittle, columns: 5, rows: 1, indexBits: 16, signed: true,
+                                             indices: [-5, -1, 0, 1, 300])
+        ColorTests.expectRGB(implicit, [0, 1, 2, 0, 1, 2, 10, 11, 12, 20, 21, 22, 20, 21, 22], "palette signed implicit")
     }
 
     @Test("segmented LUTs: discrete, linear (rounded half to even), indirect")
