@@ -14,7 +14,7 @@ def make(work):
     from pydicom.uid import ExplicitVRLittleEndian, generate_uid
     from PIL import Image
     rng = np.random.default_rng(7)
-    dirs = {k: os.path.join(work, k) for k in ("nii", "niigz", "dicom", "png", "jpeg")}
+    dirs = {k: os.path.join(work, k) for k in ("nii", "niigz", "dicom", "dicom-ybr", "dicom-palette", "png", "jpeg")}
     if all(os.path.isdir(d) and os.listdir(d) for d in dirs.values()):
         return dirs
     for d in dirs.values():
@@ -45,6 +45,32 @@ def make(work):
         ds.RescaleSlope, ds.RescaleIntercept = 1, -1024
         ds.PixelData = a.tobytes()
         ds.save_as(os.path.join(dirs["dicom"], f"s{i:03d}.dcm"), enforce_file_format=True)
+    for i in range(32):  # 512x512 colour: native YBR_FULL (→ RGB) and PALETTE COLOR (16-bit LUT entries)
+        for kind in ("dicom-ybr", "dicom-palette"):
+            meta = FileMetaDataset()
+            meta.MediaStorageSOPClassUID = "1.2.840.10008.5.1.4.1.1.7"
+            meta.MediaStorageSOPInstanceUID = generate_uid()
+            meta.TransferSyntaxUID = ExplicitVRLittleEndian
+            ds = Dataset()
+            ds.file_meta = meta
+            ds.SOPClassUID = meta.MediaStorageSOPClassUID
+            ds.SOPInstanceUID = meta.MediaStorageSOPInstanceUID
+            ds.Modality = "OT"
+            ds.Rows, ds.Columns = 512, 512
+            ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 8, 8, 7, 0
+            if kind == "dicom-ybr":
+                ds.SamplesPerPixel, ds.PlanarConfiguration = 3, 0
+                ds.PhotometricInterpretation = "YBR_FULL"
+                ds.PixelData = rng.integers(0, 256, (512, 512, 3), dtype=np.uint8).tobytes()
+            else:
+                ds.SamplesPerPixel = 1
+                ds.PhotometricInterpretation = "PALETTE COLOR"
+                lut = np.arange(256, dtype=np.uint16) * 257
+                for c, name in enumerate(("Red", "Green", "Blue")):
+                    setattr(ds, f"{name}PaletteColorLookupTableDescriptor", [256, 0, 16])
+                    setattr(ds, f"{name}PaletteColorLookupTableData", (lut[::-1] if c == 1 else lut).tobytes())
+                ds.PixelData = rng.integers(0, 256, (512, 512), dtype=np.uint8).tobytes()
+            ds.save_as(os.path.join(dirs[kind], f"c{i:03d}.dcm"), enforce_file_format=True)
     for i in range(48):  # 8-bit grey photographs / X-ray, 1024x1024
         yy, xx = np.mgrid[0:1024, 0:1024]
         a = ((np.sin(xx / 37.0 + i) + np.cos(yy / 23.0)) * 60 + 128 + rng.normal(0, 8, (1024, 1024))).clip(0, 255).astype(np.uint8)
@@ -73,6 +99,13 @@ def peer(kind, files):
             ds = pydicom.dcmread(path)
             a = apply_rescale(ds.pixel_array, ds)
             decoded += ds.pixel_array.nbytes - a.nbytes
+        elif kind.startswith("dicom-"):
+            # What a user sees: YBR_FULL already RGB; palette indices through apply_color_lut.
+            from pydicom.pixels import apply_color_lut
+            ds = pydicom.dcmread(path)
+            a = ds.pixel_array
+            if kind == "dicom-palette":
+                a = apply_color_lut(a, ds)
         else:
             with Image.open(path) as im:
                 a = np.asarray(im)
@@ -101,7 +134,10 @@ def main():
         return
     print("| format | files | decoded MB | imagingx --jobs 1 MB/s | --jobs 2 MB/s | files/s (1 job) | peak RSS | peer + numpy MB/s | peer RSS | ratio (1 job) |")
     print("|---|---|---|---|---|---|---|---|---|---|")
+    only = os.environ.get("BENCH_KINDS", "").split(",")
     for kind, d in dirs.items():
+        if only != [""] and kind not in only:
+            continue
         files = sorted(os.path.join(d, f) for f in os.listdir(d))
         for f in files:
             with open(f, "rb") as fh:

@@ -16,6 +16,8 @@ public struct DICOMElement: Sendable {
         case sequence([[DICOMElement]], undefinedLength: Bool)
         /// Encapsulated pixel data: an empty basic offset table and one fragment per frame.
         case encapsulated([[UInt8]])
+        /// Encapsulated pixel data item by item: the Basic Offset Table's bytes, then fragments.
+        case fragments(offsetTable: [UInt8], [[UInt8]])
     }
 
     public init(_ tag: UInt32, _ vr: String, _ value: Value) {
@@ -150,6 +152,14 @@ public struct DICOMBuilder {
             writeHeader(tag: e.tag, vr: "OB", length: 0xFFFF_FFFF, explicit: explicit, bigEndian: big, to: &out)
             put16(0xFFFE, big, &out); put16(0xE000, big, &out); put32(0, big, &out)  // empty offset table
             for var f in frames {
+                if f.count % 2 == 1 { f.append(0) }
+                put16(0xFFFE, big, &out); put16(0xE000, big, &out); put32(UInt32(f.count), big, &out)
+                out += f
+            }
+            put16(0xFFFE, big, &out); put16(0xE0DD, big, &out); put32(0, big, &out)
+        case .fragments(let table, let fragments):
+            writeHeader(tag: e.tag, vr: "OB", length: 0xFFFF_FFFF, explicit: explicit, bigEndian: big, to: &out)
+            for var f in [table] + fragments {
                 if f.count % 2 == 1 { f.append(0) }
                 put16(0xFFFE, big, &out); put16(0xE000, big, &out); put32(UInt32(f.count), big, &out)
                 out += f

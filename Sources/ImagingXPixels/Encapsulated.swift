@@ -48,39 +48,92 @@ package enum EncapsulatedPixelData {
         _ = try items(src, at: start)
     }
 
-    /// The fragments of each frame.
-    static func frames(_ src: ByteSource, at start: Int, frames: Int) throws(ParseError) -> [[Fragment]] {
+    /// The fragments of each frame (PS3.5 A.4), found as pydicom finds them: from the Extended
+    /// Offset Table when there is one (one fragment per frame, PS3.3 C.7.6.3.1.8), else the
+    /// Basic Offset Table, else one fragment per frame, else by the codestream start markers.
+    /// A table that disagrees with the fragments is an error naming the table entry's offset.
+    static func frames(_ src: ByteSource, at start: Int, frames: Int,
+                       tables: DICOMPixelTables = DICOMPixelTables()) throws(ParseError) -> [[Fragment]] {
         let items = try items(src, at: start)
         guard let table = items.first else {
             throw ParseError(.malformed, at: start, "encapsulated Pixel Data without a Basic Offset Table item")
         }
         let fragments = Array(items.dropFirst())
         guard !fragments.isEmpty else { throw ParseError(.malformed, at: start, "encapsulated Pixel Data holds no fragments") }
+        // Offsets count from the first byte of the first fragment's item tag.
+        let origin = fragments[0].offset - 8
+        /// The fragment whose item tag lies `offset` bytes after `origin`, by binary search.
+        func fragment(at offset: Int) -> Int? {
+            let target = origin + offset
+            var lo = 0, hi = fragments.count
+            while lo < hi {
+                let mid = (lo + hi) / 2
+                if fragments[mid].offset - 8 < target { lo = mid + 1 } else { hi = mid }
+            }
+            return lo < fragments.count && fragments[lo].offset - 8 == target ? lo : nil
+        }
+        if tables.extendedOffsets != nil || tables.extendedLengths != nil {
+            guard let offsets = tables.extendedOffsets, let lengths = tables.extendedLengths else {
+                let at = (tables.extendedOffsets ?? tables.extendedLengths)!.offset
+                throw ParseError(.malformed, at: at, "Extended Offset Table (7FE0,0001) and Extended Offset Table Lengths (7FE0,0002) must come together")
+            }
+            guard offsets.length % 8 == 0, offsets.length == lengths.length, offsets.length / 8 == frames else {
+                throw ParseError(.malformed, at: offsets.offset, "Extended Offset Table holds \(offsets.length) bytes and its Lengths \(lengths.length); \(frames) frames need \(8 * frames) each")
+            }
+            var result: [[Fragment]] = []
+            result.reserveCapacity(frames)
+            for i in 0..<frames {
+                let off = try u64(src, offsets.offset + 8 * i, tables.bigEndian, "Extended Offset Table")
+                let len = try u64(src, lengths.offset + 8 * i, tables.bigEndian, "Extended Offset Table Lengths")
+                guard off < UInt64(Int.max / 2), let k = fragment(at: Int(off)) else {
+                    throw ParseError(.malformed, at: offsets.offset + 8 * i, "Extended Offset Table entry \(i + 1) (\(off)) does not point at a fragment's item tag")
+                }
+                guard len <= UInt64(fragments[k].length) else {
+                    throw ParseError(.malformed, at: lengths.offset + 8 * i, "Extended Offset Table Lengths entry \(i + 1) (\(len)) is longer than its fragment (\(fragments[k].length) bytes)")
+                }
+                result.append([Fragment(offset: fragments[k].offset, length: Int(len))])
+            }
+            return result
+        }
+        if table.length > 0 {
+            // The Basic Offset Table: one 32-bit offset per frame, the first 0, ascending.
+            guard table.length % 4 == 0, table.length / 4 == frames else {
+                throw ParseError(.malformed, at: table.offset - 4, "Basic Offset Table holds \(table.length) bytes; \(frames) frames need \(4 * frames)")
+            }
+            var starts: [Int] = []
+            starts.reserveCapacity(frames)
+            for i in 0..<frames {
+                let off = Int(try src.u32(table.offset + 4 * i, bigEndian: false, "Basic Offset Table"))
+                let k = fragment(at: off)
+                guard let k, i == 0 ? k == 0 : k > starts[i - 1] else {
+                    throw ParseError(.malformed, at: table.offset + 4 * i, "Basic Offset Table entry \(i + 1) (\(off)) does not point at the item tag of a later fragment")
+                }
+                starts.append(k)
+            }
+            return (0..<frames).map { i in Array(fragments[starts[i]..<(i + 1 < frames ? starts[i + 1] : fragments.count)]) }
+        }
         if frames == 1 { return [fragments] }
         if fragments.count == frames { return fragments.map { [$0] } }
-        // The Basic Offset Table: one offset per frame, from the first fragment's item tag.
-        if table.length == 4 * frames {
-            let origin = fragments[0].offset - 8
-            var starts: [Int] = []
-            for i in 0..<frames { starts.append(origin + Int(try src.u32(table.offset + 4 * i, bigEndian: false, "offset table"))) }
-            var result: [[Fragment]] = Array(repeating: [], count: frames)
-            var f = 0
-            for frag in fragments {
-                while f + 1 < frames, frag.offset - 8 >= starts[f + 1] { f += 1 }
-                result[f].append(frag)
-            }
-            if !result.contains(where: \.isEmpty) { return result }
+        guard fragments.count > frames else {
+            throw ParseError(.malformed, at: start, "\(fragments.count) fragments cannot hold \(frames) frames")
         }
-        // No usable table: a frame starts at each fragment that opens with a JPEG SOI marker.
+        // No table: a frame starts at each fragment that opens a codestream (JPEG and JPEG-LS
+        // SOI FFD8, JPEG 2000 SOC FF4F).
         var result: [[Fragment]] = []
         for frag in fragments {
-            let soi = frag.length >= 2 ? try src.u16(frag.offset, bigEndian: true, "fragment") == 0xFFD8 : false
-            if soi || result.isEmpty { result.append([frag]) } else { result[result.count - 1].append(frag) }
+            let marker = frag.length >= 2 ? try src.u16(frag.offset, bigEndian: true, "fragment") : 0
+            let opens = marker == 0xFFD8 || marker == 0xFF4F
+            if opens || result.isEmpty { result.append([frag]) } else { result[result.count - 1].append(frag) }
         }
         guard result.count == frames else {
-            throw ParseError(.malformed, at: start, "\(fragments.count) fragments cannot be split into \(frames) frames (no usable offset table)")
+            throw ParseError(.malformed, at: start, "\(fragments.count) fragments cannot be split into \(frames) frames (no offset table, \(result.count) codestream starts)")
         }
         return result
+    }
+
+    static func u64(_ src: ByteSource, _ at: Int, _ big: Bool, _ what: String) throws(ParseError) -> UInt64 {
+        let a = UInt64(try src.u32(at, bigEndian: big, what)), b = UInt64(try src.u32(at + 4, bigEndian: big, what))
+        return big ? a << 32 | b : b << 32 | a
     }
 
     /// The bytes of one frame, contiguous (fragments joined when a frame spans several).

@@ -101,7 +101,9 @@ public final class FileReader {
             DICOMRecord.fill(&record, from: header, hasher: seriesHasher)
             defer {
                 if options.stats, record.status == .ok, record.dims != nil, header.pixelDataTag != nil {
-                    if let bad = record.findings.first(where: { $0.level == .error }) {
+                    // Only a finding that makes the pixels undecodable blocks statistics; geometry
+                    // never does (`FindingCode.blocksPixelStatistics` holds the rule).
+                    if let bad = record.findings.first(where: { $0.level == .error && $0.code.blocksPixelStatistics }) {
                         record.statsError = "not decoded: the header has an error (\(bad.code.rawValue): \(bad.message))"
                     } else {
                         dicomStats(&record, header, parsedFrom: parser.src)

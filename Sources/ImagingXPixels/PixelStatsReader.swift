@@ -213,7 +213,7 @@ extension FileReader {
             }
             let frames = max(h.numberOfFrames ?? 1, 1)
             let samples = max(h.samplesPerPixel ?? 1, 1)
-            if h.photometric?.hasPrefix("YBR_") == true, h.photometric != "YBR_FULL",
+            if h.photometric?.hasPrefix("YBR_") == true, h.photometric != "YBR_FULL", h.photometric != "YBR_FULL_422",
                TransferSyntax.isNative(syntax) {
                 throw StatsError("\(h.photometric!) native pixel data (chroma subsampled): not decoded")
             }
@@ -244,10 +244,26 @@ extension FileReader {
             }
             try times(columns); try times(rows); try times(frames); try times(samples)
             let bitPacked = h.bitsAllocated == 1 && tag == Tag.pixelData
-            let expected = bitPacked ? (count + 7) / 8 : count * kind.size
+            var expected = bitPacked ? (count + 7) / 8 : count * kind.size
             try guardBudget(layout, expected)
             let acc = workspace.accumulator
-            if TransferSyntax.isNative(syntax) && !h.pixelDataUndefinedLength {
+            let native = TransferSyntax.isNative(syntax) && !h.pixelDataUndefinedLength
+            // Palette Color and YBR_FULL(_422) frames become RGB (Color.swift); nil: as stored.
+            let color = tag == Tag.pixelData && !bitPacked
+                ? try FrameColor.plan(h, tables: src, input: layout, pixels: columns * rows, native: native,
+                                      decoderConvertsYBR: syntax == TransferSyntax.jpegBaseline || syntax == TransferSyntax.jpegExtended)
+                : nil
+            if let color {
+                // One stored and one converted frame are held at a time.
+                let (need, o) = color.storedFrameBytes.addingReportingOverflow(color.outputFrameBytes)
+                guard !o, need <= options.maxDecodeBytes else {
+                    throw StatsError("a \(columns)×\(rows) colour frame needs \(need) bytes to convert, over the \(options.maxDecodeBytes >> 20) MiB decode limit")
+                }
+                if native { expected = color.storedFrameBytes * frames }
+            }
+            let statsLayout = color?.output ?? layout
+            let statsBytes = color.map { $0.outputFrameBytes * frames } ?? expected
+            if native {
                 guard h.pixelDataLength >= expected else {
                     throw StatsError("Pixel Data holds \(h.pixelDataLength) bytes; the grid needs \(expected)")
                 }
@@ -259,7 +275,11 @@ extension FileReader {
                 var delivered = 0
                 let capture = options.captureVolume && !bitPacked
                 var kept: [UInt8] = []
-                if capture { kept.reserveCapacity(expected) }
+                if capture { kept.reserveCapacity(statsBytes) }
+                let assembler = color.map { FrameAssembler($0) { rgb in
+                    acc.consume(rgb)
+                    if capture { kept.append(contentsOf: rgb) }
+                } }
                 let feed: (UnsafeRawBufferPointer) -> Void = { piece in
                     var piece = piece
                     var swapped: [UInt8] = []
@@ -271,8 +291,12 @@ extension FileReader {
                     }
                     let take = min(piece.count, expected - delivered)
                     if swapPairs {
-                        swapped.withUnsafeBytes { acc.consume(UnsafeRawBufferPointer(rebasing: $0[0..<take])) }
-                        if capture { kept += swapped[0..<take] }
+                        if let assembler {
+                            swapped.withUnsafeBytes { assembler.add(UnsafeRawBufferPointer(rebasing: $0[0..<take])) }
+                        } else {
+                            swapped.withUnsafeBytes { acc.consume(UnsafeRawBufferPointer(rebasing: $0[0..<take])) }
+                            if capture { kept += swapped[0..<take] }
+                        }
                         delivered += take
                         return
                     }
@@ -285,13 +309,15 @@ extension FileReader {
                             let valid = index == expected - 1 && count % 8 != 0 ? UInt8((1 << (count % 8)) - 1) : 0xFF
                             ones += (byte & valid).nonzeroBitCount
                         }
+                    } else if let assembler {
+                        assembler.add(piece)
                     } else {
                         acc.consume(piece)
                         if capture { kept.append(contentsOf: piece) }
                     }
                     delivered += take
                 }
-                acc.begin(layout, expectedBytes: expected)
+                acc.begin(statsLayout, expectedBytes: statsBytes)
                 if deflated {
                     try inflater.stream(source, from: h.deflateStart!, wrapper: .raw, skip: h.pixelDataOffset,
                                         count: readCount, output: workspace.inflateOut, feed)
@@ -302,7 +328,7 @@ extension FileReader {
                 } else {
                     try source.stream(from: h.pixelDataOffset, count: readCount, buffer: workspace.chunk, feed)
                 }
-                if capture { captured = Volume(layout: layout, bytes: kept) }
+                if capture { captured = Volume(layout: statsLayout, bytes: kept) }
                 if bitPacked {
                     let pairs = [(0, count - ones), (1, ones)].filter { $0.1 > 0 }
                     return ValueHistogram(values: pairs.map(\.0), counts: pairs.map { UInt64($0.1) }).stats(layout)
@@ -311,28 +337,31 @@ extension FileReader {
             }
             if bitPacked { throw StatsError("BitsAllocated 1 in encapsulated Pixel Data: not decoded") }
             if deflated { throw StatsError("encapsulated Pixel Data inside a deflated dataset") }
-            let fragments = try EncapsulatedPixelData.frames(source, at: h.pixelDataOffset, frames: frames)
+            let fragments = try EncapsulatedPixelData.frames(source, at: h.pixelDataOffset, frames: frames, tables: h.tables)
             let frameBytes = expected / frames
+            let assembler = color.map { FrameAssembler($0) { acc.consume($0) } }
             switch syntax {
             case TransferSyntax.rle:
                 // RLE output is a frame of little-endian samples built from byte planes.
                 layout.bigEndian = false
-                acc.begin(layout, expectedBytes: expected)
+                acc.begin(statsLayout, expectedBytes: statsBytes)
                 var frame = [UInt8](repeating: 0, count: frameBytes)
                 for f in fragments {
                     try RLEDecoder.decode(source, f, into: &frame, columns: columns, rows: rows,
                                           samples: samples, bytesPerSample: kind.size)
-                    frame.withUnsafeBytes { acc.consume($0) }
+                    if let assembler { frame.withUnsafeBytes { assembler.convertFrame($0) } } else { frame.withUnsafeBytes { acc.consume($0) } }
                 }
                 return finishStats(acc, &record)
             case TransferSyntax.jpegBaseline, TransferSyntax.jpegExtended:
                 guard kind.size == 1 else {
                     throw StatsError("\(h.bitsAllocated ?? 0)-bit JPEG (extended, 12-bit): the system libjpeg-turbo 2.1 decodes 8-bit samples only")
                 }
-                acc.begin(layout, expectedBytes: expected)
+                acc.begin(statsLayout, expectedBytes: statsBytes)
                 for f in fragments {
                     let info = try EncapsulatedPixelData.withFrame(source, f) { bytes in
-                        try decodeRaster(bytes, jpeg: true, storedRGB: h.photometric == "RGB") { acc.consume($0) }
+                        try decodeRaster(bytes, jpeg: true, storedRGB: h.photometric == "RGB") { rows in
+                            if let assembler { assembler.add(rows) } else { acc.consume(rows) }
+                        }
                     }
                     if info.width != columns || info.height != rows {
                         throw StatsError("JPEG frame is \(info.width)×\(info.height); the header says \(columns)×\(rows)")

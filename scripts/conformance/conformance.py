@@ -363,19 +363,29 @@ def array_stats(a):
     return out
 
 
-# Lossy 8-bit JPEG (baseline .50, extended .51 with 8-bit samples): decoders may differ by a
-# grey level (T.81 allows IDCT variants). ImagingX decodes it with the system libjpeg-turbo, so the
-# peer decodes it through Pillow, which uses libjpeg-turbo too; with pylibjpeg installed, pydicom
-# would otherwise pick pylibjpeg-libjpeg first. Every other syntax uses pydicom's default order.
-LOSSY_8BIT_JPEG = ("1.2.840.10008.1.2.4.50", "1.2.840.10008.1.2.4.51")
+LOSSY_JPEG = ("1.2.840.10008.1.2.4.50", "1.2.840.10008.1.2.4.51")
 
 
-def dicom_pixel_array(ds):
-    tsyntax = str(getattr(getattr(ds, "file_meta", None), "TransferSyntaxUID", ""))
-    if tsyntax in LOSSY_8BIT_JPEG and int(ds.get("BitsAllocated", 8)) == 8:
-        from pydicom.pixels import pixel_array
-        return pixel_array(ds, decoding_plugin="pillow")
-    return ds.pixel_array
+def dicom_pixels(ds):
+    """The array a pydicom user sees: `pixel_array` (YBR_FULL/_422 already converted to RGB),
+    and for PALETTE COLOR the indices mapped through the LUTs by `apply_color_lut`. Lossy JPEG
+    is decoded with pydicom's Pillow plugin: lossy decoders may differ by a unit (ISO 10918-2
+    accuracy; pylibjpeg-libjpeg's IDCT and chroma upsampling differ from libjpeg-turbo's), and
+    ImagingX and Pillow both use libjpeg-turbo; the other plugins stay pydicom's default."""
+    ts = str(getattr(getattr(ds, "file_meta", None), "TransferSyntaxUID", "") or "")
+    if ts in LOSSY_JPEG:
+        try:
+            ds.pixel_array_options(decoding_plugin="pillow")
+            arr = ds.pixel_array
+        except Exception:
+            ds.pixel_array_options(decoding_plugin="")
+            arr = ds.pixel_array
+    else:
+        arr = ds.pixel_array
+    if ds.get("PhotometricInterpretation") == "PALETTE COLOR":
+        from pydicom.pixels import apply_color_lut
+        arr = apply_color_lut(arr, ds)
+    return arr
 
 
 def peer_stats(path, view):
@@ -386,7 +396,7 @@ def peer_stats(path, view):
         if fmt == "dicom":
             from pydicom.pixels import apply_rescale
             ds = pydicom.dcmread(path)
-            arr = dicom_pixel_array(ds)
+            arr = dicom_pixels(ds)
             if "RescaleSlope" not in ds and "RescaleIntercept" not in ds:
                 # pydicom's apply_rescale reads top-level attributes only. In enhanced
                 # multi-frame objects the rescale lives in the Pixel Value Transformation
@@ -789,6 +799,11 @@ def main():
         "nicom": os.path.join(os.path.dirname(nib.__file__), "nicom", "tests", "data"),
         "raster": raster,
     }
+    # Palette Color images with the well-known palettes' LUTs (plain and segmented), native and RLE.
+    palettes = os.path.join(args.work, "palettes")
+    subprocess.run([sys.executable, os.path.join(HERE, "make_palette_corpus.py"), palettes], check=True,
+                   stdout=subprocess.DEVNULL)
+    corpora["palettes"] = palettes
     if args.generated_dicom:
         corpora["generated-dicom"] = args.generated_dicom
     if args.sample_data:

@@ -55,5 +55,40 @@ package struct DICOMHeader {
     package var pixelDataVR: UInt16 = 0
     /// Deflated syntax: where the raw deflate stream of the dataset starts in the file.
     package var deflateStart: Int?
+    /// Planar Configuration (0028,0006): 1 = colour-by-plane.
+    package var planarConfiguration: Int?
+    /// Palette Color lookup tables and the Extended Offset Table: where they lie, for pixel
+    /// decoding only (never copied into a record). See `DICOMPixelTables`.
+    package var tables = DICOMPixelTables()
     var findings: [Finding] = []
+}
+
+/// Where a value lies in the dataset the parser read (`DICOMParser.src`): offset and length.
+package struct ValueRange: Equatable, Sendable {
+    package var offset: Int
+    package var length: Int
+
+    package init(offset: Int, length: Int) {
+        self.offset = offset
+        self.length = length
+    }
+}
+
+/// The Palette Color Lookup Table module (PS3.3 C.7.6.3.1.5–6, C.7.9) and the Extended Offset
+/// Table (PS3.3 C.7.6.3.1.8; PS3.5 A.4). Descriptors are read (3 × 16-bit); the LUT and offset
+/// data, up to 128 KiB each, are only located here and read, bounded, when pixels are decoded.
+package struct DICOMPixelTables: Sendable {
+    /// Red, green, blue descriptors: entries (0 = 65536), first mapped value, bits per entry.
+    package var descriptors: [[Int]?] = [nil, nil, nil]
+    /// Red, green, blue Palette Color Lookup Table Data (0028,1201–1203).
+    package var data: [ValueRange?] = [nil, nil, nil]
+    /// Red, green, blue Segmented Palette Color Lookup Table Data (0028,1221–1223).
+    package var segmented: [ValueRange?] = [nil, nil, nil]
+    /// Extended Offset Table (7FE0,0001) and its Lengths (7FE0,0002), 64-bit values.
+    package var extendedOffsets: ValueRange?
+    package var extendedLengths: ValueRange?
+    /// The byte order of these values (the dataset's).
+    package var bigEndian = false
+
+    package init() {}
 }

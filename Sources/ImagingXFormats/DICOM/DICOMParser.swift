@@ -318,6 +318,9 @@ package struct DICOMParser {
                 throw .truncated(at: h.valueOffset, need: length, have: src.size - h.valueOffset,
                                  "the value of \(Tag.describe(h.tag))")
             }
+            if scope == .top, h.tag >= Tag.redPaletteDescriptor {
+                locateTable(h, encoding: enc)
+            }
             if scope != .skip, length <= DICOMParser.maxValueLength {
                 try store(h, encoding: enc, scope: scope)
             }
@@ -401,6 +404,32 @@ package struct DICOMParser {
 
     // MARK: values
 
+    /// Palette Color LUT descriptors and data, Extended Offset Table: the descriptors' three
+    /// values are read, the data only located (PS3.3 C.7.6.3.1.5–6, C.7.9.2, C.7.6.3.1.8).
+    private mutating func locateTable(_ h: ElementHeader, encoding enc: Encoding) {
+        let range = ValueRange(offset: h.valueOffset, length: Int(h.length))
+        header.tables.bigEndian = enc.bigEndian
+        switch h.tag {
+        case Tag.redPaletteDescriptor...(Tag.redPaletteDescriptor + 2):
+            guard h.length == 6, let b = try? src.bytes(at: h.valueOffset, count: 6, "LUT descriptor") else { return }
+            func u16(_ i: Int) -> Int {
+                Int(enc.bigEndian ? UInt16(b[2 * i]) << 8 | UInt16(b[2 * i + 1]) : UInt16(b[2 * i]) | UInt16(b[2 * i + 1]) << 8)
+            }
+            // The first mapped value is signed when the VR is SS: explicitly, or in implicit VR
+            // when Pixel Representation is 1 (PS3.3 C.7.6.3.1.5: "US or SS").
+            let signed = h.vr == VR.SS || (h.vr == VR.implicit && header.pixelRepresentation == 1)
+            let first = signed ? Int(Int16(truncatingIfNeeded: u16(1))) : u16(1)
+            header.tables.descriptors[Int(h.tag - Tag.redPaletteDescriptor)] = [u16(0), first, u16(2)]
+        case Tag.redPaletteData...(Tag.redPaletteData + 2):
+            header.tables.data[Int(h.tag - Tag.redPaletteData)] = range
+        case Tag.redSegmentedPaletteData...(Tag.redSegmentedPaletteData + 2):
+            header.tables.segmented[Int(h.tag - Tag.redSegmentedPaletteData)] = range
+        case Tag.extendedOffsetTable: header.tables.extendedOffsets = range
+        case Tag.extendedOffsetTableLengths: header.tables.extendedLengths = range
+        default: break
+        }
+    }
+
     private mutating func store(_ h: ElementHeader, encoding enc: Encoding, scope: Scope) throws(ParseError) {
         let length = Int(h.length)
         if scope == .top {
@@ -417,6 +446,7 @@ package struct DICOMParser {
             case Tag.bitsAllocated: header.bitsAllocated = try Self.readInteger(src, h, enc)
             case Tag.bitsStored: header.bitsStored = try Self.readInteger(src, h, enc)
             case Tag.pixelRepresentation: header.pixelRepresentation = try Self.readInteger(src, h, enc)
+            case Tag.planarConfiguration: header.planarConfiguration = try Self.readInteger(src, h, enc)
             case Tag.imagerPixelSpacing: header.imagerPixelSpacing = try Self.readDecimals(src, at: h.valueOffset, length: length)
             default: try Self.storeGeometry(src, h, into: &header.top)
             }

@@ -33,6 +33,14 @@ package enum Tag {
     static let pixelValueTransformationSequence: UInt32 = 0x0028_9145
     static let sharedFunctionalGroupsSequence: UInt32 = 0x5200_9229
     static let perFrameFunctionalGroupsSequence: UInt32 = 0x5200_9230
+    static let planarConfiguration: UInt32 = 0x0028_0006
+    /// Red/Green/Blue Palette Color Lookup Table Descriptor (0028,1101–1103), Data
+    /// (0028,1201–1203) and Segmented Data (0028,1221–1223).
+    static let redPaletteDescriptor: UInt32 = 0x0028_1101
+    static let redPaletteData: UInt32 = 0x0028_1201
+    static let redSegmentedPaletteData: UInt32 = 0x0028_1221
+    static let extendedOffsetTable: UInt32 = 0x7FE0_0001
+    static let extendedOffsetTableLengths: UInt32 = 0x7FE0_0002
     package static let floatPixelData: UInt32 = 0x7FE0_0008
     package static let doubleFloatPixelData: UInt32 = 0x7FE0_0009
     package static let pixelData: UInt32 = 0x7FE0_0010
@@ -56,7 +64,7 @@ package enum Tag {
     @inline(__always)
     static func isUnsignedShort(_ tag: UInt32) -> Bool {
         switch tag {
-        case samplesPerPixel, rows, columns, bitsAllocated, bitsStored, pixelRepresentation: return true
+        case samplesPerPixel, rows, columns, bitsAllocated, bitsStored, pixelRepresentation, planarConfiguration: return true
         default: return false
         }
     }
