@@ -122,12 +122,12 @@ extension FileReader {
         for image in files.images {
             let r = read(fullPath: full(image), path: image)
             guard r.status == .ok else {
-                summary.error = "\(image): \(r.error ?? r.status.rawValue)"
+                summary.error = r.error ?? r.status.rawValue
                 summary.errorPath = image
                 return summary
             }
             guard let volume = captured, r.stats != nil else {
-                summary.error = "\(image): \(r.statsError ?? "pixels not decoded")"
+                summary.error = r.statsError ?? "pixels not decoded"
                 summary.errorPath = image
                 return summary
             }

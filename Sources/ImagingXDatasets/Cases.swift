@@ -149,8 +149,10 @@ public enum CaseFinder {
     /// The layout of a folder, checked in this order (the first that fits wins):
     /// 1. `dataset.json` with a `training` list → msd;
     /// 2. `dataset.json` with a `dataset` dict, or an `imagesTr/` folder → nnunet;
-    /// 3. a sub-folder holding `imaging.nii.gz` (or `.nii`) → kits;
-    /// 4. a sub-folder holding BraTS channel files (`*_flair`, `*_t1ce`, `*-t2f`, `*-t1n`…) → brats;
+    /// 3. no image file at the top, a sub-folder holding `imaging.nii.gz` (or `.nii`), and no
+    ///    sub-folder holding other images than `imaging` / `segmentation` → kits;
+    /// 4. no image file at the top, and a sub-folder holding three or more BraTS channels of one
+    ///    naming (`*_t1`, `*_t1ce`, `*_t2`, `*_flair`, or `*-t1n`, `*-t1c`, `*-t2w`, `*-t2f`) → brats;
     /// 5. otherwise plain. (`datalist` is chosen by `--datalist`, never guessed.)
     public static func detect(_ root: String) -> DatasetLayout {
         if let object = readJSONObject(root + "/dataset.json") {
@@ -158,11 +160,23 @@ public enum CaseFinder {
             if object["dataset"] is [String: Any] { return .nnunet }
         }
         if Walker.isDirectory(root + "/imagesTr") { return .nnunet }
-        let folders = listFiles(root).filter { Walker.isDirectory(root + "/" + $0) }
-        if folders.contains(where: { f in listFiles(root + "/" + f).contains { Layouts.kitsImaging.contains($0.lowercased()) } }) {
+        // Case-folder layouts hold no images at the top; their case folders hold only their kind's files.
+        let names = listFiles(root)
+        if names.contains(where: { imageEndings.contains(split($0).ending.lowercased()) && !Walker.isDirectory(root + "/" + $0) }) {
+            return .plain
+        }
+        let folders = names.filter { Walker.isDirectory(root + "/" + $0) }.map { f in
+            listFiles(root + "/" + f).filter { imageEndings.contains(split($0).ending.lowercased()) && !Walker.isDirectory(root + "/" + f + "/" + $0) }
+        }.filter { !$0.isEmpty }
+        if folders.contains(where: { $0.contains { Layouts.kitsImaging.contains($0.lowercased()) } }),
+           folders.allSatisfy({ $0.allSatisfy { Layouts.kitsImaging.contains($0.lowercased()) || Layouts.kitsSegmentation.contains($0.lowercased()) } }) {
             return .kits
         }
-        if folders.contains(where: { f in listFiles(root + "/" + f).contains { Layouts.bratsChannel(split($0).stem) != nil } }) {
+        // BraTS: a case folder with at least three channels of one generation (one may be missing).
+        if folders.contains(where: { files in
+            let channels = files.compactMap { Layouts.bratsChannel(split($0).stem) }
+            return (0..<Layouts.bratsGenerations.count).contains { g in Set(channels.filter { $0.generation == g }.map(\.channel)).count >= 3 }
+        }) {
             return .brats
         }
         return .plain

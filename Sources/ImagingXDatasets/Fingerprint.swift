@@ -179,7 +179,7 @@ public enum Fingerprinter {
                 c.findings.append("irregular_volume: " + faults.joined(separator: ", "))
             }
             if let bad = v.members.first(where: { v.histograms[$0.path] == nil }) {
-                c.error = "\(bad.path): \(bad.statsError ?? "pixels not decoded")"
+                c.error = bad.statsError ?? "pixels not decoded"
                 c.errorPath = bad.path
                 return c
             }

@@ -94,6 +94,7 @@ enum Layouts {
     /// A case named by a list (nnU-Net's `dataset`, MSD's `training`, a MONAI datalist): its files
     /// resolved, or a failure naming the first that is missing.
     static func listedCase(_ root: String, id: String, images: [String], label: String?, what: String) -> CaseFiles {
+        func tidy(_ p: String) -> String { var p = p; while p.hasPrefix("./") { p.removeFirst(2) }; return p }
         guard !images.isEmpty else {
             return CaseFiles(id: id, images: [], label: label, failure: .init(path: "", reason: "\(what) names no image"))
         }
@@ -101,7 +102,7 @@ enum Layouts {
         var resolved: [String] = []
         for image in images {
             guard let r = resolve(root, image) else {
-                return CaseFiles(id: id, images: images, label: label, failure: .init(path: image, reason: "image file missing"))
+                return CaseFiles(id: id, images: images, label: label, failure: .init(path: tidy(image), reason: "image file missing"))
             }
             if let note = r.note { notes.append(note) }
             resolved.append(r.path)
@@ -109,7 +110,7 @@ enum Layouts {
         var labelPath: String?
         if let label {
             guard let r = resolve(root, label) else {
-                return CaseFiles(id: id, images: resolved, label: label, failure: .init(path: label, reason: "label file missing"))
+                return CaseFiles(id: id, images: resolved, label: label, failure: .init(path: tidy(label), reason: "label file missing"))
             }
             if let note = r.note { notes.append(note) }
             labelPath = r.path
