@@ -129,6 +129,9 @@ public enum CaseFinder {
         case .datalist:
             let file = datalist ?? root + "/datalist.json"
             if let object = readJSONObject(file) {
+                // A datalist may be an MSD dataset.json itself: its name and numTraining count.
+                if let name = object["name"] as? String { info.name = name }
+                if let n = object["numTraining"].flatMap(JSONSerializationLite.int) { info.numTraining = n }
                 cases = Layouts.trainingList(root, key: ["training", "validation"], object: object)
             } else {
                 cases = [CaseFiles(id: split(file.split(separator: "/").last.map(String.init) ?? file).stem, images: [], label: nil,

@@ -71,7 +71,8 @@ public enum LayoutCorpus {
     }
 
     /// A DICOM SEG (binary, 4 frames of 8 × 8) whose ReferencedSeriesSequence names `referenced`.
-    public static func segmentation(seriesUID: String, referenced: String) -> [UInt8] {
+    public static func segmentation(seriesUID: String, referenced: String, syntax: DICOMSyntax = .explicitLittle,
+                                    references: Int = 1) -> [UInt8] {
         let segClass = "1.2.840.10008.5.1.4.1.1.66.4"
         let item: [DICOMElement] = [
             DICOMElement(0x0008_114A, "SQ", .sequence([[
@@ -80,11 +81,11 @@ public enum LayoutCorpus {
             ]], undefinedLength: false)),
             .text(0x0020_000E, "UI", referenced),
         ]
-        var b = DICOMBuilder(syntax: .explicitLittle, elements: [
+        var b = DICOMBuilder(syntax: syntax, elements: [
             .text(0x0008_0016, "UI", segClass),
             .text(0x0008_0018, "UI", seriesUID + ".1"),
             .text(0x0008_0060, "CS", "SEG"),
-            DICOMElement(0x0008_1115, "SQ", .sequence([item], undefinedLength: true)),
+            DICOMElement(0x0008_1115, "SQ", .sequence(Array(repeating: item, count: references), undefinedLength: true)),
             .text(0x0010_0010, "PN", "DOE^JANE^PLANTED"),
             .text(0x0020_000D, "UI", "1.2.826.0.1.3680043.8.498.30.1"),
             .text(0x0020_000E, "UI", seriesUID),

@@ -81,7 +81,12 @@ struct LayoutTests {
     func datalist() throws {
         let dir = LayoutTests.root + "/datalist"
         let (info, cases, fp) = LayoutTests.fingerprint("datalist", datalist: dir + "/datalist.json")
-        #expect(info.layout == .datalist && fp.layout == .datalist)
+        #expect(info.layout == .datalist && fp.layout == .datalist && fp.dataset == "LayoutDatalist")
+        // The MSD dataset.json used as a datalist (as MONAI users do): the same cases as --layout msd.
+        let asList = LayoutTests.fingerprint("msd", datalist: LayoutTests.root + "/msd/dataset.json")
+        let asMSD = LayoutTests.fingerprint("msd")
+        #expect(asList.fp.layout == .datalist && asList.cases.keys.sorted() == asMSD.cases.keys.sorted())
+        #expect(asList.fp.cases_failed == asMSD.fp.cases_failed && asList.fp.dataset_findings == asMSD.fp.dataset_findings)
         #expect(cases.keys.sorted() == ["d1_t1", "d2_t1", "d3_t1"])
         #expect(cases["d1_t1"]?.images == ["img/d1_t1.nii.gz", "img/d1_t2.nii.gz"] && cases["d1_t1"]?.channels == 2)
         #expect(cases["d2_t1"]?.label == "seg/d2.nii.gz" && cases["d2_t1"]?.foreground.count == 2)
@@ -165,6 +170,21 @@ struct LayoutTests {
                 #expect(!text.contains(uid), "\(uid) in output")
             }
         }
+    }
+
+    @Test("ReferencedSeriesSequence is read in every VR encoding, hashed, and bounded")
+    func referencedSeries() {
+        let key = SHA256.hex(Array(LayoutCorpus.ctSeriesUID.utf8), bytes: 16)
+        for syntax in [DICOMSyntax.implicitLittle, .explicitLittle, .explicitBig, .deflatedExplicitLittle] {
+            let r = FileReader().read(bytes: LayoutCorpus.segmentation(seriesUID: LayoutCorpus.segSeriesUIDs[0], referenced: LayoutCorpus.ctSeriesUID,
+                                                                       syntax: syntax), path: "seg.dcm")
+            #expect(r.referencedSeriesKeys == [key] && r.seriesKey == SHA256.hex(Array(LayoutCorpus.segSeriesUIDs[0].utf8), bytes: 16),
+                    "\(syntax): \(r.error ?? "")")
+        }
+        // A SEG naming many series keeps the first 64.
+        let many = FileReader().read(bytes: LayoutCorpus.segmentation(seriesUID: LayoutCorpus.segSeriesUIDs[0], referenced: LayoutCorpus.ctSeriesUID,
+                                                                      references: 100), path: "seg.dcm")
+        #expect(many.referencedSeriesKeys?.count == 64)
     }
 
     @Test("CLI: --layout and --datalist print the layout, failed cases and the numTraining finding; bad flags exit 2")
