@@ -115,7 +115,8 @@ public enum Fingerprinter {
         } else {
             summary = CaseSummary(id: c.id, images: [folder], label: c.label)
             summary.error = found.isEmpty ? "no DICOM series in the listed folder"
-                : "the listed folder holds \(found.count) DICOM series groups, not one volume"
+                : "the listed folder holds \(found.count) DICOM series groups or unreadable files, not one volume: "
+                    + found.map { $0.id + ($0.error.map { " (\($0))" } ?? "") }.sorted().joined(separator: "; ")
             summary.errorPath = folder
             return summary
         }
