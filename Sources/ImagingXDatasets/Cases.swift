@@ -125,7 +125,13 @@ public enum CaseFinder {
         let cases: [CaseFiles]
         switch chosen {
         case .nnunet: cases = Layouts.nnunet(root, info: info)
-        case .msd: cases = Layouts.trainingList(root, key: ["training"], object: readJSONObject(root + "/dataset.json") ?? [:])
+        case .msd:
+            if let object = readJSONObject(root + "/dataset.json"), object["training"] is [Any] {
+                cases = Layouts.trainingList(root, key: ["training"], object: object)
+            } else {
+                cases = [CaseFiles(id: "dataset.json", images: [], label: nil,
+                                   failure: .init(path: "dataset.json", reason: "no dataset.json with a `training` list: the msd layout has no cases"))]
+            }
         case .datalist:
             let file = datalist ?? root + "/datalist.json"
             if let object = readJSONObject(file) {

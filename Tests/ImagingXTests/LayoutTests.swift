@@ -137,7 +137,7 @@ struct LayoutTests {
         #expect(LayoutTests.failed(fp) == ["orphan_label | orphan_label.nii.gz | a label file with no image to pair it with"])
     }
 
-    @Test("--layout overrides detection: the KiTS folder read as plain pairs by name; as nnunet it has no cases")
+    @Test("--layout overrides detection: the KiTS folder read as plain pairs by name; as nnunet it has no cases; as msd it says why")
     func forcedLayout() {
         let (_, cases, fp) = LayoutTests.fingerprint("kits", layout: .plain)
         #expect(fp.layout == .plain && cases.keys.sorted() == ["case_00000", "case_00001", "case_00002/segmentation"])
@@ -145,6 +145,8 @@ struct LayoutTests {
         #expect(LayoutTests.failed(fp) == ["case_00002/segmentation | case_00002/segmentation.nii.gz | a label file with no image to pair it with"])
         let (_, none, nn) = LayoutTests.fingerprint("kits", layout: .nnunet)
         #expect(nn.layout == .nnunet && none.isEmpty)
+        let msd = LayoutTests.fingerprint("kits", layout: .msd).fp
+        #expect(LayoutTests.failed(msd) == ["dataset.json | dataset.json | no dataset.json with a `training` list: the msd layout has no cases"])
     }
 
     @Test("TCIA tree: a DICOM SEG is the label of the series its ReferencedSeriesSequence names (hashed); an unmatched SEG fails")
