@@ -79,6 +79,8 @@ public enum CaseFinder {
         public var layout = DatasetLayout.plain
         /// dataset.json's `numTraining`, compared with the cases found.
         public var numTraining: Int?
+        /// Findings about the dataset's description (the fingerprint's `dataset_findings`).
+        public var notes: [String]?
         public init() {}
     }
 
@@ -122,6 +124,9 @@ public enum CaseFinder {
         let chosen = datalist != nil ? .datalist : layout ?? detect(root)
         var info = readDatasetJSON(root + "/dataset.json") ?? DatasetInfo()
         info.layout = chosen
+        if readJSONObject(root + "/dataset.json") == nil, Layouts.exists(root + "/dataset.json") {
+            info.notes = ["dataset_json_unreadable: dataset.json is not a readable JSON object; its name, labels, channels and numTraining are not used"]
+        }
         let cases: [CaseFiles]
         switch chosen {
         case .nnunet: cases = Layouts.nnunet(root, info: info)

@@ -298,7 +298,7 @@ public enum Fingerprinter {
         let failed = cases.filter { $0.error != nil }.map {
             DatasetFingerprint.FailedCase(case_id: $0.id, path: $0.errorPath ?? $0.images.first ?? $0.label ?? "", reason: $0.error!)
         }
-        var datasetFindings: [String] = []
+        var datasetFindings = info.notes ?? []
         if let n = info.numTraining, n != cases.count {
             datasetFindings.append("num_training_mismatch: dataset.json says numTraining \(n), \(cases.count) case\(cases.count == 1 ? " was" : "s were") found"
                                    + (failed.isEmpty ? "" : " (\(failed.count) of them failed)"))

@@ -174,6 +174,32 @@ struct LayoutTests {
         }
     }
 
+    @Test("malformed lists: an unreadable dataset.json is a dataset finding; odd training entries fail with their reason")
+    func malformed() throws {
+        let dir = try temporaryDirectory("layout-malformed").path
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try write(Array("{\"name\": \"cut".utf8), to: URL(fileURLWithPath: dir + "/nn/dataset.json"))
+        try write(LayoutCorpus.nifti(seed: 1), to: URL(fileURLWithPath: dir + "/nn/imagesTr/x_0000.nii.gz"))
+        let (info, cases) = Fingerprinter.summarizeFolder(dir + "/nn", jobs: 1)
+        let fp = Fingerprinter.reduce(cases, info: info)
+        #expect(fp.layout == .nnunet && cases.map(\.id) == ["x"] && cases[0].error == nil)
+        #expect(fp.dataset_findings == ["dataset_json_unreadable: dataset.json is not a readable JSON object; its name, labels, channels and numTraining are not used"])
+        try write(Array("""
+            {"numTraining": 4, "training": [7, {"image": 3}, {"image": "a.nii.gz"}, {"image": "./a.nii.gz"}, {"image": [], "label": "l.nii.gz"}]}
+            """.utf8), to: URL(fileURLWithPath: dir + "/msd/dataset.json"))
+        try write(LayoutCorpus.nifti(seed: 1), to: URL(fileURLWithPath: dir + "/msd/a.nii.gz"))
+        let (msdInfo, msdCases) = Fingerprinter.summarizeFolder(dir + "/msd", jobs: 1)
+        let msd = Fingerprinter.reduce(msdCases, info: msdInfo)
+        #expect(msd.layout == .msd && msd.cases == 5)
+        #expect(LayoutTests.failed(msd) == [
+            "training[0] |  | training[0] is neither a path nor {image, label}",
+            "training[1] |  | training[1] names no image",
+            "training[3] | ./a.nii.gz | listed twice (also case a)",
+            "training[4] |  | training[4] names no image",
+        ])
+        #expect(msd.dataset_findings == ["num_training_mismatch: dataset.json says numTraining 4, 5 cases were found (4 of them failed)"])
+    }
+
     @Test("ReferencedSeriesSequence is read in every VR encoding, hashed, and bounded")
     func referencedSeries() {
         let key = SHA256.hex(Array(LayoutCorpus.ctSeriesUID.utf8), bytes: 16)
