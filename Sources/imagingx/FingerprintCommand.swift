@@ -73,7 +73,8 @@ struct Fingerprint: ParsableCommand {
         let result: FingerprintResult
         do { result = try FingerprintDataset.run(request) } catch { throw error.cliError }
         // The layout, dataset findings and failed cases, on standard error (standard output may be the JSON).
-        var lines = ["layout: \(result.fingerprint.layout.rawValue) (\(layout == "auto" && datalist == nil ? "detected" : "given"))"]
+        let how = folder == nil && datalist == nil ? "from the --merge files" : layout == "auto" && datalist == nil ? "detected" : "given"
+        var lines = ["layout: \(result.fingerprint.layout.rawValue) (\(how))"]
         lines += result.fingerprint.dataset_findings.map { "finding: " + $0 }
         lines += result.fingerprint.cases_failed.map { "case failed: \($0.case_id) (\($0.path)): \($0.reason)" }
         writeStderr(lines.joined(separator: "\n") + "\n")
