@@ -4,16 +4,30 @@ public struct FingerprintRequest: Sendable {
     public var folder: String?
     /// Per-case summary files, read in order before the folder.
     public var caseFiles: [String]
-    /// Label suffixes for folders without imagesTr/labelsTr.
+    /// Label suffixes for the plain layout.
     public var labelSuffixes: [String]
     public var jobs: Int
+    /// The folder's layout; nil detects it (`CaseFinder.detect`).
+    public var layout: DatasetLayout?
+    /// A MONAI datalist: its cases' paths are relative to `folder`, else to the datalist's folder.
+    public var datalist: String?
 
     public init(folder: String? = nil, caseFiles: [String] = [], labelSuffixes: [String] = CaseFinder.defaultLabelSuffixes,
-                jobs: Int = Defaults.jobs) {
+                jobs: Int = Defaults.jobs, layout: DatasetLayout? = nil, datalist: String? = nil) {
         self.folder = folder
         self.caseFiles = caseFiles
         self.labelSuffixes = labelSuffixes
         self.jobs = jobs
+        self.layout = layout
+        self.datalist = datalist
+    }
+
+    /// The folder the cases are read from: `folder`, or the datalist's own folder.
+    public var root: String? {
+        if let folder { return folder }
+        guard let datalist else { return nil }
+        let parent = datalist.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/")
+        return datalist.contains("/") ? (parent.isEmpty ? "/" : parent) : "."
     }
 }
 
@@ -55,7 +69,7 @@ public enum FingerprintError: Error, CustomStringConvertible {
 /// Fingerprints a dataset: summarises its cases (or reads saved summaries) and reduces them.
 public enum FingerprintDataset {
     public static func run(_ request: FingerprintRequest) throws(FingerprintError) -> FingerprintResult {
-        guard request.folder != nil || !request.caseFiles.isEmpty else { throw .noInput }
+        guard request.root != nil || !request.caseFiles.isEmpty else { throw .noInput }
         var cases: [CaseSummary] = []
         var known = Set<String>()
         var info = CaseFinder.DatasetInfo()
@@ -71,11 +85,12 @@ public enum FingerprintDataset {
             guard let bytes = FileBytes.read(file) else { throw .unreadableCaseFile(path: file) }
             let set: Fingerprinter.CaseSet
             do { set = try Fingerprinter.decodeCases(bytes) } catch { throw .undecodableCaseFile(path: file, underlying: error) }
-            if info.layout == .files && info.name == nil { info = set.info }
+            if info.layout == .plain && info.name == nil { info = set.info }
             try add(set.cases, from: file, folder: false)
         }
-        if let folder = request.folder {
-            let (found, summaries) = Fingerprinter.summarizeFolder(folder, jobs: request.jobs, labelSuffixes: request.labelSuffixes)
+        if let folder = request.root {
+            let (found, summaries) = Fingerprinter.summarizeFolder(folder, jobs: request.jobs, labelSuffixes: request.labelSuffixes,
+                                                                   layout: request.layout, datalist: request.datalist)
             info = found
             try add(summaries, from: folder, folder: true)
         }

@@ -4,11 +4,14 @@ public struct ProfileRequest: Sendable {
     /// The dataset's name in the catalog (matched ignoring case and punctuation).
     public var catalogName: String?
     public var jobs: Int
+    /// The folder's layout; nil detects it (the same rule as `fingerprint`).
+    public var layout: DatasetLayout?
 
-    public init(folder: String, catalogName: String? = nil, jobs: Int = Defaults.jobs) {
+    public init(folder: String, catalogName: String? = nil, jobs: Int = Defaults.jobs, layout: DatasetLayout? = nil) {
         self.folder = folder
         self.catalogName = catalogName
         self.jobs = jobs
+        self.layout = layout
     }
 }
 
@@ -40,7 +43,7 @@ public enum ProfileDataset {
             do { catalog = try store.catalogOrStarter() } catch { throw .store(error) }
             do { entry = try catalog.resolve(name) } catch { throw .name(error) }
         }
-        let (info, cases) = Fingerprinter.summarizeFolder(request.folder, jobs: request.jobs)
+        let (info, cases) = Fingerprinter.summarizeFolder(request.folder, jobs: request.jobs, layout: request.layout)
         return ProfileResult(folder: request.folder, catalog: entry, fingerprint: Fingerprinter.reduce(cases, info: info))
     }
 }

@@ -31,6 +31,8 @@ public struct CaseSummary: Sendable, Codable, Equatable {
     public var foregroundBox: BoundingBox?
     public var findings: [String] = []
     public var error: String?
+    /// The file or folder `error` is about (the fingerprint's `cases_failed` path).
+    public var errorPath: String?
     /// Channel 0's decoded values in canonical (RAS) order, hashed: the same scan stored
     /// differently in two datasets has the same hash (VoxelHash).
     public var voxel_hash: String?
@@ -102,6 +104,13 @@ extension FileReader {
     /// label counts, foreground intensities and boxes. Problems become findings or `error`.
     public func summarize(_ files: CaseFiles, root: String) -> CaseSummary {
         var summary = CaseSummary(id: files.id, images: files.images, label: files.label)
+        summary.findings = files.notes ?? []
+        if let failure = files.failure {
+            summary.error = failure.reason
+            summary.errorPath = failure.path
+            return summary
+        }
+        func full(_ path: String) -> String { path.hasPrefix("/") ? path : root + "/" + path }
         let saved = options
         options.stats = true
         options.captureVolume = true
@@ -111,13 +120,15 @@ extension FileReader {
         var channelStats: [PixelStats?] = []
         var first: ImageRecord?
         for image in files.images {
-            let r = read(fullPath: root + "/" + image, path: image)
+            let r = read(fullPath: full(image), path: image)
             guard r.status == .ok else {
-                summary.error = "\(image): \(r.error ?? r.status.rawValue)"
+                summary.error = r.error ?? r.status.rawValue
+                summary.errorPath = image
                 return summary
             }
             guard let volume = captured, r.stats != nil else {
-                summary.error = "\(image): \(r.statsError ?? "pixels not decoded")"
+                summary.error = r.statsError ?? "pixels not decoded"
+                summary.errorPath = image
                 return summary
             }
             if first == nil { first = r }
@@ -159,7 +170,7 @@ extension FileReader {
         // Label map: same grid required; spacing and affine compared.
         var labelVolume: Volume?
         if let label = files.label {
-            let l = read(fullPath: root + "/" + label, path: label)
+            let l = read(fullPath: full(label), path: label)
             if l.status != .ok || captured == nil {
                 summary.findings.append("label_unreadable: \(label): \(l.error ?? l.statsError ?? "not decoded")")
             } else if Array((l.dims ?? []).prefix(summary.dims.count)) != summary.dims || captured!.count != voxels {

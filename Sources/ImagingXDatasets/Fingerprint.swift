@@ -26,6 +26,18 @@ public struct DatasetFingerprint: Sendable, Codable {
         public var voxels: Int
         public var median_volume_mm3: Double
     }
+    /// A case that was listed or found but could not be summarised.
+    public struct FailedCase: Sendable, Codable, Equatable {
+        public var case_id: String
+        /// The file or folder the reason is about (relative to the dataset root).
+        public var path: String
+        public var reason: String
+        public init(case_id: String, path: String, reason: String) {
+            self.case_id = case_id
+            self.path = path
+            self.reason = reason
+        }
+    }
     public struct Outlier: Sendable, Codable, Equatable {
         public var case_id: String
         public var reason: String
@@ -35,7 +47,9 @@ public struct DatasetFingerprint: Sendable, Codable {
     public var layout: DatasetLayout
     public var cases: Int
     public var cases_with_labels: Int
-    public var cases_failed: [String: String]
+    /// Every case that could not be summarised, in case-id order: listed but missing, unreadable,
+    /// a DICOM group that is not a volume, a label with no image. None is dropped silently.
+    public var cases_failed: [FailedCase]
     public var by_format: [String: Int]
     public var by_modality: [String: Int]
     public var by_dtype: [String: Int]
@@ -52,6 +66,8 @@ public struct DatasetFingerprint: Sendable, Codable {
     public var median_relative_size_after_cropping: Double?
     public var outliers: [Outlier]
     public var findings: [String: [String]]
+    /// Findings about the dataset as a whole (e.g. `num_training_mismatch`).
+    public var dataset_findings: [String]
     /// Case id → canonical voxel hash (overlap detection across datasets).
     public var case_hashes: [String: String]?
     /// Case id → voxels (grid × channels) and bytes on disk (for fusion totals).
@@ -71,16 +87,49 @@ public enum Fingerprinter {
         }
     }
 
-    /// Finds the cases of a dataset folder and summarises them (series volumes for DICOM files
-    /// outside an nnU-Net layout).
+    /// Finds the cases of a dataset folder (in `layout`, or the detected one; with `datalist`,
+    /// `folder` is the datalist's base folder) and summarises them: listed DICOM series folders
+    /// as their series volume, and in a plain folder every DICOM series volume as a case.
     public static func summarizeFolder(_ folder: String, jobs: Int,
-                                       labelSuffixes: [String] = CaseFinder.defaultLabelSuffixes) -> (CaseFinder.DatasetInfo, [CaseSummary]) {
-        let (info, files) = CaseFinder.find(folder, labelSuffixes: labelSuffixes)
-        var cases = summarize(files, root: folder, jobs: jobs)
-        if info.layout != .nnunet {
+                                       labelSuffixes: [String] = CaseFinder.defaultLabelSuffixes,
+                                       layout: DatasetLayout? = nil, datalist: String? = nil) -> (CaseFinder.DatasetInfo, [CaseSummary]) {
+        let (info, files) = CaseFinder.find(folder, labelSuffixes: labelSuffixes, layout: layout, datalist: datalist)
+        var cases = summarize(files.filter { $0.series != true || $0.failure != nil }, root: folder, jobs: jobs)
+        for c in files where c.series == true && c.failure == nil {
+            cases.append(seriesFolderCase(c, root: folder, jobs: jobs))
+        }
+        if info.layout == .plain {
             cases += summarizeSeries(CaseFinder.dicomCandidates(folder), root: folder, jobs: jobs)
         }
         return (info, cases)
+    }
+
+    /// A listed case whose image is a folder of DICOM files: the one series volume in it.
+    static func seriesFolderCase(_ c: CaseFiles, root: String, jobs: Int) -> CaseSummary {
+        let folder = c.images[0]
+        let base = folder.hasPrefix("/") ? folder : root + "/" + folder
+        let found = summarizeSeries(CaseFinder.dicomCandidates(base), root: base, jobs: jobs)
+        var summary: CaseSummary
+        if found.count == 1 {
+            summary = found[0]
+        } else {
+            summary = CaseSummary(id: c.id, images: [folder], label: c.label)
+            summary.error = found.isEmpty ? "no DICOM series in the listed folder"
+                : "the listed folder holds \(found.count) DICOM series groups or unreadable files, not one volume: "
+                    + found.map { $0.id + ($0.error.map { " (\($0))" } ?? "") }.sorted().joined(separator: "; ")
+            summary.errorPath = folder
+            return summary
+        }
+        summary.id = c.id
+        summary.images = summary.images.map { folder + "/" + $0 }
+        if let path = summary.errorPath { summary.errorPath = folder + "/" + path }
+        summary.findings = (c.notes ?? []) + summary.findings
+        if let label = c.label {
+            summary.label = label
+            summary.findings.append("label_not_read: \(label) is this series case's label; labels of DICOM series cases are not read "
+                                    + "(the series' slice order is not matched to the label's voxel order)")
+        }
+        return summary
     }
 
     public static func decodeFingerprint(_ bytes: [UInt8]) throws -> DatasetFingerprint {
@@ -94,8 +143,14 @@ public enum Fingerprinter {
     /// volumes (localizers, single slices, multi-frame objects) come back as cases with `error`.
     public static func summarizeSeries(_ paths: [String], root: String, jobs: Int) -> [CaseSummary] {
         let entries = paths.map { WalkEntry(fullPath: root + "/" + $0, path: $0) }
-        return SeriesAssembler.read(entries, jobs: jobs, stats: true).map { v in
+        let (records, histograms) = SeriesAssembler.readRecords(entries, jobs: jobs, stats: true)
+        // DICOM SEG objects are labels of the series they reference, not volumes.
+        let segmentations = records.filter { $0.sopClassUID == SeriesAssembler.segmentationSOPClass }.sorted { $0.path < $1.path }
+        let images = records.filter { $0.sopClassUID != SeriesAssembler.segmentationSOPClass }
+        var keys: [String?] = []
+        var cases = SeriesAssembler.assembleVolumes(images, histograms: histograms).map { v -> CaseSummary in
             let r = v.record
+            keys.append(r.assembled ? r.series_key : nil)
             let folder = r.first_file.split(separator: "/").dropLast().joined(separator: "/")
             let id = (folder.isEmpty ? "" : folder + "/") + "series-" + r.series_key.prefix(12)
                 + (r.groups_in_series > 1 ? "-\(r.group)" : "")
@@ -106,6 +161,7 @@ public enum Fingerprinter {
             c.modality = r.modality
             guard r.assembled, let dims = r.dims, let spacing = r.spacing else {
                 c.error = "not a volume: " + (r.reason ?? "not assembled")
+                c.errorPath = r.first_file
                 return c
             }
             c.dims = dims
@@ -124,7 +180,8 @@ public enum Fingerprinter {
                 c.findings.append("irregular_volume: " + faults.joined(separator: ", "))
             }
             if let bad = v.members.first(where: { v.histograms[$0.path] == nil }) {
-                c.error = "\(bad.path): \(bad.statsError ?? "pixels not decoded")"
+                c.error = bad.statsError ?? "pixels not decoded"
+                c.errorPath = bad.path
                 return c
             }
             var pooled = IntensityAccumulator()
@@ -133,7 +190,42 @@ public enum Fingerprinter {
             c.voxel_hash = seriesHash(v.members, root: root, dims: dims, axcodes: r.axcodes)
             return c
         }
+        // A DICOM file that cannot be read is a failed case, never left out.
+        for r in images where r.status != .ok {
+            var c = CaseSummary(id: split(r.path), images: [r.path], label: nil)
+            c.format = "dicom"
+            c.error = r.error ?? r.status.rawValue
+            c.errorPath = r.path
+            cases.append(c)
+        }
+        // Each SEG labels the series named in its ReferencedSeriesSequence (compared as hashes).
+        for seg in segmentations {
+            let refs = Set(seg.referencedSeriesKeys ?? [])
+            let matches = keys.indices.filter { keys[$0].map(refs.contains) == true }
+            for i in matches {
+                if cases[i].label == nil {
+                    cases[i].label = seg.path
+                    cases[i].findings.append("label_not_read: DICOM SEG \(seg.path) references this series (ReferencedSeriesSequence) "
+                                             + "and is its label; its segments are not decoded")
+                } else {
+                    cases[i].findings.append("extra_segmentation: DICOM SEG \(seg.path) also references this series")
+                }
+            }
+            guard matches.isEmpty else { continue }
+            var c = CaseSummary(id: split(seg.path), images: [], label: seg.path)
+            c.format = "dicom"
+            c.modality = seg.modality
+            c.errorPath = seg.path
+            c.error = seg.status != .ok ? "DICOM SEG: \(seg.error ?? seg.status.rawValue)"
+                : refs.isEmpty ? "DICOM SEG without ReferencedSeriesSequence (0008,1115) > SeriesInstanceUID: its source series is unknown"
+                : "DICOM SEG references a series that is not in the folder (or is not a volume)"
+            cases.append(c)
+        }
+        return cases
     }
+
+    /// A path without its image ending: the id of a case made of one file.
+    static func split(_ path: String) -> String { CaseFinder.split(path).stem }
 
     /// Re-reads a series' slices in slice order (one volume in memory at a time) and hashes them.
     static func seriesHash(_ members: [ImageRecord], root: String, dims: [Int], axcodes: String?) -> String? {
@@ -203,8 +295,14 @@ public enum Fingerprinter {
     public static func reduce(_ input: [CaseSummary], info: CaseFinder.DatasetInfo) -> DatasetFingerprint {
         let cases = input.sorted { $0.id < $1.id }
         let ok = cases.filter { $0.error == nil }
-        var failed: [String: String] = [:]
-        for c in cases where c.error != nil { failed[c.id] = c.error }
+        let failed = cases.filter { $0.error != nil }.map {
+            DatasetFingerprint.FailedCase(case_id: $0.id, path: $0.errorPath ?? $0.images.first ?? $0.label ?? "", reason: $0.error!)
+        }
+        var datasetFindings = info.notes ?? []
+        if let n = info.numTraining, n != cases.count {
+            datasetFindings.append("num_training_mismatch: dataset.json says numTraining \(n), \(cases.count) case\(cases.count == 1 ? " was" : "s were") found"
+                                   + (failed.isEmpty ? "" : " (\(failed.count) of them failed)"))
+        }
         func histogram(_ key: (CaseSummary) -> String?) -> [String: Int] {
             var h: [String: Int] = [:]
             for c in ok { h[key(c) ?? "unknown", default: 0] += 1 }
@@ -270,7 +368,7 @@ public enum Fingerprinter {
             foreground_intensity_per_channel: Dictionary(uniqueKeysWithValues: pooledFg.map { (String($0.key), intensity($0.value)) }),
             labels: labels,
             median_relative_size_after_cropping: relative.isEmpty ? nil : percentile(relative.sorted(), 50),
-            outliers: outliers, findings: findings,
+            outliers: outliers, findings: findings, dataset_findings: datasetFindings,
             case_hashes: Dictionary(uniqueKeysWithValues: ok.compactMap { c in c.voxel_hash.map { (c.id, $0) } }),
             case_voxels: Dictionary(uniqueKeysWithValues: ok.map { ($0.id, $0.dims.reduce(1, *) * max(1, $0.channels)) }),
             case_bytes: Dictionary(uniqueKeysWithValues: ok.map { ($0.id, $0.bytes) }))

@@ -197,6 +197,15 @@ public enum SeriesAssembler {
     }
 
     static func read(_ entries: [WalkEntry], jobs: Int, stats: Bool) -> [Assembled] {
+        let (records, histograms) = readRecords(entries, jobs: jobs, stats: stats)
+        return assembleVolumes(records, histograms: histograms)
+    }
+
+    /// DICOM SEG storage (PS3.4 Annex B): a segmentation of another series, not a volume of its own.
+    public static let segmentationSOPClass = "1.2.840.10008.5.1.4.1.1.66.4"
+
+    /// The DICOM records of `entries` (headers, and pixel histograms by path when `stats`).
+    static func readRecords(_ entries: [WalkEntry], jobs: Int, stats: Bool) -> ([ImageRecord], [String: IntensityAccumulator]) {
         var options = ReadOptions(stats: stats)
         options.keepHistogram = stats
         // The one worker pool; only DICOM records are kept, with their histograms.
@@ -211,7 +220,7 @@ public enum SeriesAssembler {
         }.compactMap { $0 }
         var histograms: [String: IntensityAccumulator] = [:]
         for (r, h) in read { if let h { histograms[r.path] = h } }
-        return assembleVolumes(read.map(\.0), histograms: histograms)
+        return (read.map(\.0), histograms)
     }
 
     public static func jsonLine(_ r: SeriesRecord) throws -> [UInt8] {

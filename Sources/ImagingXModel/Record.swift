@@ -126,6 +126,9 @@ public struct ImageRecord: Sendable, Equatable {
     public var axcodes: String?
     /// SHA-256 of the SeriesInstanceUID (first 128 bits, hex). The UID itself is never kept.
     public var seriesKey: String?
+    /// Hashes (as `seriesKey`) of the series named in ReferencedSeriesSequence (0008,1115): for a
+    /// DICOM SEG, its source series. In memory only (like `slice`): not written by the sinks.
+    public var referencedSeriesKeys: [String]?
     /// PNG Adam7 or JPEG progressive scans.
     public var interlaced: Bool?
     /// JPEG coding process from the SOF marker: baseline, extended, progressive, lossless

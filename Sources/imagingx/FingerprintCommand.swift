@@ -8,8 +8,15 @@ struct Fingerprint: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Summarise a dataset folder: spacing, shape, orientation, intensity and label statistics, outliers.",
         discussion: """
-            Cases are found from an nnU-Net/MSD layout (dataset.json, imagesTr/, labelsTr/) or, in any other \
-            folder, one case per image with labels paired by name (IMAGE_seg, IMAGE_mask, IMAGE_label). \
+            Cases are found by the folder's layout (--layout, default auto): nnunet (dataset.json, imagesTr/, \
+            labelsTr/, or dataset.json's `dataset` dict), msd (dataset.json's `training` list; entries may be \
+            DICOM series folders), kits (case folders with imaging + segmentation), brats (case folders with \
+            t1/t1ce/t2/flair or t1n/t1c/t2w/t2f channels and a seg label), datalist (a MONAI datalist given \
+            with --datalist; paths relative to --root or the datalist's folder) or plain (one case per image, \
+            labels paired by name, DICOM series volumes with their DICOM SEG labels). Auto checks them in \
+            that order (msd, nnunet, kits, brats, plain); the layout is printed and stored in the JSON. \
+            A listed case that is missing or unreadable goes to cases_failed with its path and reason; a \
+            numTraining that disagrees with the cases found is a dataset finding.
             --save-cases writes the per-case summaries; --merge builds one fingerprint from several such files \
             (partial runs over parts of a dataset), identical to a single run over all cases.
             """)
@@ -29,23 +36,48 @@ struct Fingerprint: ParsableCommand {
     @Option(parsing: .upToNextOption, help: "Build the fingerprint from per-case summary files instead of a folder.")
     var merge: [String] = []
 
-    @Option(help: "Label file suffixes for folders without imagesTr/labelsTr (comma-separated).")
+    @Option(help: "The dataset layout: auto, nnunet, msd, kits, brats, datalist or plain.")
+    var layout: String = "auto"
+
+    @Option(help: "A MONAI datalist JSON ({\"training\": [{\"image\", \"label\"}], \"validation\": …}); replaces FOLDER.")
+    var datalist: String?
+
+    @Option(help: "The datalist's base folder (default: the datalist's own folder).")
+    var root: String?
+
+    @Option(help: "Label file suffixes for the plain layout (comma-separated).")
     var labelSuffixes: String = CaseFinder.defaultLabelSuffixes.joined(separator: ",")
 
     @Option(name: .shortAndLong, help: "Parallel workers (default: the number of cores).")
     var jobs: Int?
 
     func validate() throws {
-        if folder == nil && merge.isEmpty { throw ValidationError("give a dataset FOLDER or --merge FILE...") }
+        if folder == nil && merge.isEmpty && datalist == nil { throw ValidationError("give a dataset FOLDER, --datalist FILE or --merge FILE...") }
+        if layout != "auto" && DatasetLayout(rawValue: layout) == nil {
+            throw ValidationError("--layout must be one of auto, " + DatasetLayout.allCases.map(\.rawValue).joined(separator: ", "))
+        }
+        if datalist != nil && folder != nil { throw ValidationError("--datalist replaces FOLDER: give its base folder with --root") }
+        if datalist != nil && layout != "auto" && layout != DatasetLayout.datalist.rawValue {
+            throw ValidationError("--datalist reads a datalist: --layout \(layout) does not apply")
+        }
+        if datalist == nil && layout == DatasetLayout.datalist.rawValue { throw ValidationError("--layout datalist needs --datalist FILE") }
+        if root != nil && datalist == nil { throw ValidationError("--root is the base folder of --datalist") }
         if let jobs, jobs < 1 { throw ValidationError("--jobs must be at least 1") }
     }
 
     func run() throws {
-        let request = FingerprintRequest(folder: folder, caseFiles: merge,
+        let request = FingerprintRequest(folder: datalist != nil ? root : folder, caseFiles: merge,
                                          labelSuffixes: labelSuffixes.split(separator: ",").map(String.init),
-                                         jobs: jobs ?? Defaults.jobs)
+                                         jobs: jobs ?? Defaults.jobs, layout: DatasetLayout(rawValue: layout),
+                                         datalist: datalist)
         let result: FingerprintResult
         do { result = try FingerprintDataset.run(request) } catch { throw error.cliError }
+        // The layout, dataset findings and failed cases, on standard error (standard output may be the JSON).
+        let how = folder == nil && datalist == nil ? "from the --merge files" : layout == "auto" && datalist == nil ? "detected" : "given"
+        var lines = ["layout: \(result.fingerprint.layout.rawValue) (\(how))"]
+        lines += result.fingerprint.dataset_findings.map { "finding: " + $0 }
+        lines += result.fingerprint.cases_failed.map { "case failed: \($0.case_id) (\($0.path)): \($0.reason)" }
+        writeStderr(lines.joined(separator: "\n") + "\n")
         if let saveCases { try write(Fingerprinter.encode(result.caseSet), to: saveCases) }
         let json = try Fingerprinter.encode(result.fingerprint)
         if let output { try write(json, to: output) } else { json.withUnsafeBytes { _ = Glibc.write(1, $0.baseAddress, $0.count) } }

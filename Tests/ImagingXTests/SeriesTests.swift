@@ -69,7 +69,7 @@ struct SeriesTests {
         let cases = Fingerprinter.summarizeSeries(CaseFinder.dicomCandidates(root), root: root, jobs: 2)
         let fp = Fingerprinter.reduce(cases, info: info)
         #expect(fp.cases == 10 && fp.cases_failed.count == 2)
-        #expect(fp.cases_failed.values.contains { $0.contains("localizer") } && fp.cases_failed.values.contains { $0.contains("single slice") })
+        #expect(fp.cases_failed.contains { $0.reason.contains("localizer") } && fp.cases_failed.contains { $0.reason.contains("single slice") })
         #expect(fp.findings.keys.contains { $0.hasPrefix("tilt/") } && !fp.findings.keys.contains { $0.hasPrefix("regular/") })
         #expect(fp.intensity_per_channel["0"]?.count == 16 * 12 * (10 + 10 + 9 + 10 + 10 + 11 + 12))
     }

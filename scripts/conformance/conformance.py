@@ -787,6 +787,7 @@ def main():
     ap.add_argument("--generated-dicom", help="folder written by `make-sample-data --dicom-corpus`")
     ap.add_argument("--sample-data", help="the SampleData folder")
     ap.add_argument("--series-corpus", help="folder written by `make-sample-data --series-corpus`")
+    ap.add_argument("--layout-corpus", help="folder written by `make-sample-data --layout-corpus`")
     args = ap.parse_args()
 
     os.makedirs(args.work, exist_ok=True)
@@ -916,6 +917,9 @@ def main():
     failed += check_plan_orientations(args.imagingx, args.work)
     if args.sample_data:
         failed += check_fingerprint(args.imagingx, os.path.join(args.sample_data, "mr-nifti"), args.work)
+    if args.layout_corpus:
+        from layouts import check_layouts
+        failed += check_layouts(args.imagingx, args.layout_corpus, args.work, same_deep)
     print(f"conformance: {passed} passed, {failed} failed")
     return 1 if failed else 0
 

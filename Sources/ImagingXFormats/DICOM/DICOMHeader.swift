@@ -33,6 +33,9 @@ package struct DICOMHeader {
     var imageType: String?
     package var photometric: String?
     var seriesInstanceUID: String?
+    /// ReferencedSeriesSequence (0008,1115) > SeriesInstanceUID: the series a DICOM SEG (or other
+    /// derived object) was made from. Held only until hashed, like `seriesInstanceUID`.
+    var referencedSeriesUIDs: [String] = []
     package var rows: Int?
     package var columns: Int?
     package var numberOfFrames: Int?

@@ -35,7 +35,9 @@ package struct DICOMParser {
         }
     }
 
-    package enum Scope: Equatable { case top, shared, perFrame, skip }
+    package enum Scope: Equatable { case top, shared, perFrame, referencedSeries, skip }
+    /// At most this many ReferencedSeriesSequence items are kept (a SEG names one or a few).
+    static let maxReferencedSeries = 64
 
     package struct ElementHeader {
         var tag: UInt32
@@ -300,10 +302,12 @@ package struct DICOMParser {
                         header.hasPerFrameGroups = true
                     } else if h.tag == Tag.directoryRecordSequence {
                         header.isDirectory = true
+                    } else if h.tag == Tag.referencedSeriesSequence {
+                        itemScope = .referencedSeries
                     }
                 case .shared, .perFrame:
                     if Tag.isFunctionalGroupSequence(h.tag) { itemScope = scope }
-                case .skip:
+                case .referencedSeries, .skip:
                     break
                 }
                 pos = try parseSequence(h, encoding: itemEncoding, itemScope: itemScope,
@@ -454,6 +458,10 @@ package struct DICOMParser {
             try Self.storeGeometry(src, h, into: &header.shared)
         } else if scope == .perFrame {
             try Self.storeGeometry(src, h, into: &header.perFrame)
+        } else if scope == .referencedSeries, h.tag == Tag.seriesInstanceUID,
+                  header.referencedSeriesUIDs.count < DICOMParser.maxReferencedSeries,
+                  let uid = try Self.readString(src, at: h.valueOffset, length: length) {
+            header.referencedSeriesUIDs.append(uid)
         }
     }
 

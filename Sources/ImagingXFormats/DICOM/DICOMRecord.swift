@@ -30,6 +30,9 @@ package enum DICOMRecord {
         if let uid = h.seriesInstanceUID {
             record.seriesKey = hasher.key(uid)
         }
+        if !h.referencedSeriesUIDs.isEmpty {
+            record.referencedSeriesKeys = h.referencedSeriesUIDs.map { SHA256.hex(Array($0.utf8), bytes: 16) }
+        }
         if h.isDirectory || record.sopClassUID == directorySOPClass {
             record.note(.dicomdir, .info, "media storage directory (DICOMDIR): no image")
             return

@@ -10,6 +10,7 @@ package enum Tag {
     static let sopClassUID: UInt32 = 0x0008_0016
     static let modality: UInt32 = 0x0008_0060
     static let imageType: UInt32 = 0x0008_0008
+    static let referencedSeriesSequence: UInt32 = 0x0008_1115
     static let sliceThickness: UInt32 = 0x0018_0050
     static let spacingBetweenSlices: UInt32 = 0x0018_0088
     static let imagerPixelSpacing: UInt32 = 0x0018_1164
