@@ -55,6 +55,8 @@ package final class PixelWorkspace {
     /// Whole-file buffers for libdeflate, grown on demand and given back when large.
     var compressed: [UInt8] = []
     var inflated: [UInt8] = []
+    /// JPEG Lossless frame buffers and Huffman tables (JPEGLossless.swift).
+    lazy var lossless = LosslessScratch()
     deinit {
         chunk.deallocate()
         inflateOut.deallocate()
@@ -324,6 +326,9 @@ extension FileReader {
                                           samples: samples, bytesPerSample: kind.size)
                     frame.withUnsafeBytes { acc.consume($0) }
                 }
+                return finishStats(acc, &record)
+            case TransferSyntax.jpegLossless, TransferSyntax.jpegLosslessSV1:
+                try losslessJPEGStats(fragments, layout: &layout, expected: expected, columns: columns, rows: rows, samples: samples)
                 return finishStats(acc, &record)
             case TransferSyntax.jpegBaseline, TransferSyntax.jpegExtended:
                 guard kind.size == 1 else {
