@@ -35,6 +35,7 @@ public enum GeneratedCorpus {
         try put("nested-30.dcm", DICOMFixtures.deeplyNested(depth: 30))
         let jpeg = try RasterBuilder.jpeg(width: 16, height: 8, components: 3, pixels: [UInt8](repeating: 90, count: 16 * 8 * 3))
         try put("jpeg-baseline.dcm", DICOMFixtures.encapsulated(frame: jpeg, columns: 16, rows: 8))
+        for (name, bytes) in LosslessJPEGCorpus.variants() { try put(name, bytes) }
         return count
     }
 }

@@ -377,6 +377,11 @@ struct FrameDecoder {
         let stride = width * nf                       // samples per line
         let initial = 1 << (precision - pt - 1)
         let interval = restartInterval
+        if interval > 0 && interval % width != 0 {
+            // Where prediction restarts inside a line is not pinned down by T.81 H.1.2.1, and
+            // decoders disagree (libjpeg-turbo refuses such streams): not decoded.
+            throw ParseError(.unsupported, at: pos, "JPEG Lossless: restart interval \(interval) is not a whole number of lines (\(width) MCUs each)")
+        }
         var reader = BitReader(base: base, pos: pos, end: end)
         var left = interval                          // MCUs left in this restart interval
         var restartIndex = 0

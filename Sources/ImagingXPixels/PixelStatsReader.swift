@@ -332,7 +332,7 @@ extension FileReader {
                 return finishStats(acc, &record)
             case TransferSyntax.jpegBaseline, TransferSyntax.jpegExtended:
                 guard kind.size == 1 else {
-                    throw StatsError("\(h.bitsAllocated ?? 0)-bit JPEG (extended, 12-bit): the system libjpeg-turbo 2.1 decodes 8-bit samples only")
+                    throw StatsError("JPEG Extended with \(h.bitsStored ?? 12)-bit samples in \(h.bitsAllocated ?? 0)-bit containers: the system libjpeg-turbo 2.1 decodes 8-bit samples only")
                 }
                 acc.begin(layout, expectedBytes: expected)
                 for f in fragments {
