@@ -42,6 +42,30 @@ package enum JPEGLossless {
         scratch.deliver(expected: expected, pointTransform: decoder.outputShift, consume: consume)
     }
 
+    /// Decodes one codestream held in memory into its samples (shifted left by Pt,
+    /// pixel-interleaved); errors carry positions in `codestream`.
+    package static func decode(_ codestream: [UInt8], columns: Int, rows: Int, samples: Int,
+                               bitsAllocated: Int = 16) throws(ParseError) -> [UInt16] {
+        let want = Expected(columns: columns, rows: rows, samples: samples, bytesPerSample: bitsAllocated > 8 ? 2 : 1,
+                            maxBytes: 1 << 30)
+        var result: [UInt16] = []
+        let fragment = EncapsulatedPixelData.Fragment(offset: 0, length: codestream.count)
+        let failure = codestream.withUnsafeBytes { bytes -> ParseError? in
+            do {
+                try decodeFrame(bytes, fragments: [fragment], expected: want, scratch: LosslessScratch()) { out in
+                    result = want.bytesPerSample == 2 ? Array(out.bindMemory(to: UInt16.self)) : out.map { UInt16($0) }
+                }
+                return nil
+            } catch let e as ParseError {
+                return e
+            } catch {
+                return ParseError(.malformed, at: 0, "\(error)")
+            }
+        }
+        if let failure { throw failure }
+        return result
+    }
+
     /// Maps a position inside a (possibly joined) frame to its offset in the file.
     struct OffsetMap {
         var starts: [(frame: Int, file: Int)] = []
@@ -150,6 +174,11 @@ final class HuffmanTable {
             valueOffset[l] = Int32(k) - code
             if n > 0 {
                 for _ in 0..<n {
+                    // Each code must fit in l bits (C.2) before it indexes the lookup. An all-ones
+                    // code, which encoders should not emit, is still decoded.
+                    guard code < (1 << l) else {
+                        return "Huffman table has more codes than \(l)-bit lengths allow"
+                    }
                     let value = v[k]
                     guard value <= 16 else { return "Huffman value \(value) (lossless differences need SSSS ≤ 16)" }
                     values[k] = value
@@ -163,10 +192,6 @@ final class HuffmanTable {
                     k += 1
                 }
                 maxCode[l] = code - 1
-            }
-            // All-ones codes are reserved (C.2): the next code must fit in l bits.
-            guard code < (1 << l) else {
-                return "Huffman table has more codes than \(l)-bit lengths allow"
             }
             code <<= 1
         }
