@@ -1,3 +1,5 @@
+import Foundation
+
 /// A small JPEG Lossless (ITU-T T.81 process 14, Annex H) encoder for fixtures: SOF3 with
 /// precision 2–16, 1–4 components in one interleaved scan or one scan per component, predictors
 /// 1–7, point transform, restart intervals, fixed or optimal (Annex K.2) Huffman tables, and
@@ -347,5 +349,38 @@ public enum LosslessJPEGCorpus {
         let jumps = (0..<(columns * rows)).map { UInt16(($0 % columns) % 2 == 0 ? 0 : 32768) }
         add("p1-b16-ssss16", LosslessJPEGEncoder(precision: 16), image: jumps)
         return result
+    }
+}
+
+extension LosslessJPEGCorpus {
+    /// The speed corpus (scripts/bench_ljpeg.py): `count` CT-like 512×512 slices, 12 bits stored
+    /// in 16 (air outside a noisy elliptical body, a denser core), encoded with selection value 1
+    /// as most DICOM JPEG Lossless writers do. Returns the decoded sample bytes.
+    @discardableResult
+    public static func writeBench(to root: String, count: Int) throws -> Int {
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        var rng = SampleData.Random(seed: 57)
+        let n = 512
+        var decoded = 0
+        for i in 0..<count {
+            var pixels = [UInt16](repeating: 0, count: n * n)
+            for y in 0..<n {
+                for x in 0..<n {
+                    let dx = Double(x - 256) / 220, dy = Double(y - 256) / (170 + Double(i % 7))
+                    let r = dx * dx + dy * dy
+                    // Roughly Gaussian noise: the sum of four uniforms.
+                    var noise = 0
+                    for _ in 0..<4 { noise += Int(rng.next() % 21) }
+                    noise -= 40
+                    let value = r > 1 ? 24 + noise / 4 : (r < 0.15 ? 1300 + noise : 1064 + noise)
+                    pixels[y * n + x] = UInt16(max(0, min(4095, value)))
+                }
+            }
+            let stream = LosslessJPEGEncoder(precision: 12).encode(pixels, columns: n, rows: n, components: 1)
+            let file = DICOMFixtures.losslessJPEG(frames: [stream], columns: n, rows: n, bitsStored: 12, selectionValue1: true)
+            try Data(file).write(to: URL(fileURLWithPath: root + "/ct\(i).dcm"))
+            decoded += n * n * 2
+        }
+        return decoded
     }
 }

@@ -526,15 +526,16 @@ struct BitReader {
 
     @inline(__always)
     mutating func refill() {
-        if pos + 8 <= end && fake == 0 {
+        if pos &+ 8 <= end && fake == 0 {
             let w = UInt64(bigEndian: UnsafeRawPointer(base + pos).loadUnaligned(as: UInt64.self))
             let inv = ~w
-            // No 0xFF byte in the word: take as many whole bytes as fit.
+            // No 0xFF byte in the word: take as many whole bytes as fit. The bits below the
+            // last whole byte are the next byte's, ORed again (the same bits) when it is taken.
             if (inv &- 0x0101_0101_0101_0101) & ~inv & 0x8080_8080_8080_8080 == 0 {
-                acc |= w >> UInt64(count)
-                let take = (63 - count) >> 3
-                pos += take
-                count += take << 3
+                acc |= w &>> UInt64(truncatingIfNeeded: count)
+                let take = (63 &- count) &>> 3
+                pos &+= take
+                count &+= take &<< 3
                 return
             }
         }
@@ -574,24 +575,30 @@ struct BitReader {
     /// SSSS 16 means 32768 with no extra bits.
     @inline(__always)
     mutating func difference(_ t: HuffmanTable) throws(ParseError) -> Int {
+        try difference(UnsafePointer(t.lookup), t)
+    }
+
+    /// The same with the table's lookup already in hand (the hot loops hoist it). Wrapping
+    /// arithmetic: every quantity is bounded (count ≤ 64, l and s ≤ 16).
+    @inline(__always)
+    mutating func difference(_ lookup: UnsafePointer<UInt16>, _ t: HuffmanTable) throws(ParseError) -> Int {
         if count < 32 { refill() }
-        let look = Int(acc >> UInt64(64 - HuffmanTable.lookBits))
-        let e = t.lookup[look]
+        let e = Int(lookup[Int(truncatingIfNeeded: acc &>> UInt64(64 - HuffmanTable.lookBits))])
         var s: Int
         if e != 0 {
-            let l = Int(e >> 8)
-            s = Int(e & 0xFF)
-            acc <<= UInt64(l)
-            count -= l
+            let l = e &>> 8
+            s = e & 0xFF
+            acc = acc &<< UInt64(truncatingIfNeeded: l)
+            count &-= l
         } else {
             s = try slowCode(t)
         }
         if s == 0 { return 0 }
+        let v = Int(truncatingIfNeeded: acc &>> UInt64(truncatingIfNeeded: 64 &- s))
         if s == 16 { return 32768 }
-        let v = Int(acc >> UInt64(64 - s))
-        acc <<= UInt64(s)
-        count -= s
-        return v < 1 << (s - 1) ? v - (1 << s) + 1 : v
+        acc = acc &<< UInt64(truncatingIfNeeded: s)
+        count &-= s
+        return v < (1 &<< (s &- 1)) ? v &- (1 &<< s) &+ 1 : v
     }
 
     mutating func slowCode(_ t: HuffmanTable) throws(ParseError) -> Int {
@@ -618,32 +625,33 @@ struct BitReader {
                              predictor: Int, table t: HuffmanTable) throws(ParseError) {
         var index = start
         let stop = start + n * nf
+        let lk = UnsafePointer(t.lookup)
         switch predictor {
         case 1:
-            while index < stop { let d = try difference(t); out[index] = UInt16(truncatingIfNeeded: Int(out[index - nf]) + d); index += nf }
+            while index < stop { let d = try difference(lk, t); out[index] = UInt16(truncatingIfNeeded: Int(out[index &- nf]) &+ d); index &+= nf }
         case 2:
-            while index < stop { let d = try difference(t); out[index] = UInt16(truncatingIfNeeded: Int(out[index - stride]) + d); index += nf }
+            while index < stop { let d = try difference(lk, t); out[index] = UInt16(truncatingIfNeeded: Int(out[index &- stride]) &+ d); index &+= nf }
         case 3:
-            while index < stop { let d = try difference(t); out[index] = UInt16(truncatingIfNeeded: Int(out[index - stride - nf]) + d); index += nf }
+            while index < stop { let d = try difference(lk, t); out[index] = UInt16(truncatingIfNeeded: Int(out[index &- stride &- nf]) &+ d); index &+= nf }
         case 4:
             while index < stop {
-                let p = Int(out[index - nf]) + Int(out[index - stride]) - Int(out[index - stride - nf])
-                let d = try difference(t); out[index] = UInt16(truncatingIfNeeded: p + d); index += nf
+                let p = Int(out[index &- nf]) &+ Int(out[index &- stride]) &- Int(out[index &- stride &- nf])
+                let d = try difference(lk, t); out[index] = UInt16(truncatingIfNeeded: p &+ d); index &+= nf
             }
         case 5:
             while index < stop {
-                let p = Int(out[index - nf]) + ((Int(out[index - stride]) - Int(out[index - stride - nf])) >> 1)
-                let d = try difference(t); out[index] = UInt16(truncatingIfNeeded: p + d); index += nf
+                let p = Int(out[index &- nf]) &+ ((Int(out[index &- stride]) &- Int(out[index &- stride &- nf])) >> 1)
+                let d = try difference(lk, t); out[index] = UInt16(truncatingIfNeeded: p &+ d); index &+= nf
             }
         case 6:
             while index < stop {
-                let p = Int(out[index - stride]) + ((Int(out[index - nf]) - Int(out[index - stride - nf])) >> 1)
-                let d = try difference(t); out[index] = UInt16(truncatingIfNeeded: p + d); index += nf
+                let p = Int(out[index &- stride]) &+ ((Int(out[index &- nf]) &- Int(out[index &- stride &- nf])) >> 1)
+                let d = try difference(lk, t); out[index] = UInt16(truncatingIfNeeded: p &+ d); index &+= nf
             }
         default:
             while index < stop {
-                let p = (Int(out[index - nf]) + Int(out[index - stride])) >> 1
-                let d = try difference(t); out[index] = UInt16(truncatingIfNeeded: p + d); index += nf
+                let p = (Int(out[index &- nf]) &+ Int(out[index &- stride])) >> 1
+                let d = try difference(lk, t); out[index] = UInt16(truncatingIfNeeded: p &+ d); index &+= nf
             }
         }
     }
