@@ -155,17 +155,21 @@ final class HuffmanTable {
     static let lookBits = 10
     /// (length << 8) | value, or 0 when the code is longer than `lookBits`.
     let lookup = UnsafeMutablePointer<UInt16>.allocate(capacity: 1 << lookBits)
+    /// When a code and its SSSS extra bits both lie within the first `lookBits` bits: the
+    /// difference (high 16 bits, signed) and the bits they take (low 5 bits); else 0.
+    let fused = UnsafeMutablePointer<UInt32>.allocate(capacity: 1 << lookBits)
     /// maxCode[l]: the largest code of length l, or -1; valueOffset[l]: index of its first value minus its first code.
     var maxCode = [Int32](repeating: -1, count: 18)
     var valueOffset = [Int32](repeating: 0, count: 17)
     var values = [UInt8](repeating: 0, count: 256)
     var defined = false
 
-    deinit { lookup.deallocate() }
+    deinit { lookup.deallocate(); fused.deallocate() }
 
     /// Builds the table from BITS (16 counts) and HUFFVAL; returns why it is invalid, or nil.
     func build(counts: UnsafeRawBufferPointer, values v: UnsafeRawBufferPointer) -> String? {
         lookup.initialize(repeating: 0, count: 1 << Self.lookBits)
+        fused.initialize(repeating: 0, count: 1 << Self.lookBits)
         for l in 0..<18 { maxCode[l] = -1 }
         var code: Int32 = 0
         var k = 0
@@ -187,6 +191,15 @@ final class HuffmanTable {
                         let first = Int(code) << shift
                         let entry = UInt16(l << 8) | UInt16(value)
                         for j in 0..<(1 << shift) { lookup[first + j] = entry }
+                        let sv = Int(value)
+                        if sv < 16 && l + sv <= Self.lookBits {
+                            // The extra bits are the top `sv` of the remaining `shift` bits (F.2.2.1 EXTEND).
+                            for j in 0..<(1 << shift) {
+                                let extra = j >> (shift - sv)
+                                let diff = sv == 0 ? 0 : (extra < 1 << (sv - 1) ? extra - (1 << sv) + 1 : extra)
+                                fused[first + j] = UInt32(UInt16(bitPattern: Int16(diff))) << 16 | UInt32(l + sv)
+                            }
+                        }
                     }
                     code += 1
                     k += 1
@@ -575,15 +588,24 @@ struct BitReader {
     /// SSSS 16 means 32768 with no extra bits.
     @inline(__always)
     mutating func difference(_ t: HuffmanTable) throws(ParseError) -> Int {
-        try difference(UnsafePointer(t.lookup), t)
+        try difference(UnsafePointer(t.fused), t)
     }
 
     /// The same with the table's lookup already in hand (the hot loops hoist it). Wrapping
     /// arithmetic: every quantity is bounded (count ≤ 64, l and s ≤ 16).
     @inline(__always)
-    mutating func difference(_ lookup: UnsafePointer<UInt16>, _ t: HuffmanTable) throws(ParseError) -> Int {
+    mutating func difference(_ fused: UnsafePointer<UInt32>, _ t: HuffmanTable) throws(ParseError) -> Int {
         if count < 32 { refill() }
-        let e = Int(lookup[Int(truncatingIfNeeded: acc &>> UInt64(64 - HuffmanTable.lookBits))])
+        let look = Int(truncatingIfNeeded: acc &>> UInt64(64 - HuffmanTable.lookBits))
+        let f = fused[look]
+        if f != 0 {
+            // Code and extra bits in one step (most differences of smooth images).
+            let bits = Int(f & 31)
+            acc = acc &<< UInt64(truncatingIfNeeded: bits)
+            count &-= bits
+            return Int(Int32(bitPattern: f) &>> 16)
+        }
+        let e = Int(t.lookup[look])
         var s: Int
         if e != 0 {
             let l = e &>> 8
@@ -625,7 +647,7 @@ struct BitReader {
                              predictor: Int, table t: HuffmanTable) throws(ParseError) {
         var index = start
         let stop = start + n * nf
-        let lk = UnsafePointer(t.lookup)
+        let lk = UnsafePointer(t.fused)
         switch predictor {
         case 1:
             while index < stop { let d = try difference(lk, t); out[index] = UInt16(truncatingIfNeeded: Int(out[index &- nf]) &+ d); index &+= nf }
