@@ -688,8 +688,12 @@ extension FileReader {
     /// Statistics of JPEG Lossless encapsulated frames: each frame decoded into the worker's
     /// reused buffer and fed to the accumulator (samples little-endian in the header's container).
     func losslessJPEGStats(_ frames: [[EncapsulatedPixelData.Fragment]], layout: inout SampleLayout, expected: Int,
-                           columns: Int, rows: Int, samples: Int) throws {
+                           columns: Int, rows: Int, samples: Int, photometric: String?) throws {
         let size = layout.kind.size
+        if samples > 1, let p = photometric, p.hasPrefix("YBR") {
+            // pydicom hands YBR data converted to RGB; lossless JPEG stores samples as they are.
+            throw StatsError("JPEG Lossless with Photometric Interpretation \(p): the YBR → RGB conversion pydicom applies is not done; not decoded")
+        }
         guard size == 1 || size == 2 else {
             throw StatsError("JPEG Lossless with Bits Allocated \(size * 8): samples of 2–16 bits need Bits Allocated 8 or 16")
         }

@@ -328,7 +328,8 @@ extension FileReader {
                 }
                 return finishStats(acc, &record)
             case TransferSyntax.jpegLossless, TransferSyntax.jpegLosslessSV1:
-                try losslessJPEGStats(fragments, layout: &layout, expected: expected, columns: columns, rows: rows, samples: samples)
+                try losslessJPEGStats(fragments, layout: &layout, expected: expected, columns: columns, rows: rows, samples: samples,
+                                      photometric: h.photometric)
                 return finishStats(acc, &record)
             case TransferSyntax.jpegBaseline, TransferSyntax.jpegExtended:
                 guard kind.size == 1 else {

@@ -228,3 +228,20 @@ struct JPEGLosslessTests {
                 "\(r.statsError ?? "")")
     }
 }
+
+extension JPEGLosslessTests {
+    @Test("YBR colour JPEG Lossless is refused with a stats_error (pydicom would convert it to RGB)")
+    func ybrRefused() {
+        let image = LosslessJPEGCorpus.image(columns: 5, rows: 4, components: 3, precision: 8, seed: 8)
+        var file = DICOMFixtures.losslessJPEG(frames: [LosslessJPEGEncoder(precision: 8).encode(image, columns: 5, rows: 4, components: 3)],
+                                              columns: 5, rows: 4, samplesPerPixel: 3, bitsAllocated: 8, bitsStored: 8,
+                                              selectionValue1: true)
+        // "RGB " → "YBR_FULL" needs a longer value: rewrite the element in place with the same length.
+        let rgb = Array("CS\u{4}\0RGB ".utf8)
+        let at = (0..<(file.count - rgb.count)).first { Array(file[$0..<($0 + rgb.count)]) == rgb }
+        #expect(at != nil)
+        if let at { file.replaceSubrange((at + 4)..<(at + 8), with: Array("YBR ".utf8)) }
+        let r = FileReader(options: ReadOptions(stats: true)).read(bytes: file, path: "ybr.dcm")
+        #expect(r.stats == nil && r.statsError?.contains("Photometric Interpretation YBR") == true, "\(r.statsError ?? "")")
+    }
+}
