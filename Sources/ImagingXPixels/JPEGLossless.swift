@@ -9,7 +9,9 @@ import ImagingXFormats
 /// non-interleaved scans, predictors 1–7, the point transform, restart intervals (DRI/RSTn,
 /// fill bytes before markers) and the difference 32768 (SSSS 16). Samples are reconstructed
 /// into a reused frame buffer, pixel-interleaved like pydicom's array, and handed out shifted
-/// left by Pt (T.81 H.2.3), the values pylibjpeg-libjpeg returns. A damaged codestream — bad
+/// left by Pt (T.81 H.2.3), as pydicom + pylibjpeg-libjpeg return them (with Pt > 0 that decoder
+/// starts prediction from 2^(P−1) rather than T.81's 2^(P−Pt−1); this one follows T.81,
+/// README "JPEG Lossless"). A damaged codestream — bad
 /// Huffman code, missing marker, truncation — throws a `ParseError` with the byte offset in the
 /// file; nothing is allocated from codestream sizes that the DICOM header has not bounded.
 package enum JPEGLossless {
@@ -73,7 +75,6 @@ package enum JPEGLossless {
             var at = 0
             for f in fragments { starts.append((at, f.offset)); at += f.length }
         }
-        init(base: Int) { starts = [(0, base)] }
         func file(_ position: Int) -> Int {
             var best = starts.first ?? (0, 0)
             for s in starts where s.frame <= position { best = s }
