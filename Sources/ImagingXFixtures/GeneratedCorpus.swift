@@ -37,6 +37,7 @@ public enum GeneratedCorpus {
         try put("jpeg-baseline.dcm", DICOMFixtures.encapsulated(frame: jpeg, columns: 16, rows: 8))
         // Palette Color, YBR_FULL(_422), offset tables, broken spacing (ColorFixtures).
         for (name, bytes) in try ColorFixtures.corpus() { try put("color/" + name, bytes) }
+        for (name, bytes) in LosslessJPEGCorpus.variants() { try put(name, bytes) }
         return count
     }
 }

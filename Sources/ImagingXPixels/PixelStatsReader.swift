@@ -55,6 +55,8 @@ package final class PixelWorkspace {
     /// Whole-file buffers for libdeflate, grown on demand and given back when large.
     var compressed: [UInt8] = []
     var inflated: [UInt8] = []
+    /// JPEG Lossless frame buffers and Huffman tables (JPEGLossless.swift).
+    lazy var lossless = LosslessScratch()
     deinit {
         chunk.deallocate()
         inflateOut.deallocate()
@@ -352,9 +354,13 @@ extension FileReader {
                     if let assembler { frame.withUnsafeBytes { assembler.convertFrame($0) } } else { frame.withUnsafeBytes { acc.consume($0) } }
                 }
                 return finishStats(acc, &record)
+            case TransferSyntax.jpegLossless, TransferSyntax.jpegLosslessSV1:
+                try losslessJPEGStats(fragments, layout: &layout, expected: expected, columns: columns, rows: rows, samples: samples,
+                                      photometric: h.photometric)
+                return finishStats(acc, &record)
             case TransferSyntax.jpegBaseline, TransferSyntax.jpegExtended:
                 guard kind.size == 1 else {
-                    throw StatsError("\(h.bitsAllocated ?? 0)-bit JPEG (extended, 12-bit): the system libjpeg-turbo 2.1 decodes 8-bit samples only")
+                    throw StatsError("JPEG Extended with \(h.bitsStored ?? 12)-bit samples in \(h.bitsAllocated ?? 0)-bit containers: the system libjpeg-turbo 2.1 decodes 8-bit samples only")
                 }
                 acc.begin(statsLayout, expectedBytes: statsBytes)
                 for f in fragments {

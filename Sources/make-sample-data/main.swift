@@ -6,6 +6,7 @@ import ImagingXFixtures
 // Writes one dataset per layout (with faults):   swift run make-sample-data --layout-corpus DIR
 // Writes the benchmark corpus (N files a format): swift run make-sample-data --bench-corpus DIR N
 // Writes N large (8 MiB) DICOM files:            swift run make-sample-data --bench-large DIR N
+// Writes N JPEG Lossless 512×512 CT slices:       swift run make-sample-data --ljpeg-bench DIR N
 let arguments = Array(CommandLine.arguments.dropFirst())
 do {
     if arguments.first == "--dicom-corpus", arguments.count == 2 {
@@ -23,12 +24,15 @@ do {
     } else if arguments.first == "--bench-large", arguments.count == 3, let count = Int(arguments[2]) {
         try BenchCorpus.writeLarge(to: arguments[1], count: count)
         print("wrote \(count) DICOM files of 8 MiB under \(arguments[1])")
+    } else if arguments.first == "--ljpeg-bench", arguments.count == 3, let count = Int(arguments[2]) {
+        let bytes = try LosslessJPEGCorpus.writeBench(to: arguments[1], count: count)
+        print("wrote \(count) JPEG Lossless DICOM files (\(bytes) decoded sample bytes) under \(arguments[1])")
     } else if arguments.count <= 1, arguments.first?.hasPrefix("-") != true {
         let root = arguments.first ?? "SampleData"
         let written = try SampleData.write(to: root)
         print("wrote \(written.files) files (\(written.bytes) bytes) under \(root)")
     } else {
-        FileHandle.standardError.write(Data("usage: make-sample-data [DIR] | --dicom-corpus DIR | --series-corpus DIR | --layout-corpus DIR | --bench-corpus DIR N | --bench-large DIR N\n".utf8))
+        FileHandle.standardError.write(Data("usage: make-sample-data [DIR] | --dicom-corpus DIR | --series-corpus DIR | --layout-corpus DIR | --bench-corpus DIR N | --bench-large DIR N | --ljpeg-bench DIR N\n".utf8))
         exit(2)
     }
 } catch {

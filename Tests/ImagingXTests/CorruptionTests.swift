@@ -37,6 +37,10 @@ struct CorruptionTests {
             Fixture(name: "dicom-jpeg", bytes: DICOMFixtures.encapsulated(
                 frame: try! RasterBuilder.jpeg(width: 6, height: 4, components: 3, pixels: [UInt8](repeating: 90, count: 72)),
                 columns: 6, rows: 4)),
+            Fixture(name: "dicom-jpeg-lossless", bytes: DICOMFixtures.losslessJPEG(
+                frames: [LosslessJPEGEncoder(precision: 12, predictor: 6, restartInterval: 6, optimalHuffman: true)
+                    .encode((0..<60).map { UInt16(($0 * 389) & 0xFFF) }, columns: 6, rows: 5, components: 2)],
+                columns: 6, rows: 5, samplesPerPixel: 2, bitsStored: 12, selectionValue1: false)),
             Fixture(name: "nifti1", bytes: nifti1.singleFile(data: [UInt8](repeating: 0, count: 120))),
             Fixture(name: "nifti2-big-endian", bytes: nifti2.singleFile(data: [UInt8](repeating: 0, count: 240))),
             Fixture(name: "nifti1-gz", bytes: Compression.gzip(nifti1.singleFile(data: [UInt8](repeating: 0, count: 120)))),

@@ -35,6 +35,7 @@ from pydicom.errors import InvalidDicomError  # noqa: E402
 HERE = os.path.dirname(os.path.abspath(__file__))
 NATIVE_SYNTAXES = {"1.2.840.10008.1.2", "1.2.840.10008.1.2.1", "1.2.840.10008.1.2.1.99", "1.2.840.10008.1.2.2"}
 DICOMDIR_SOP_CLASS = "1.2.840.10008.1.3.10"
+JPEG_LOSSLESS_SYNTAXES = {"1.2.840.10008.1.2.4.57", "1.2.840.10008.1.2.4.70"}
 
 # PS3.15 Annex E Basic Application Level Confidentiality Profile attributes whose values, where a
 # test file carries them, must never appear in our output (the privacy check).
@@ -380,6 +381,11 @@ def dicom_pixels(ds):
         except Exception:
             ds.pixel_array_options(decoding_plugin="")
             arr = ds.pixel_array
+    elif ts in JPEG_LOSSLESS_SYNTAXES:
+        # JPEG Lossless is compared with pylibjpeg-libjpeg, named rather than left to pydicom's
+        # plugin order (GDCM would come first where installed).
+        ds.pixel_array_options(decoding_plugin="pylibjpeg")
+        arr = ds.pixel_array
     else:
         arr = ds.pixel_array
     if ds.get("PhotometricInterpretation") == "PALETTE COLOR":
