@@ -135,6 +135,8 @@ public final class FileReader {
             if options.stats { rasterStats(&record, jpeg: true) }
             return
         }
+        // MetaImage (`ObjectType =` / `NDims =`) and NRRD (`NRRD000X`): TextHeaderImages.swift.
+        if try readTextHeader(&record, head: head, fullPath: fullPath) { return }
         if let (variant, bigEndian) = NIfTIReader.sniff(head) {
             let size = variant == .nifti2 ? 540 : 348
             let bytes = try source.bytes(at: 0, count: size, "NIfTI header")
@@ -158,7 +160,7 @@ public final class FileReader {
             try readGzip(&record)
             return
         }
-        if let fullPath, let header = FileReader.pairedHeader(for: fullPath) {
+        if let fullPath, let header = FileReader.pairedHeader(for: fullPath) ?? FileReader.textHeader(describing: fullPath) {
             throw ParseError(.unsupported, at: 0, "raw voxel data with no header of its own: described by \(header)")
         }
         throw ParseError(.unsupported, at: 0, "not a recognised image format (first bytes \(hexPrefix(head)))")

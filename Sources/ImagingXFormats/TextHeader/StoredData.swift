@@ -1,0 +1,223 @@
+import ImagingXBytes
+import ImagingXModel
+
+/// Where and how the voxels of a text-header image (MetaImage, NRRD) are stored: in the header
+/// file after the header, or in one or more data files beside it (a name, a `LIST`, or a printf
+/// pattern), raw or encoded. What the data check and the voxel decoder read.
+package struct StoredData: Sendable, Equatable {
+    package enum Encoding: String, Sendable {
+        /// Bytes as they are.
+        case raw
+        /// zlib stream (MetaImage `CompressedData = True`).
+        case zlib
+        /// gzip stream (NRRD `encoding: gzip`).
+        case gzip
+        /// bzip2 stream (NRRD `encoding: bzip2`).
+        case bzip2
+        /// Numbers as text, separated by white space (NRRD `encoding: ascii`).
+        case ascii
+        /// Two hexadecimal digits a byte, white space ignored (NRRD `encoding: hex`).
+        case hex
+
+        package var isCompressed: Bool { self == .zlib || self == .gzip || self == .bzip2 }
+    }
+
+    /// nil: the voxels follow the header in the same file, from `localOffset`. Otherwise the data
+    /// files in order, as written (relative names are relative to the header's folder); each
+    /// holds an equal share of the voxels.
+    package var files: [String]?
+    /// Byte after the header's last line (attached data).
+    package var localOffset: Int
+    package var encoding: Encoding
+    /// One sample's type (a channel of a multi-channel voxel).
+    package var kind: SampleKind
+    /// Samples of multi-byte types are big-endian (raw, compressed and hex data).
+    package var bigEndian: Bool
+    /// Decoded bytes of the whole image (all files); Int.max when the product overflows.
+    package var bytes: Int
+    /// Lines to skip at the start of each data file (NRRD `line skip`).
+    package var lineSkip: Int
+    /// Bytes to skip after the lines (NRRD `byte skip`, MetaImage `HeaderSize`); −1: the data is
+    /// the last bytes of the file (raw data only).
+    package var byteSkip: Int
+    /// For attached MetaImage data, `HeaderSize` counts from the start of the file, not from the
+    /// end of the header.
+    package var byteSkipFromFileStart: Bool
+
+    package init(files: [String]?, localOffset: Int, encoding: Encoding, kind: SampleKind, bigEndian: Bool, bytes: Int,
+                 lineSkip: Int = 0, byteSkip: Int = 0, byteSkipFromFileStart: Bool = false) {
+        self.files = files
+        self.localOffset = localOffset
+        self.encoding = encoding
+        self.kind = kind
+        self.bigEndian = bigEndian
+        self.bytes = bytes
+        self.lineSkip = lineSkip
+        self.byteSkip = byteSkip
+        self.byteSkipFromFileStart = byteSkipFromFileStart
+    }
+
+    /// Decoded bytes each data file (or the attached data) holds.
+    package var bytesPerFile: Int {
+        guard let files, files.count > 1 else { return bytes }
+        return bytes / files.count
+    }
+
+    /// Most data files one header may name (a list or a pattern).
+    package static let maxFiles = 100_000
+
+    /// Expands a printf-style file pattern (`slice%03d.raw`) for `first` through `last` by `step`
+    /// (MetaIO and NRRD both write `<pattern> <min> <max> <step> [<subdim>]`). One `%d`/`%i`/`%u`
+    /// conversion with optional `0` flag and width; `%%` is a percent sign.
+    package static func expandPattern(_ pattern: String, first: Int, last: Int, step: Int, at offset: Int) throws(ParseError) -> [String] {
+        guard step != 0 else { throw ParseError(.malformed, at: offset, "file pattern step is 0") }
+        guard (step > 0 && first <= last) || (step < 0 && first >= last) else {
+            throw ParseError(.malformed, at: offset, "file pattern range \(first)…\(last) step \(step) names no file")
+        }
+        let (span, o1) = (last - first).dividedReportingOverflow(by: step)
+        guard !o1, span < maxFiles else {
+            throw ParseError(.limitExceeded, at: offset, "file pattern names more than \(maxFiles) files")
+        }
+        // Split the pattern around its one conversion.
+        let chars = Array(pattern.utf8)
+        var prefix: [UInt8] = [], suffix: [UInt8] = []
+        var zeroPad = false, width = 0, found = false
+        var i = 0
+        while i < chars.count {
+            let c = chars[i]
+            if c == UInt8(ascii: "%") {
+                if i + 1 < chars.count, chars[i + 1] == UInt8(ascii: "%") {
+                    if found { suffix.append(c) } else { prefix.append(c) }
+                    i += 2
+                    continue
+                }
+                guard !found else { throw ParseError(.unsupported, at: offset, "file pattern with more than one conversion") }
+                var j = i + 1
+                if j < chars.count, chars[j] == UInt8(ascii: "0") { zeroPad = true; j += 1 }
+                while j < chars.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(chars[j]) {
+                    width = width * 10 + Int(chars[j] - UInt8(ascii: "0"))
+                    guard width <= 64 else { throw ParseError(.malformed, at: offset, "file pattern width over 64") }
+                    j += 1
+                }
+                guard j < chars.count, [UInt8(ascii: "d"), UInt8(ascii: "i"), UInt8(ascii: "u")].contains(chars[j]) else {
+                    throw ParseError(.unsupported, at: offset, "file pattern conversion is not %d")
+                }
+                found = true
+                i = j + 1
+                continue
+            }
+            if found { suffix.append(c) } else { prefix.append(c) }
+            i += 1
+        }
+        guard found else { throw ParseError(.malformed, at: offset, "file pattern '\(pattern)' has no %d conversion") }
+        var out: [String] = []
+        var n = first
+        while step > 0 ? n <= last : n >= last {
+            var digits = String(abs(n))
+            let sign = n < 0 ? "-" : ""
+            let pad = max(0, width - digits.count - sign.count)
+            digits = zeroPad ? sign + String(repeating: "0", count: pad) + digits
+                             : String(repeating: " ", count: pad) + sign + digits
+            out.append(String(decoding: prefix, as: UTF8.self) + digits + String(decoding: suffix, as: UTF8.self))
+            let (next, o) = n.addingReportingOverflow(step)
+            if o { break }
+            n = next
+        }
+        return out
+    }
+}
+
+/// Line-by-line reading of a text header held in memory, with each line's byte offset.
+package struct TextHeaderLines {
+    /// Text headers are read from the first 64 KiB; a header (with its file list) longer than
+    /// that is refused.
+    package static let limit = 64 << 10
+
+    let bytes: UnsafeRawBufferPointer
+    package private(set) var position = 0
+
+    package init(_ bytes: UnsafeRawBufferPointer) { self.bytes = bytes }
+
+    /// The next line without its line ending (`\n` or `\r\n`), its start offset, and whether it
+    /// ended with a newline (false: the buffer ended first). nil at the end.
+    package mutating func next() -> (text: Substring, start: Int, terminated: Bool)? {
+        guard position < bytes.count else { return nil }
+        let start = position
+        var end = start
+        while end < bytes.count, bytes[end] != 0x0A { end += 1 }
+        let terminated = end < bytes.count
+        position = terminated ? end + 1 : end
+        var stop = end
+        if stop > start, bytes[stop - 1] == 0x0D { stop -= 1 }
+        let text = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[start..<stop]), as: UTF8.self)
+        return (Substring(text), start, terminated)
+    }
+
+    /// Numbers in a value, separated by white space (and commas).
+    package static func numbers(_ value: Substring) -> [Double]? {
+        var out: [Double] = []
+        for token in value.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "," }) {
+            guard let v = Double(token) else { return nil }
+            out.append(v)
+        }
+        return out
+    }
+
+    /// Whole numbers in a value.
+    package static func integers(_ value: Substring) -> [Int]? {
+        var out: [Int] = []
+        for token in value.split(whereSeparator: { $0 == " " || $0 == "\t" }) {
+            guard let v = Int(token) else { return nil }
+            out.append(v)
+        }
+        return out
+    }
+
+    package static func trimmed(_ s: Substring) -> Substring {
+        var s = s
+        while let f = s.first, f == " " || f == "\t" || f == "\r" { s = s.dropFirst() }
+        while let l = s.last, l == " " || l == "\t" || l == "\r" { s = s.dropLast() }
+        return s
+    }
+
+    /// The product of `dims` × `factor` × `size`, or nil when it overflows or passes 2^56.
+    package static func byteCount(_ dims: [Int], channels: Int, size: Int) -> Int? {
+        var n = 1
+        for f in dims + [channels, size] {
+            let (p, o) = n.multipliedReportingOverflow(by: f)
+            guard !o, p < 1 << 56 else { return nil }
+            n = p
+        }
+        return n
+    }
+}
+
+/// The affine both text formats share: direction columns × spacing, origin, in LPS or RAS world
+/// coordinates, embedded in 3D (a 2D image gets the third axis along the normal of its plane,
+/// 1 mm; axes past the third are dropped), returned in RAS+ as every record's `affine`.
+package enum TextHeaderGeometry {
+    /// `directions[i]`: world vector of one step along voxel axis i (spacing included), in a
+    /// world of `directions[i].count` (≤ 3) axes; `origin`: the first voxel's centre.
+    package static func affine(directions: [[Double]], origin: [Double], lps: Bool) -> Matrix4 {
+        var m = Matrix4.identity
+        let axes = min(directions.count, 3)
+        for c in 0..<axes {
+            for r in 0..<3 { m[r, c] = r < directions[c].count ? directions[c][r] : 0 }
+        }
+        if axes == 2 {
+            // The normal of the plane (unit), so the 4×4 stays invertible.
+            let a = (0..<3).map { m[$0, 0] }, b = (0..<3).map { m[$0, 1] }
+            var n = [a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0]]
+            let norm = (n[0] * n[0] + n[1] * n[1] + n[2] * n[2]).squareRoot()
+            if norm > 0 { n = n.map { $0 / norm } } else { n = [0, 0, 1] }
+            for r in 0..<3 { m[r, 2] = n[r] }
+        } else if axes == 1 {
+            m[1, 1] = 1; m[2, 2] = 1
+        }
+        for r in 0..<3 { m[r, 3] = r < origin.count ? origin[r] : 0 }
+        if lps {
+            for c in 0..<4 { m[0, c] = -m[0, c]; m[1, c] = -m[1, c] }
+        }
+        return m
+    }
+}
