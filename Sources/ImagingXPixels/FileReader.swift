@@ -157,6 +157,9 @@ public final class FileReader {
             }
         }
         if head.count >= 3, head[0] == 0x1F, head[1] == 0x8B {
+            if let fullPath, let header = FileReader.textHeader(describing: fullPath) {
+                throw ParseError(.unsupported, at: 0, "compressed voxel data with no header of its own: described by \(header)")
+            }
             try readGzip(&record)
             return
         }

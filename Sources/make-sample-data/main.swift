@@ -3,6 +3,7 @@ import ImagingXFixtures
 
 // Regenerates SampleData/ deterministically:      swift run make-sample-data [DIR]
 // Writes the generated DICOM conformance corpus:  swift run make-sample-data --dicom-corpus DIR
+// Writes the MetaImage/NRRD conformance corpus: swift run make-sample-data --meta-corpus DIR
 // Writes the benchmark corpus (N files a format): swift run make-sample-data --bench-corpus DIR N
 // Writes N large (8 MiB) DICOM files:            swift run make-sample-data --bench-large DIR N
 let arguments = Array(CommandLine.arguments.dropFirst())
@@ -13,6 +14,9 @@ do {
     } else if arguments.first == "--series-corpus", arguments.count == 2 {
         let n = try SeriesCorpus.write(to: arguments[1])
         print("wrote \(n) DICOM files (series with planted geometry faults) under \(arguments[1])")
+    } else if arguments.first == "--meta-corpus", arguments.count == 2 {
+        let n = try MetaCorpus.write(to: arguments[1])
+        print("wrote \(n) MetaImage and NRRD files (headers and data files) under \(arguments[1])")
     } else if arguments.first == "--bench-corpus", arguments.count == 3, let count = Int(arguments[2]) {
         try BenchCorpus.write(to: arguments[1], count: count)
         print("wrote \(count) files for each of \(BenchCorpus.formats.joined(separator: ", ")) under \(arguments[1])")
@@ -24,7 +28,7 @@ do {
         let written = try SampleData.write(to: root)
         print("wrote \(written.files) files (\(written.bytes) bytes) under \(root)")
     } else {
-        FileHandle.standardError.write(Data("usage: make-sample-data [DIR] | --dicom-corpus DIR | --series-corpus DIR | --bench-corpus DIR N | --bench-large DIR N\n".utf8))
+        FileHandle.standardError.write(Data("usage: make-sample-data [DIR] | --dicom-corpus DIR | --series-corpus DIR | --meta-corpus DIR | --bench-corpus DIR N | --bench-large DIR N\n".utf8))
         exit(2)
     }
 } catch {
