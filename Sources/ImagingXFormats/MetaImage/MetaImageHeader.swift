@@ -77,13 +77,20 @@ package enum MetaImageReader {
             let key = String(TextHeaderLines.trimmed(text[..<eq]))
             let value = TextHeaderLines.trimmed(text[text.index(after: eq)...])
             if key == "ElementDataFile" {
-                if !line.terminated && b.count < fileSize {
-                    throw ParseError(.limitExceeded, at: b.count, "MetaImage header longer than \(TextHeaderLines.limit) bytes")
+                if !line.terminated {
+                    if b.count < fileSize {
+                        throw ParseError(.limitExceeded, at: b.count, "MetaImage header longer than \(TextHeaderLines.limit) bytes")
+                    }
+                    // MetaIO ends the line with a newline; without one the file was cut inside it.
+                    throw .truncated(at: fileSize, need: fileSize + 1, have: fileSize, "the ElementDataFile line (no newline)")
                 }
                 dataFile = (value, line.start, lines.position)
                 if value.hasPrefix("LIST") {
                     // The rest of the file names the slice files, one a line.
                     while let name = lines.next() {
+                        if !name.terminated, b.count == fileSize {
+                            throw .truncated(at: fileSize, need: fileSize + 1, have: fileSize, "the file list (no newline after the last name)")
+                        }
                         let n = TextHeaderLines.trimmed(name.text)
                         if !n.isEmpty { list.append(String(n)) }
                         guard list.count <= StoredData.maxFiles else {

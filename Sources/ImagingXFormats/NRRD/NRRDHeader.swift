@@ -118,8 +118,12 @@ package enum NRRDReader {
         var list: [String] = []
         var dataFileSeen = false
         while let line = lines.next() {
-            if !line.terminated && b.count < fileSize {
-                throw ParseError(.limitExceeded, at: b.count, "NRRD header longer than \(TextHeaderLines.limit) bytes")
+            if !line.terminated {
+                if b.count < fileSize {
+                    throw ParseError(.limitExceeded, at: b.count, "NRRD header longer than \(TextHeaderLines.limit) bytes")
+                }
+                // teem ends every header line with a newline; without one the file was cut inside it.
+                throw .truncated(at: fileSize, need: fileSize + 1, have: fileSize, "an NRRD header line (no newline)")
             }
             if line.text.isEmpty || (line.text.allSatisfy { $0 == " " || $0 == "\t" } && line.terminated) {
                 end = lines.position
