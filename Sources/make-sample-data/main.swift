@@ -5,6 +5,7 @@ import ImagingXFixtures
 // Writes the generated DICOM conformance corpus:  swift run make-sample-data --dicom-corpus DIR
 // Writes the MetaImage/NRRD conformance corpus: swift run make-sample-data --meta-corpus DIR
 // Writes the benchmark corpus (N files a format): swift run make-sample-data --bench-corpus DIR N
+// Writes the MetaImage/NRRD speed corpus:      swift run make-sample-data --bench-meta DIR N XxYxZ
 // Writes N large (8 MiB) DICOM files:            swift run make-sample-data --bench-large DIR N
 let arguments = Array(CommandLine.arguments.dropFirst())
 do {
@@ -20,6 +21,11 @@ do {
     } else if arguments.first == "--bench-corpus", arguments.count == 3, let count = Int(arguments[2]) {
         try BenchCorpus.write(to: arguments[1], count: count)
         print("wrote \(count) files for each of \(BenchCorpus.formats.joined(separator: ", ")) under \(arguments[1])")
+    } else if arguments.first == "--bench-meta", arguments.count == 5, let count = Int(arguments[2]) {
+        // --bench-meta DIR N XxYxZ: MetaImage/NRRD and the same volume as .nii/.nii.gz.
+        let dims = arguments[3].split(separator: "x").compactMap { Int($0) }
+        try BenchCorpus.writeTextHeader(to: arguments[1], count: count, dims: dims)
+        print("wrote \(count) files each of mha, mhd (+raw), nrrd, nrrdgz, nii, niigz under \(arguments[1])")
     } else if arguments.first == "--bench-large", arguments.count == 3, let count = Int(arguments[2]) {
         try BenchCorpus.writeLarge(to: arguments[1], count: count)
         print("wrote \(count) DICOM files of 8 MiB under \(arguments[1])")
@@ -28,7 +34,7 @@ do {
         let written = try SampleData.write(to: root)
         print("wrote \(written.files) files (\(written.bytes) bytes) under \(root)")
     } else {
-        FileHandle.standardError.write(Data("usage: make-sample-data [DIR] | --dicom-corpus DIR | --series-corpus DIR | --meta-corpus DIR | --bench-corpus DIR N | --bench-large DIR N\n".utf8))
+        FileHandle.standardError.write(Data("usage: make-sample-data [DIR] | --dicom-corpus DIR | --series-corpus DIR | --meta-corpus DIR | --bench-corpus DIR N | --bench-meta DIR N XxYxZ | --bench-large DIR N\n".utf8))
         exit(2)
     }
 } catch {
