@@ -22,16 +22,26 @@ extension FileReader {
             return false
         }
         record.format = nrrd ? .nrrd : .metaimage
-        let text = try source.bytes(at: 0, count: min(source.size, TextHeaderLines.limit), "text header")
+        // Headers are a few hundred bytes: parse the first 4 KiB (already in the read window),
+        // and only a header that runs past them (a long file list) from up to 64 KiB.
         let data: StoredData
-        if nrrd {
-            let h = try NRRDReader.parse(text, fileSize: source.size)
-            NRRDRecord.fill(&record, from: h)
-            data = h.data
-        } else {
-            let h = try MetaImageReader.parse(text, fileSize: source.size)
-            MetaImageRecord.fill(&record, from: h)
-            data = h.data
+        var window = min(source.size, 4096)
+        while true {
+            let text = try source.bytes(at: 0, count: window, "text header")
+            do {
+                if nrrd {
+                    let h = try NRRDReader.parse(text, fileSize: source.size)
+                    NRRDRecord.fill(&record, from: h)
+                    data = h.data
+                } else {
+                    let h = try MetaImageReader.parse(text, fileSize: source.size)
+                    MetaImageRecord.fill(&record, from: h)
+                    data = h.data
+                }
+                break
+            } catch where error.kind == .limitExceeded && window < min(source.size, TextHeaderLines.limit) {
+                window = min(source.size, TextHeaderLines.limit)
+            }
         }
         checkStoredData(&record, data, fullPath: fullPath)
         if options.stats, record.status == .ok { storedStats(&record, data, fullPath: fullPath) }

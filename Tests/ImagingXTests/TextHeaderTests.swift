@@ -108,6 +108,22 @@ struct MetaImageTests {
         #expect(short.status == .error && short.errorCode == .truncated && short.dtype == .int16)
     }
 
+    @Test("a file list past the first 4 KiB is read from up to 64 KiB; past 64 KiB it is refused")
+    func longList() throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        var b = MetaImageBuilder(dims: [2, 2, 300], elementType: "MET_UCHAR")
+        b.storage = .list((0..<300).map { String(format: "a-long-folder-name/slice-number-%05d.raw", $0) })
+        let values = (0..<1200).map { Double($0 % 251) }
+        let r = try scanFiles(b.files(name: "long.mhd", values: values), in: dir)
+        #expect(r.status == .ok && r.stats?.count == 1200 && r.stats?.max == 250, "\(r.error ?? r.statsError ?? "")")
+        b.dims = [1, 1, 2000]
+        b.storage = .list((0..<2000).map { String(format: "a-long-folder-name/slice-number-%05d.raw", $0) })
+        let header = b.files(name: "huge.mhd", values: (0..<2000).map { _ in 0 })[0].1
+        #expect(header.count > 65536)
+        #expect(record(header).errorCode == .limitExceeded)
+    }
+
     @Test("AnatomicalOrientation is checked against the direction (ITK letters: where each axis comes from)")
     func anatomicalOrientation() {
         var b = MetaImageBuilder(dims: [2, 2, 2], elementType: "MET_UCHAR")

@@ -69,6 +69,9 @@ package enum MetaImageReader {
         var dataFile: (value: Substring, at: Int, end: Int)?
         var list: [String] = []
         while let line = lines.next() {
+            if !line.terminated && b.count < fileSize {
+                throw ParseError(.limitExceeded, at: b.count, "MetaImage header longer than \(TextHeaderLines.limit) bytes")
+            }
             let text = TextHeaderLines.trimmed(line.text)
             if text.isEmpty { continue }
             guard let eq = text.firstIndex(of: "=") else {
