@@ -21,7 +21,7 @@ do {
     } else if arguments.first == "--bench-corpus", arguments.count == 3, let count = Int(arguments[2]) {
         try BenchCorpus.write(to: arguments[1], count: count)
         print("wrote \(count) files for each of \(BenchCorpus.formats.joined(separator: ", ")) under \(arguments[1])")
-    } else if arguments.first == "--bench-meta", arguments.count == 5, let count = Int(arguments[2]) {
+    } else if arguments.first == "--bench-meta", arguments.count == 4, let count = Int(arguments[2]) {
         // --bench-meta DIR N XxYxZ: MetaImage/NRRD and the same volume as .nii/.nii.gz.
         let dims = arguments[3].split(separator: "x").compactMap { Int($0) }
         try BenchCorpus.writeTextHeader(to: arguments[1], count: count, dims: dims)

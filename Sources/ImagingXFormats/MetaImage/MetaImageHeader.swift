@@ -57,24 +57,24 @@ package enum MetaImageReader {
     }
 
     static func isTrue(_ v: Substring) -> Bool {
-        guard let c = v.first else { return false }
-        return c == "T" || c == "t" || c == "1"
+        guard let c = v.utf8.first else { return false }
+        return c == UInt8(ascii: "T") || c == UInt8(ascii: "t") || c == UInt8(ascii: "1")
     }
 
     /// Reads the header in `b` (the file's first bytes, at most `TextHeaderLines.limit`);
     /// `fileSize` tells a header cut by that limit from one cut by the end of the file.
     package static func parse(_ b: UnsafeRawBufferPointer, fileSize: Int) throws(ParseError) -> MetaImageHeader {
         var lines = TextHeaderLines(b)
-        var fields: [String: (value: Substring, at: Int)] = [:]
+        var fields = TextHeaderFields()
         var dataFile: (value: Substring, at: Int, end: Int)?
         var list: [String] = []
         while let line = lines.next() {
             if !line.terminated && b.count < fileSize {
                 throw ParseError(.limitExceeded, at: b.count, "MetaImage header longer than \(TextHeaderLines.limit) bytes")
             }
-            let text = TextHeaderLines.trimmed(line.text)
+            let text = line.text
             if text.isEmpty { continue }
-            guard let eq = text.firstIndex(of: "=") else {
+            guard let eq = TextHeaderLines.firstIndex(of: UInt8(ascii: "="), in: text) else {
                 throw ParseError(.malformed, at: line.start, "MetaImage header line without '=': '\(text.prefix(40))'")
             }
             let key = String(TextHeaderLines.trimmed(text[..<eq]))
@@ -88,13 +88,13 @@ package enum MetaImageReader {
                     throw .truncated(at: fileSize, need: fileSize + 1, have: fileSize, "the ElementDataFile line (no newline)")
                 }
                 dataFile = (value, line.start, lines.position)
-                if value.hasPrefix("LIST") {
+                if value.utf8.starts(with: "LIST".utf8) {
                     // The rest of the file names the slice files, one a line.
                     while let name = lines.next() {
                         if !name.terminated, b.count == fileSize {
                             throw .truncated(at: fileSize, need: fileSize + 1, have: fileSize, "the file list (no newline after the last name)")
                         }
-                        let n = TextHeaderLines.trimmed(name.text)
+                        let n = name.text
                         if !n.isEmpty { list.append(String(n)) }
                         guard list.count <= StoredData.maxFiles else {
                             throw ParseError(.limitExceeded, at: name.start, "more than \(StoredData.maxFiles) files in the list")
@@ -123,11 +123,11 @@ package enum MetaImageReader {
         }
         var findings: [Finding] = []
 
-        if let type = fields["ObjectType"], type.value != "Image" {
+        if let type = fields["ObjectType"], !type.value.utf8.elementsEqual("Image".utf8) {
             throw ParseError(.unsupported, at: type.at, "MetaIO ObjectType '\(type.value.prefix(40))' is not an Image")
         }
         guard let nd = fields["NDims"] else { throw ParseError(.malformed, at: 0, "MetaImage header without NDims") }
-        guard let ndim = Int(nd.value), (1...10).contains(ndim) else {
+        guard let ndim = TextHeaderLines.int(nd.value), (1...10).contains(ndim) else {
             throw ParseError(.malformed, at: nd.at, "NDims is '\(nd.value.prefix(20))'; MetaIO allows 1 to 10")
         }
         guard let ds = fields["DimSize"] else { throw ParseError(.malformed, at: nd.at, "MetaImage header without DimSize") }
@@ -143,7 +143,7 @@ package enum MetaImageReader {
         }
         var channels = 1
         if let c = fields["ElementNumberOfChannels"] {
-            guard let n = Int(c.value), (1...1024).contains(n) else {
+            guard let n = TextHeaderLines.int(c.value), (1...1024).contains(n) else {
                 throw ParseError(.malformed, at: c.at, "ElementNumberOfChannels is '\(c.value.prefix(20))'")
             }
             channels = n
@@ -175,7 +175,7 @@ package enum MetaImageReader {
         let compressed = fields["CompressedData"].map { isTrue($0.value) } == true
         var headerSize = 0
         if let h = fields["HeaderSize"] {
-            guard let v = Int(h.value), v >= -1 else {
+            guard let v = TextHeaderLines.int(h.value), v >= -1 else {
                 throw ParseError(.malformed, at: h.at, "HeaderSize is '\(h.value.prefix(20))'")
             }
             headerSize = v
@@ -190,12 +190,12 @@ package enum MetaImageReader {
         // ElementDataFile: LOCAL, LIST [subdim], a printf pattern with min max step [subdim], or a name.
         var files: [String]?
         let value = dataFile.value
-        if value == "LOCAL" || value == "Local" || value == "local" {
+        if value.utf8.elementsEqual("LOCAL".utf8) || value.utf8.elementsEqual("Local".utf8) || value.utf8.elementsEqual("local".utf8) {
             files = nil
-        } else if value.hasPrefix("LIST") {
+        } else if value.utf8.starts(with: "LIST".utf8) {
             guard !list.isEmpty else { throw ParseError(.malformed, at: dataFile.at, "ElementDataFile = LIST names no file") }
             files = list
-        } else if value.contains("%") {
+        } else if value.utf8.contains(UInt8(ascii: "%")) {
             let parts = value.split(separator: " ", omittingEmptySubsequences: true)
             guard parts.count >= 4, let a = Int(parts[1]), let z = Int(parts[2]), let step = Int(parts[3]) else {
                 throw ParseError(.malformed, at: dataFile.at, "ElementDataFile pattern needs '<pattern> <min> <max> <step>'")

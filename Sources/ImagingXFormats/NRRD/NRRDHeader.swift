@@ -99,10 +99,11 @@ package enum NRRDReader {
 
     /// The first ':' followed by ' ' (a field) or '=' (a key/value pair).
     static func separator(_ line: Substring) -> Substring.Index? {
-        var i = line.startIndex
-        while i < line.endIndex {
-            let next = line.index(after: i)
-            if line[i] == ":", next < line.endIndex, line[next] == " " || line[next] == "=" { return i }
+        let u = line.utf8
+        var i = u.startIndex
+        while i < u.endIndex {
+            let next = u.index(after: i)
+            if u[i] == UInt8(ascii: ":"), next < u.endIndex, u[next] == UInt8(ascii: " ") || u[next] == UInt8(ascii: "=") { return i }
             i = next
         }
         return nil
@@ -113,7 +114,7 @@ package enum NRRDReader {
     package static func parse(_ b: UnsafeRawBufferPointer, fileSize: Int) throws(ParseError) -> NRRDHeader {
         var lines = TextHeaderLines(b)
         _ = lines.next()  // the magic
-        var fields: [String: (value: Substring, at: Int)] = [:]
+        var fields = TextHeaderFields()
         var end: Int?
         var list: [String] = []
         var dataFileSeen = false
@@ -125,11 +126,11 @@ package enum NRRDReader {
                 // teem ends every header line with a newline; without one the file was cut inside it.
                 throw .truncated(at: fileSize, need: fileSize + 1, have: fileSize, "an NRRD header line (no newline)")
             }
-            if line.text.isEmpty || (line.text.allSatisfy { $0 == " " || $0 == "\t" } && line.terminated) {
+            if line.text.isEmpty {
                 end = lines.position
                 break
             }
-            if dataFileSeen, fields["data file"].map({ $0.value.hasPrefix("LIST") }) == true {
+            if dataFileSeen, fields["data file"].map({ $0.value.utf8.starts(with: "LIST".utf8) }) == true {
                 // After `data file: LIST`, every line up to the end of the header names a file.
                 list.append(String(TextHeaderLines.trimmed(line.text)))
                 guard list.count <= StoredData.maxFiles else {
@@ -137,14 +138,14 @@ package enum NRRDReader {
                 }
                 continue
             }
-            if line.text.hasPrefix("#") { continue }
+            if line.text.utf8.first == UInt8(ascii: "#") { continue }
             if let colon = separator(line.text) {
-                let after = line.text.index(after: colon)
-                if line.text[after] == "=" { continue }  // key/value pair: free text
+                let after = line.text.utf8.index(after: colon)
+                if line.text.utf8[after] == UInt8(ascii: "=") { continue }  // key/value pair: free text
                 var key = line.text[..<colon].lowercased()
                 if key == "datafile" { key = "data file" }
                 if key == "centerings" { key = "centers" }
-                let value = TextHeaderLines.trimmed(line.text[line.text.index(after: after)...])
+                let value = TextHeaderLines.trimmed(line.text[line.text.utf8.index(after: after)...])
                 guard fields[key] == nil else {
                     throw ParseError(.malformed, at: line.start, "NRRD field '\(key)' given twice")
                 }
@@ -164,12 +165,12 @@ package enum NRRDReader {
         var findings: [Finding] = []
 
         let typeField = try need("type")
-        let typeName = typeField.value.lowercased().split(separator: " ").joined(separator: " ")
+        let typeName = TextHeaderLines.words(typeField.value).joined(separator: " ").lowercased()
         guard let kind = types[typeName] else {
             throw ParseError(typeName == "block" ? .unsupported : .malformed, at: typeField.at, "NRRD type '\(typeField.value.prefix(30))' is not read")
         }
         let dimField = try need("dimension")
-        guard let ndim = Int(dimField.value), (1...16).contains(ndim) else {
+        guard let ndim = TextHeaderLines.int(dimField.value), (1...16).contains(ndim) else {
             throw ParseError(.malformed, at: dimField.at, "NRRD dimension is '\(dimField.value.prefix(20))'")
         }
         let sizesField = try need("sizes")
@@ -178,7 +179,7 @@ package enum NRRDReader {
         }
         let encField = try need("encoding")
         let encoding: StoredData.Encoding
-        switch encField.value.lowercased() {
+        switch String(encField.value).lowercased() {
         case "raw": encoding = .raw
         case "txt", "text", "ascii": encoding = .ascii
         case "hex": encoding = .hex
@@ -213,7 +214,7 @@ package enum NRRDReader {
                 throw ParseError(.malformed, at: s.at, "NRRD header gives both 'space' and 'space dimension'")
             }
         } else if let d = fields["space dimension"] {
-            guard let n = Int(d.value), (1...16).contains(n) else {
+            guard let n = TextHeaderLines.int(d.value), (1...16).contains(n) else {
                 throw ParseError(.malformed, at: d.at, "NRRD space dimension is '\(d.value.prefix(20))'")
             }
             spaceDim = n
@@ -221,7 +222,7 @@ package enum NRRDReader {
 
         var kinds: [String]?
         if let k = fields["kinds"] {
-            let names = k.value.split(whereSeparator: { $0 == " " || $0 == "\t" }).map { $0.lowercased() }
+            let names = TextHeaderLines.words(k.value).map { $0.lowercased() }
             guard names.count == ndim else {
                 throw ParseError(.malformed, at: k.at, "NRRD kinds has \(names.count) entries for \(ndim) axes")
             }
@@ -234,17 +235,18 @@ package enum NRRDReader {
             guard let spaceDim else {
                 throw ParseError(.malformed, at: sd.at, "NRRD space directions without a space")
             }
-            let tokens = sd.value.split(whereSeparator: { $0 == " " || $0 == "\t" })
+            let tokens = TextHeaderLines.words(sd.value)
             guard tokens.count == ndim else {
                 throw ParseError(.malformed, at: sd.at, "NRRD space directions has \(tokens.count) entries for \(ndim) axes")
             }
             var vectors: [[Double]] = []
             for (axis, t) in tokens.enumerated() {
-                if t == "none" {
+                if t.utf8.elementsEqual("none".utf8) {
                     domain[axis] = false
                     continue
                 }
-                guard t.hasPrefix("("), t.hasSuffix(")"), let v = TextHeaderLines.numbers(t.dropFirst().dropLast()), v.count == spaceDim else {
+                guard t.utf8.first == UInt8(ascii: "("), t.utf8.last == UInt8(ascii: ")"),
+                      let v = TextHeaderLines.numbers(Substring(t.utf8.dropFirst().dropLast())), v.count == spaceDim else {
                     throw ParseError(.malformed, at: sd.at, "NRRD space direction '\(t.prefix(60))' is not a vector of \(spaceDim) numbers")
                 }
                 guard domain[axis] else {
@@ -258,14 +260,15 @@ package enum NRRDReader {
         if let so = fields["space origin"] {
             guard let spaceDim else { throw ParseError(.malformed, at: so.at, "NRRD space origin without a space") }
             let t = so.value
-            guard t.hasPrefix("("), t.hasSuffix(")"), let v = TextHeaderLines.numbers(t.dropFirst().dropLast()), v.count == spaceDim else {
+            guard t.utf8.first == UInt8(ascii: "("), t.utf8.last == UInt8(ascii: ")"),
+                  let v = TextHeaderLines.numbers(Substring(t.utf8.dropFirst().dropLast())), v.count == spaceDim else {
                 throw ParseError(.malformed, at: so.at, "NRRD space origin '\(t.prefix(60))' is not a vector of \(spaceDim) numbers")
             }
             origin = v
         }
         var spacings: [Double]?
         if let sp = fields["spacings"] {
-            let tokens = sp.value.split(whereSeparator: { $0 == " " || $0 == "\t" })
+            let tokens = TextHeaderLines.words(sp.value)
             guard tokens.count == ndim else {
                 throw ParseError(.malformed, at: sp.at, "NRRD spacings has \(tokens.count) entries for \(ndim) axes")
             }
@@ -290,11 +293,11 @@ package enum NRRDReader {
         }
         var lineSkip = 0, byteSkip = 0
         if let l = fields["line skip"] ?? fields["lineskip"] {
-            guard let v = Int(l.value), v >= 0 else { throw ParseError(.malformed, at: l.at, "NRRD line skip is '\(l.value.prefix(20))'") }
+            guard let v = TextHeaderLines.int(l.value), v >= 0 else { throw ParseError(.malformed, at: l.at, "NRRD line skip is '\(l.value.prefix(20))'") }
             lineSkip = v
         }
         if let s = fields["byte skip"] ?? fields["byteskip"] {
-            guard let v = Int(s.value), v >= -1 else { throw ParseError(.malformed, at: s.at, "NRRD byte skip is '\(s.value.prefix(20))'") }
+            guard let v = TextHeaderLines.int(s.value), v >= -1 else { throw ParseError(.malformed, at: s.at, "NRRD byte skip is '\(s.value.prefix(20))'") }
             if v == -1, encoding != .raw {
                 throw ParseError(.malformed, at: s.at, "NRRD byte skip -1 is only defined for raw encoding")
             }

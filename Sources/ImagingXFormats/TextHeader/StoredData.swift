@@ -1,5 +1,12 @@
 import ImagingXBytes
 import ImagingXModel
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// Where and how the voxels of a text-header image (MetaImage, NRRD) are stored: in the header
 /// file after the header, or in one or more data files beside it (a name, a `LIST`, or a printf
@@ -127,6 +134,28 @@ package struct StoredData: Sendable, Equatable {
     }
 }
 
+/// A text header's fields: a few dozen at most, so a list searched in order (small-string
+/// equality) costs less than hashing every key into a dictionary.
+package struct TextHeaderFields {
+    var entries: [(key: String, value: Substring, at: Int)] = []
+
+    package init() { entries.reserveCapacity(24) }
+
+    package subscript(key: String) -> (value: Substring, at: Int)? {
+        get {
+            for e in entries where e.key == key { return (e.value, e.at) }
+            return nil
+        }
+        set {
+            if let i = entries.firstIndex(where: { $0.key == key }) {
+                if let newValue { entries[i] = (key, newValue.value, newValue.at) } else { entries.remove(at: i) }
+            } else if let newValue {
+                entries.append((key, newValue.value, newValue.at))
+            }
+        }
+    }
+}
+
 /// Line-by-line reading of a text header held in memory, with each line's byte offset.
 package struct TextHeaderLines {
     /// Text headers are read from the first 64 KiB; a header (with its file list) longer than
@@ -138,7 +167,7 @@ package struct TextHeaderLines {
 
     package init(_ bytes: UnsafeRawBufferPointer) { self.bytes = bytes }
 
-    /// The next line without its line ending (`\n` or `\r\n`), its start offset, and whether it
+    /// The next line without its line ending and surrounding blanks, its start offset, and whether it
     /// ended with a newline (false: the buffer ended first). nil at the end.
     package mutating func next() -> (text: Substring, start: Int, terminated: Bool)? {
         guard position < bytes.count else { return nil }
@@ -148,36 +177,119 @@ package struct TextHeaderLines {
         let terminated = end < bytes.count
         position = terminated ? end + 1 : end
         var stop = end
-        if stop > start, bytes[stop - 1] == 0x0D { stop -= 1 }
-        let text = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[start..<stop]), as: UTF8.self)
+        var lo = start
+        while stop > lo, Self.isBlank(bytes[stop - 1]) { stop -= 1 }
+        while lo < stop, Self.isBlank(bytes[lo]) { lo += 1 }
+        let text = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[lo..<stop]), as: UTF8.self)
         return (Substring(text), start, terminated)
+    }
+
+    static func isBlank(_ c: UInt8) -> Bool { c == 0x20 || c == 0x09 || c == 0x0D }
+
+    /// Splits `value` at white space (and commas when `commas`) and hands each token's bytes to
+    /// `body`; false as soon as `body` does. Works on UTF-8 bytes (the header is ASCII text).
+    static func tokens(_ value: Substring, commas: Bool, _ body: (UnsafeBufferPointer<UInt8>) -> Bool) -> Bool {
+        var copy = value
+        return copy.withUTF8 { buf in
+            var i = 0
+            while i < buf.count {
+                while i < buf.count, isBlank(buf[i]) || (commas && buf[i] == UInt8(ascii: ",")) { i += 1 }
+                guard i < buf.count else { break }
+                let start = i
+                while i < buf.count, !isBlank(buf[i]), !(commas && buf[i] == UInt8(ascii: ",")) { i += 1 }
+                if !body(UnsafeBufferPointer(rebasing: buf[start..<i])) { return false }
+            }
+            return true
+        }
+    }
+
+    /// A decimal number as strtod reads it (correctly rounded, also `nan`, `inf`); nil unless
+    /// the whole token is the number.
+    package static func double(_ token: UnsafeBufferPointer<UInt8>) -> Double? {
+        guard !token.isEmpty, token.count < 128 else { return nil }
+        return withUnsafeTemporaryAllocation(of: CChar.self, capacity: token.count + 1) { buf -> Double? in
+            for i in 0..<token.count { buf[i] = CChar(bitPattern: token[i]) }
+            buf[token.count] = 0
+            var end: UnsafeMutablePointer<CChar>?
+            let v = strtod(buf.baseAddress!, &end)
+            guard let end, end - buf.baseAddress! == token.count else { return nil }
+            return v
+        }
+    }
+
+    /// A whole number (optional sign, decimal digits), nil on overflow or any other byte.
+    package static func integer(_ token: UnsafeBufferPointer<UInt8>) -> Int? {
+        var i = 0
+        var negative = false
+        if i < token.count, token[i] == UInt8(ascii: "-") || token[i] == UInt8(ascii: "+") { negative = token[i] == UInt8(ascii: "-"); i += 1 }
+        guard i < token.count else { return nil }
+        var v = 0
+        while i < token.count {
+            let d = Int(token[i]) - 48
+            guard (0...9).contains(d) else { return nil }
+            let (m, o1) = v.multipliedReportingOverflow(by: 10)
+            let (a, o2) = m.addingReportingOverflow(d)
+            guard !o1, !o2 else { return nil }
+            v = a
+            i += 1
+        }
+        return negative ? -v : v
     }
 
     /// Numbers in a value, separated by white space (and commas).
     package static func numbers(_ value: Substring) -> [Double]? {
         var out: [Double] = []
-        for token in value.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "," }) {
-            guard let v = Double(token) else { return nil }
+        let ok = tokens(value, commas: true) { t in
+            guard let v = double(t) else { return false }
             out.append(v)
+            return true
         }
-        return out
+        return ok ? out : nil
     }
 
     /// Whole numbers in a value.
     package static func integers(_ value: Substring) -> [Int]? {
         var out: [Int] = []
-        for token in value.split(whereSeparator: { $0 == " " || $0 == "\t" }) {
-            guard let v = Int(token) else { return nil }
+        let ok = tokens(value, commas: false) { t in
+            guard let v = integer(t) else { return false }
             out.append(v)
+            return true
+        }
+        return ok ? out : nil
+    }
+
+    /// One whole number (the value trimmed).
+    package static func int(_ value: Substring) -> Int? {
+        guard let v = integers(value), v.count == 1 else { return nil }
+        return v[0]
+    }
+
+    package static func trimmed(_ s: Substring) -> Substring {
+        let u = s.utf8
+        var lo = u.startIndex, hi = u.endIndex
+        while lo < hi, isBlank(u[lo]) { lo = u.index(after: lo) }
+        while hi > lo, isBlank(u[u.index(before: hi)]) { hi = u.index(before: hi) }
+        return Substring(u[lo..<hi])
+    }
+
+    /// The blank-separated words of `s` (UTF-8 level).
+    package static func words(_ s: Substring) -> [Substring] {
+        let u = s.utf8
+        var out: [Substring] = []
+        var i = u.startIndex
+        while i < u.endIndex {
+            while i < u.endIndex, isBlank(u[i]) { i = u.index(after: i) }
+            guard i < u.endIndex else { break }
+            let start = i
+            while i < u.endIndex, !isBlank(u[i]) { i = u.index(after: i) }
+            out.append(Substring(u[start..<i]))
         }
         return out
     }
 
-    package static func trimmed(_ s: Substring) -> Substring {
-        var s = s
-        while let f = s.first, f == " " || f == "\t" || f == "\r" { s = s.dropFirst() }
-        while let l = s.last, l == " " || l == "\t" || l == "\r" { s = s.dropLast() }
-        return s
+    /// Index of the first `byte` (an ASCII character) in `s`.
+    package static func firstIndex(of byte: UInt8, in s: Substring) -> Substring.Index? {
+        s.utf8.firstIndex(of: byte)
     }
 
     /// The product of `dims` × `factor` × `size`, or nil when it overflows or passes 2^56.
