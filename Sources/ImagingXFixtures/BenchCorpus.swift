@@ -68,7 +68,7 @@ public enum BenchCorpus {
         }
     }
 
-    /// The MetaImage/NRRD speed corpus: `count` files each of `.mha`, `.mhd` + `.raw`, `.nrrd`
+    /// The MetaImage/NRRD speed corpus: `count` files each of `.mha` (raw and zlib), `.mhd` + `.raw`, `.nrrd`
     /// (raw), `.nrrd` (gzip), and the same volume as `.nii` and `.nii.gz`, an int16 grid of `dims`
     /// with CT-like values, so header scans and `--stats` compare like with like.
     public static func writeTextHeader(to root: String, count: Int, dims: [Int]) throws {
@@ -97,6 +97,7 @@ public enum BenchCorpus {
         let templates: [(String, String, [(String, [UInt8])])] = [
             ("mha", "mha", mha.files(name: "x.mha", values: values)),
             ("mhd", "mhd", { var m = mha; m.storage = .file("x.raw"); return m.files(name: "x.mhd", values: values) }()),
+            ("mhaz", "mha", { var m = mha; m.compressed = true; return m.files(name: "x.mha", values: values) }()),
             ("nrrd", "nrrd", nrrd.files(name: "x.nrrd", values: values)),
             ("nrrdgz", "nrrd", nrrdGz.files(name: "x.nrrd", values: values)),
             ("nii", "nii", [("x.nii", niftiFile)]),

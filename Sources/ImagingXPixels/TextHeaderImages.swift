@@ -2,6 +2,7 @@ import ImagingXBytes
 import ImagingXModel
 import ImagingXFormats
 import CBzip2
+import CDeflate
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -182,8 +183,10 @@ extension FileReader {
         case .zlib:
             // MetaImage HeaderSize counts file bytes before the compressed stream.
             start += d.byteSkip
+            if try inflateWhole(src, from: start, zlib: true, skip: 0, count: count, body) { return }
             try inflater.stream(src, from: start, wrapper: .zlib, skip: 0, count: count, output: workspace.inflateOut) { body($0) }
         case .gzip:
+            if try inflateWhole(src, from: start, zlib: false, skip: max(d.byteSkip, 0), count: count, body) { return }
             try inflater.stream(src, from: start, wrapper: .gzip, skip: d.byteSkip, count: count, output: workspace.inflateOut) { body($0) }
         case .bzip2:
             try Bunzip2.stream(src, from: start, skip: d.byteSkip, count: count, output: workspace.inflateOut, body)
@@ -192,6 +195,55 @@ extension FileReader {
         case .ascii:
             try TextSamples.ascii(src, from: start + d.byteSkip, kind: d.kind, count: count, body)
         }
+    }
+}
+
+extension FileReader {
+    /// As for `.nii.gz`: a zlib/gzip stream from `offset` to the end of `src` that inflates to
+    /// `skip + count` bytes (at most `wholeInflateBytes`, and no more than deflate's 1032:1 bound
+    /// of its compressed size) is inflated whole by libdeflate (about twice zlib's speed) and
+    /// handed to `body` in 1 MiB pieces; false (nothing handed) when it does not fit or does not
+    /// inflate to exactly that, and the caller streams through zlib, which reports errors with offsets.
+    func inflateWhole(_ src: ByteSource, from offset: Int, zlib: Bool, skip: Int, count: Int,
+                      _ body: (UnsafeRawBufferPointer) -> Void) throws -> Bool {
+        let ws = workspace
+        let size = src.size - offset
+        let (expected, overflow) = skip.addingReportingOverflow(count)
+        guard let deflater = ws.deflater, !overflow, size >= 6, expected <= options.wholeInflateBytes,
+              size <= options.wholeInflateBytes, expected <= size * 1032 + 4096 else { return false }
+        if !zlib {
+            // The gzip trailer's ISIZE must say the same (RFC 1952 §2.3.1).
+            guard Int(try src.u32(src.size - 4, bigEndian: false, "gzip trailer")) == expected & 0xFFFF_FFFF else { return false }
+        }
+        defer { ws.releaseLarge() }
+        if ws.compressed.count < size { ws.compressed = [UInt8](repeating: 0, count: size) }
+        if ws.inflated.count < expected { ws.inflated = [UInt8](repeating: 0, count: expected) }
+        try ws.compressed.withUnsafeMutableBytes { buffer in
+            let dst = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<size])
+            var done = 0
+            try src.stream(from: offset, count: size, buffer: dst) { piece in
+                let target = dst.baseAddress! + done
+                if UnsafeRawPointer(target) != piece.baseAddress! { target.copyMemory(from: piece.baseAddress!, byteCount: piece.count) }
+                done += piece.count
+            }
+        }
+        var actualIn = 0, actualOut = 0
+        let result = ws.compressed.withUnsafeBytes { input in
+            ws.inflated.withUnsafeMutableBytes { output in
+                zlib ? libdeflate_zlib_decompress_ex(deflater, input.baseAddress, size, output.baseAddress, expected, &actualIn, &actualOut)
+                     : libdeflate_gzip_decompress_ex(deflater, input.baseAddress, size, output.baseAddress, expected, &actualIn, &actualOut)
+            }
+        }
+        guard result == LIBDEFLATE_SUCCESS, actualOut == expected else { return false }
+        ws.inflated.withUnsafeBytes { all in
+            var at = skip
+            while at < expected {
+                let n = min(1 << 20, expected - at)
+                body(UnsafeRawBufferPointer(rebasing: all[at..<(at + n)]))
+                at += n
+            }
+        }
+        return true
     }
 }
 

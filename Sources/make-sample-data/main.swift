@@ -25,7 +25,7 @@ do {
         // --bench-meta DIR N XxYxZ: MetaImage/NRRD and the same volume as .nii/.nii.gz.
         let dims = arguments[3].split(separator: "x").compactMap { Int($0) }
         try BenchCorpus.writeTextHeader(to: arguments[1], count: count, dims: dims)
-        print("wrote \(count) files each of mha, mhd (+raw), nrrd, nrrdgz, nii, niigz under \(arguments[1])")
+        print("wrote \(count) files each of mha, mhaz, mhd (+raw), nrrd, nrrdgz, nii, niigz under \(arguments[1])")
     } else if arguments.first == "--bench-large", arguments.count == 3, let count = Int(arguments[2]) {
         try BenchCorpus.writeLarge(to: arguments[1], count: count)
         print("wrote \(count) DICOM files of 8 MiB under \(arguments[1])")
