@@ -65,21 +65,20 @@ package enum MetaImageReader {
     /// `fileSize` tells a header cut by that limit from one cut by the end of the file.
     package static func parse(_ b: UnsafeRawBufferPointer, fileSize: Int) throws(ParseError) -> MetaImageHeader {
         var lines = TextHeaderLines(b)
-        var fields = TextHeaderFields()
+        var fields = TextHeaderFields(b)
         var dataFile: (value: Substring, at: Int, end: Int)?
         var list: [String] = []
         while let line = lines.next() {
             if !line.terminated && b.count < fileSize {
                 throw ParseError(.limitExceeded, at: b.count, "MetaImage header longer than \(TextHeaderLines.limit) bytes")
             }
-            let text = line.text
-            if text.isEmpty { continue }
-            guard let eq = TextHeaderLines.firstIndex(of: UInt8(ascii: "="), in: text) else {
-                throw ParseError(.malformed, at: line.start, "MetaImage header line without '=': '\(text.prefix(40))'")
+            if line.range.isEmpty { continue }
+            guard let eq = lines.first(UInt8(ascii: "="), in: line.range) else {
+                throw ParseError(.malformed, at: line.start, "MetaImage header line without '=': '\(lines.text(line.range).prefix(40))'")
             }
-            let key = String(TextHeaderLines.trimmed(text[..<eq]))
-            let value = TextHeaderLines.trimmed(text[text.index(after: eq)...])
-            if key == "ElementDataFile" {
+            let keyRange = TextHeaderLines.trim(b, line.range.lowerBound..<eq)
+            let valueRange = TextHeaderLines.trim(b, (eq + 1)..<line.range.upperBound)
+            if TextHeaderLines.equals(b, keyRange, "ElementDataFile") {
                 if !line.terminated {
                     if b.count < fileSize {
                         throw ParseError(.limitExceeded, at: b.count, "MetaImage header longer than \(TextHeaderLines.limit) bytes")
@@ -87,15 +86,14 @@ package enum MetaImageReader {
                     // MetaIO ends the line with a newline; without one the file was cut inside it.
                     throw .truncated(at: fileSize, need: fileSize + 1, have: fileSize, "the ElementDataFile line (no newline)")
                 }
-                dataFile = (value, line.start, lines.position)
-                if value.utf8.starts(with: "LIST".utf8) {
+                dataFile = (lines.text(valueRange), line.start, lines.position)
+                if TextHeaderLines.starts(b, valueRange, "LIST") {
                     // The rest of the file names the slice files, one a line.
                     while let name = lines.next() {
                         if !name.terminated, b.count == fileSize {
                             throw .truncated(at: fileSize, need: fileSize + 1, have: fileSize, "the file list (no newline after the last name)")
                         }
-                        let n = name.text
-                        if !n.isEmpty { list.append(String(n)) }
+                        if !name.range.isEmpty { list.append(lines.string(name.range)) }
                         guard list.count <= StoredData.maxFiles else {
                             throw ParseError(.limitExceeded, at: name.start, "more than \(StoredData.maxFiles) files in the list")
                         }
@@ -106,7 +104,7 @@ package enum MetaImageReader {
                 }
                 break
             }
-            fields[key] = (value, line.start)
+            fields.add(lines.string(keyRange), valueRange, at: line.start)
         }
         guard let dataFile else {
             if b.count < fileSize {
@@ -116,34 +114,34 @@ package enum MetaImageReader {
         }
         func numbers(_ key: String, _ count: Int) throws(ParseError) -> [Double]? {
             guard let f = fields[key] else { return nil }
-            guard let v = TextHeaderLines.numbers(f.value), v.count >= count else {
+            guard let v = f.numbers, v.count >= count else {
                 throw ParseError(.malformed, at: f.at, "\(key) needs \(count) numbers: '\(f.value.prefix(60))'")
             }
             return Array(v.prefix(count))
         }
         var findings: [Finding] = []
 
-        if let type = fields["ObjectType"], !type.value.utf8.elementsEqual("Image".utf8) {
+        if let type = fields["ObjectType"], !type.equals("Image") {
             throw ParseError(.unsupported, at: type.at, "MetaIO ObjectType '\(type.value.prefix(40))' is not an Image")
         }
         guard let nd = fields["NDims"] else { throw ParseError(.malformed, at: 0, "MetaImage header without NDims") }
-        guard let ndim = TextHeaderLines.int(nd.value), (1...10).contains(ndim) else {
+        guard let ndim = nd.int, (1...10).contains(ndim) else {
             throw ParseError(.malformed, at: nd.at, "NDims is '\(nd.value.prefix(20))'; MetaIO allows 1 to 10")
         }
         guard let ds = fields["DimSize"] else { throw ParseError(.malformed, at: nd.at, "MetaImage header without DimSize") }
-        guard let dimsAll = TextHeaderLines.integers(ds.value), dimsAll.count >= ndim,
+        guard let dimsAll = ds.integers, dimsAll.count >= ndim,
               dimsAll.prefix(ndim).allSatisfy({ $0 >= 1 }) else {
             throw ParseError(.malformed, at: ds.at, "DimSize needs \(ndim) positive whole numbers: '\(ds.value.prefix(60))'")
         }
         let dims = Array(dimsAll.prefix(ndim))
 
         guard let et = fields["ElementType"] else { throw ParseError(.malformed, at: nd.at, "MetaImage header without ElementType") }
-        guard let kind = elementTypes[String(et.value)] else {
+        guard let kind = elementTypes[String(decoding: UnsafeRawBufferPointer(rebasing: b[et.range]), as: UTF8.self)] else {
             throw ParseError(.unsupported, at: et.at, "ElementType '\(et.value.prefix(30))' is not read")
         }
         var channels = 1
         if let c = fields["ElementNumberOfChannels"] {
-            guard let n = TextHeaderLines.int(c.value), (1...1024).contains(n) else {
+            guard let n = c.int, (1...1024).contains(n) else {
                 throw ParseError(.malformed, at: c.at, "ElementNumberOfChannels is '\(c.value.prefix(20))'")
             }
             channels = n
@@ -175,7 +173,7 @@ package enum MetaImageReader {
         let compressed = fields["CompressedData"].map { isTrue($0.value) } == true
         var headerSize = 0
         if let h = fields["HeaderSize"] {
-            guard let v = TextHeaderLines.int(h.value), v >= -1 else {
+            guard let v = h.int, v >= -1 else {
                 throw ParseError(.malformed, at: h.at, "HeaderSize is '\(h.value.prefix(20))'")
             }
             headerSize = v
@@ -225,6 +223,19 @@ package enum MetaImageReader {
 
 /// Turns a MetaImage header into the record's fields.
 package enum MetaImageRecord {
+    /// The opposite anatomical letter (either case), "?" for any other byte.
+    static func opposite(_ c: UInt8) -> UInt8 {
+        switch c | 0x20 {
+        case UInt8(ascii: "r"): UInt8(ascii: "L")
+        case UInt8(ascii: "l"): UInt8(ascii: "R")
+        case UInt8(ascii: "a"): UInt8(ascii: "P")
+        case UInt8(ascii: "p"): UInt8(ascii: "A")
+        case UInt8(ascii: "i"): UInt8(ascii: "S")
+        case UInt8(ascii: "s"): UInt8(ascii: "I")
+        default: UInt8(ascii: "?")
+        }
+    }
+
     package static func fill(_ record: inout ImageRecord, from h: MetaImageHeader) {
         record.format = .metaimage
         record.compressed = h.data.encoding.isCompressed
@@ -241,11 +252,10 @@ package enum MetaImageRecord {
             record.note(.geometryMissing, .warning, "TransformMatrix, ElementSpacing or Offset has non-finite values: no affine")
         }
         record.appendFindings(h.findings)
-        if let label = h.anatomicalOrientation, let codes = record.axcodes, label.count == min(h.dims.count, 3), h.dims.count >= 3 {
+        if let label = h.anatomicalOrientation, let codes = record.axcodes, label.utf8.count == 3, h.dims.count >= 3 {
             // ITK's letters say where each axis comes from ("RAI": from right, anterior, inferior),
             // nibabel's axcodes where it goes ("LPS"): compare with each letter's opposite.
-            let opposite: [Character: Character] = ["R": "L", "L": "R", "A": "P", "P": "A", "I": "S", "S": "I"]
-            let toward = String(label.uppercased().map { opposite[$0] ?? "?" })
+            let toward = String(decoding: label.utf8.map(opposite), as: UTF8.self)
             if toward != codes {
                 record.note(.orientationLabelMismatch, .warning,
                             "AnatomicalOrientation \(label) (axes toward \(toward)) disagrees with TransformMatrix (\(codes))")

@@ -97,27 +97,15 @@ package enum NRRDReader {
     /// Axis kinds that are not sample positions in space or time: such an axis holds channels.
     static let domainKinds: Set<String> = ["domain", "space", "time"]
 
-    /// The first ':' followed by ' ' (a field) or '=' (a key/value pair).
-    static func separator(_ line: Substring) -> Substring.Index? {
-        let u = line.utf8
-        var i = u.startIndex
-        while i < u.endIndex {
-            let next = u.index(after: i)
-            if u[i] == UInt8(ascii: ":"), next < u.endIndex, u[next] == UInt8(ascii: " ") || u[next] == UInt8(ascii: "=") { return i }
-            i = next
-        }
-        return nil
-    }
-
     /// Reads the header in `b` (the file's first bytes, at most `TextHeaderLines.limit`).
     /// `detached`: the file is all header (`.nhdr`), so it may end without an empty line.
     package static func parse(_ b: UnsafeRawBufferPointer, fileSize: Int) throws(ParseError) -> NRRDHeader {
         var lines = TextHeaderLines(b)
         _ = lines.next()  // the magic
-        var fields = TextHeaderFields()
+        var fields = TextHeaderFields(b)
         var end: Int?
         var list: [String] = []
-        var dataFileSeen = false
+        var listFollows = false
         while let line = lines.next() {
             if !line.terminated {
                 if b.count < fileSize {
@@ -126,39 +114,45 @@ package enum NRRDReader {
                 // teem ends every header line with a newline; without one the file was cut inside it.
                 throw .truncated(at: fileSize, need: fileSize + 1, have: fileSize, "an NRRD header line (no newline)")
             }
-            if line.text.isEmpty {
+            let r = line.range
+            if r.isEmpty {
                 end = lines.position
                 break
             }
-            if dataFileSeen, fields["data file"].map({ $0.value.utf8.starts(with: "LIST".utf8) }) == true {
+            if listFollows {
                 // After `data file: LIST`, every line up to the end of the header names a file.
-                list.append(String(TextHeaderLines.trimmed(line.text)))
+                list.append(lines.string(r))
                 guard list.count <= StoredData.maxFiles else {
                     throw ParseError(.limitExceeded, at: line.start, "more than \(StoredData.maxFiles) files in the list")
                 }
                 continue
             }
-            if line.text.utf8.first == UInt8(ascii: "#") { continue }
-            if let colon = separator(line.text) {
-                let after = line.text.utf8.index(after: colon)
-                if line.text.utf8[after] == UInt8(ascii: "=") { continue }  // key/value pair: free text
-                var key = line.text[..<colon].lowercased()
-                if key == "datafile" { key = "data file" }
-                if key == "centerings" { key = "centers" }
-                let value = TextHeaderLines.trimmed(line.text[line.text.utf8.index(after: after)...])
-                guard fields[key] == nil else {
-                    throw ParseError(.malformed, at: line.start, "NRRD field '\(key)' given twice")
-                }
-                fields[key] = (value, line.start)
-                if key == "data file" { dataFileSeen = true }
-            } else {
-                throw ParseError(.malformed, at: line.start, "NRRD header line is not 'field: value': '\(line.text.prefix(40))'")
+            if lines.byte(r.lowerBound) == UInt8(ascii: "#") { continue }
+            // The first ':' followed by ' ' (a field) or '=' (a key/value pair: free text).
+            var colon: Int?
+            var i = r.lowerBound
+            while i + 1 < r.upperBound {
+                if lines.byte(i) == UInt8(ascii: ":"), lines.byte(i + 1) == 0x20 || lines.byte(i + 1) == UInt8(ascii: "=") { colon = i; break }
+                i += 1
             }
+            guard let colon else {
+                throw ParseError(.malformed, at: line.start, "NRRD header line is not 'field: value': '\(lines.text(r).prefix(40))'")
+            }
+            if lines.byte(colon + 1) == UInt8(ascii: "=") { continue }
+            var key = lines.string(r.lowerBound..<colon)
+            if key.utf8.contains(where: { $0 >= 65 && $0 <= 90 }) { key = key.lowercased() }
+            if key == "datafile" { key = "data file" }
+            if key == "centerings" { key = "centers" }
+            let valueRange = TextHeaderLines.trim(b, (colon + 2)..<r.upperBound)
+            guard fields.add(key, valueRange, at: line.start) else {
+                throw ParseError(.malformed, at: line.start, "NRRD field '\(key)' given twice")
+            }
+            if key == "data file", TextHeaderLines.starts(b, valueRange, "LIST") { listFollows = true }
         }
         if end == nil, b.count < fileSize {
             throw ParseError(.limitExceeded, at: b.count, "NRRD header longer than \(TextHeaderLines.limit) bytes")
         }
-        func need(_ key: String) throws(ParseError) -> (value: Substring, at: Int) {
+        func need(_ key: String) throws(ParseError) -> TextHeaderFields.Field {
             guard let f = fields[key] else { throw ParseError(.malformed, at: 0, "NRRD header without the required field '\(key)'") }
             return f
         }
@@ -170,11 +164,11 @@ package enum NRRDReader {
             throw ParseError(typeName == "block" ? .unsupported : .malformed, at: typeField.at, "NRRD type '\(typeField.value.prefix(30))' is not read")
         }
         let dimField = try need("dimension")
-        guard let ndim = TextHeaderLines.int(dimField.value), (1...16).contains(ndim) else {
+        guard let ndim = dimField.int, (1...16).contains(ndim) else {
             throw ParseError(.malformed, at: dimField.at, "NRRD dimension is '\(dimField.value.prefix(20))'")
         }
         let sizesField = try need("sizes")
-        guard let sizes = TextHeaderLines.integers(sizesField.value), sizes.count == ndim, sizes.allSatisfy({ $0 >= 1 }) else {
+        guard let sizes = sizesField.integers, sizes.count == ndim, sizes.allSatisfy({ $0 >= 1 }) else {
             throw ParseError(.malformed, at: sizesField.at, "NRRD sizes needs \(ndim) positive whole numbers: '\(sizesField.value.prefix(60))'")
         }
         let encField = try need("encoding")
@@ -214,7 +208,7 @@ package enum NRRDReader {
                 throw ParseError(.malformed, at: s.at, "NRRD header gives both 'space' and 'space dimension'")
             }
         } else if let d = fields["space dimension"] {
-            guard let n = TextHeaderLines.int(d.value), (1...16).contains(n) else {
+            guard let n = d.int, (1...16).contains(n) else {
                 throw ParseError(.malformed, at: d.at, "NRRD space dimension is '\(d.value.prefix(20))'")
             }
             spaceDim = n
@@ -293,11 +287,11 @@ package enum NRRDReader {
         }
         var lineSkip = 0, byteSkip = 0
         if let l = fields["line skip"] ?? fields["lineskip"] {
-            guard let v = TextHeaderLines.int(l.value), v >= 0 else { throw ParseError(.malformed, at: l.at, "NRRD line skip is '\(l.value.prefix(20))'") }
+            guard let v = l.int, v >= 0 else { throw ParseError(.malformed, at: l.at, "NRRD line skip is '\(l.value.prefix(20))'") }
             lineSkip = v
         }
         if let s = fields["byte skip"] ?? fields["byteskip"] {
-            guard let v = TextHeaderLines.int(s.value), v >= -1 else { throw ParseError(.malformed, at: s.at, "NRRD byte skip is '\(s.value.prefix(20))'") }
+            guard let v = s.int, v >= -1 else { throw ParseError(.malformed, at: s.at, "NRRD byte skip is '\(s.value.prefix(20))'") }
             if v == -1, encoding != .raw {
                 throw ParseError(.malformed, at: s.at, "NRRD byte skip -1 is only defined for raw encoding")
             }
@@ -307,7 +301,7 @@ package enum NRRDReader {
         var files: [String]?
         if let df = fields["data file"] {
             let v = df.value
-            if v.hasPrefix("LIST") {
+            if df.starts(with: "LIST") {
                 guard !list.isEmpty else { throw ParseError(.malformed, at: df.at, "NRRD data file LIST names no file") }
                 files = list
             } else {

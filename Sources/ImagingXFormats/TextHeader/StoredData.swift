@@ -135,24 +135,42 @@ package struct StoredData: Sendable, Equatable {
 }
 
 /// A text header's fields: a few dozen at most, so a list searched in order (small-string
-/// equality) costs less than hashing every key into a dictionary.
+/// equality) costs less than hashing every key into a dictionary. Values stay byte ranges of the
+/// header until a reader asks for one.
 package struct TextHeaderFields {
-    var entries: [(key: String, value: Substring, at: Int)] = []
+    package struct Field {
+        let bytes: UnsafeRawBufferPointer
+        package let range: Range<Int>
+        /// Byte offset of the field's line.
+        package let at: Int
+        /// The value as text (made on demand).
+        package var value: Substring { Substring(String(decoding: UnsafeRawBufferPointer(rebasing: bytes[range]), as: UTF8.self)) }
+        package var numbers: [Double]? { TextHeaderLines.numbers(bytes, range) }
+        package var int: Int? { TextHeaderLines.int(bytes, range) }
+        package var integers: [Int]? { TextHeaderLines.integers(bytes, range) }
+        package func equals(_ literal: StaticString) -> Bool { TextHeaderLines.equals(bytes, range, literal) }
+        package func starts(with literal: StaticString) -> Bool { TextHeaderLines.starts(bytes, range, literal) }
+    }
 
-    package init() { entries.reserveCapacity(24) }
+    let bytes: UnsafeRawBufferPointer
+    var entries: [(key: String, range: Range<Int>, at: Int)] = []
 
-    package subscript(key: String) -> (value: Substring, at: Int)? {
-        get {
-            for e in entries where e.key == key { return (e.value, e.at) }
-            return nil
-        }
-        set {
-            if let i = entries.firstIndex(where: { $0.key == key }) {
-                if let newValue { entries[i] = (key, newValue.value, newValue.at) } else { entries.remove(at: i) }
-            } else if let newValue {
-                entries.append((key, newValue.value, newValue.at))
-            }
-        }
+    package init(_ bytes: UnsafeRawBufferPointer) {
+        self.bytes = bytes
+        entries.reserveCapacity(24)
+    }
+
+    package subscript(key: String) -> Field? {
+        for e in entries where e.key == key { return Field(bytes: bytes, range: e.range, at: e.at) }
+        return nil
+    }
+
+    /// Adds a field; false when the key is there already.
+    @discardableResult
+    package mutating func add(_ key: String, _ range: Range<Int>, at: Int) -> Bool {
+        if entries.contains(where: { $0.key == key }) { return false }
+        entries.append((key, range, at))
+        return true
     }
 }
 
@@ -167,22 +185,101 @@ package struct TextHeaderLines {
 
     package init(_ bytes: UnsafeRawBufferPointer) { self.bytes = bytes }
 
-    /// The next line without its line ending and surrounding blanks, its start offset, and whether it
-    /// ended with a newline (false: the buffer ended first). nil at the end.
-    package mutating func next() -> (text: Substring, start: Int, terminated: Bool)? {
+    /// The next line: its content without line ending and surrounding blanks (a byte range),
+    /// its start offset, and whether it ended with a newline (false: the buffer ended first).
+    package mutating func next() -> (range: Range<Int>, start: Int, terminated: Bool)? {
         guard position < bytes.count else { return nil }
         let start = position
         var end = start
         while end < bytes.count, bytes[end] != 0x0A { end += 1 }
         let terminated = end < bytes.count
         position = terminated ? end + 1 : end
-        var stop = end
-        var lo = start
-        while stop > lo, Self.isBlank(bytes[stop - 1]) { stop -= 1 }
-        while lo < stop, Self.isBlank(bytes[lo]) { lo += 1 }
-        let text = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[lo..<stop]), as: UTF8.self)
-        return (Substring(text), start, terminated)
+        let r = Self.trim(bytes, start..<end)
+        return (r, start, terminated)
     }
+
+    package func text(_ r: Range<Int>) -> Substring {
+        Substring(String(decoding: UnsafeRawBufferPointer(rebasing: bytes[r]), as: UTF8.self))
+    }
+
+    package func string(_ r: Range<Int>) -> String {
+        String(decoding: UnsafeRawBufferPointer(rebasing: bytes[r]), as: UTF8.self)
+    }
+
+    package func first(_ byte: UInt8, in r: Range<Int>) -> Int? {
+        var i = r.lowerBound
+        while i < r.upperBound { if bytes[i] == byte { return i }; i += 1 }
+        return nil
+    }
+
+    package func byte(_ i: Int) -> UInt8 { bytes[i] }
+
+    package static func trim(_ b: UnsafeRawBufferPointer, _ r: Range<Int>) -> Range<Int> {
+        var lo = r.lowerBound, hi = r.upperBound
+        while lo < hi, isBlank(b[lo]) { lo += 1 }
+        while hi > lo, isBlank(b[hi - 1]) { hi -= 1 }
+        return lo..<hi
+    }
+
+    package static func equals(_ b: UnsafeRawBufferPointer, _ r: Range<Int>, _ literal: StaticString) -> Bool {
+        guard r.count == literal.utf8CodeUnitCount else { return false }
+        let p = literal.utf8Start
+        for i in 0..<r.count where b[r.lowerBound + i] != p[i] { return false }
+        return true
+    }
+
+    package static func starts(_ b: UnsafeRawBufferPointer, _ r: Range<Int>, _ literal: StaticString) -> Bool {
+        guard r.count >= literal.utf8CodeUnitCount else { return false }
+        let p = literal.utf8Start
+        for i in 0..<literal.utf8CodeUnitCount where b[r.lowerBound + i] != p[i] { return false }
+        return true
+    }
+
+    /// Tokens of `r` split at blanks (and commas when `commas`).
+    static func tokens(_ b: UnsafeRawBufferPointer, _ r: Range<Int>, commas: Bool, _ body: (UnsafeBufferPointer<UInt8>) -> Bool) -> Bool {
+        let buf = UnsafeBufferPointer(start: b.baseAddress!.assumingMemoryBound(to: UInt8.self) + r.lowerBound, count: r.count)
+        var i = 0
+        while i < buf.count {
+            while i < buf.count, isBlank(buf[i]) || (commas && buf[i] == UInt8(ascii: ",")) { i += 1 }
+            guard i < buf.count else { break }
+            let start = i
+            while i < buf.count, !isBlank(buf[i]), !(commas && buf[i] == UInt8(ascii: ",")) { i += 1 }
+            if !body(UnsafeBufferPointer(rebasing: buf[start..<i])) { return false }
+        }
+        return true
+    }
+
+    package static func numbers(_ b: UnsafeRawBufferPointer, _ r: Range<Int>) -> [Double]? {
+        guard !r.isEmpty else { return [] }
+        var out: [Double] = []
+        out.reserveCapacity(16)
+        let ok = tokens(b, r, commas: true) { t in
+            guard let v = double(t) else { return false }
+            out.append(v)
+            return true
+        }
+        return ok ? out : nil
+    }
+
+    package static func integers(_ b: UnsafeRawBufferPointer, _ r: Range<Int>) -> [Int]? {
+        guard !r.isEmpty else { return [] }
+        var out: [Int] = []
+        out.reserveCapacity(16)
+        let ok = tokens(b, r, commas: false) { t in
+            guard let v = integer(t) else { return false }
+            out.append(v)
+            return true
+        }
+        return ok ? out : nil
+    }
+
+    package static func int(_ b: UnsafeRawBufferPointer, _ r: Range<Int>) -> Int? {
+        guard !r.isEmpty else { return nil }
+        let buf = UnsafeBufferPointer(start: b.baseAddress!.assumingMemoryBound(to: UInt8.self) + r.lowerBound, count: r.count)
+        return integer(buf)
+    }
+
+    static let powersOfTen: [Double] = [1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15]
 
     static func isBlank(_ c: UInt8) -> Bool { c == 0x20 || c == 0x09 || c == 0x0D }
 
@@ -207,6 +304,30 @@ package struct TextHeaderLines {
     /// the whole token is the number.
     package static func double(_ token: UnsafeBufferPointer<UInt8>) -> Double? {
         guard !token.isEmpty, token.count < 128 else { return nil }
+        // Fast path (Clinger): at most 15 digits and a decimal point: digits / 10^k is exact
+        // arithmetic on two exactly representable doubles, so correctly rounded, as strtod.
+        if token.count <= 17 {
+            var i = 0, negative = false
+            if token[0] == UInt8(ascii: "-") { negative = true; i = 1 }
+            var mantissa: Int64 = 0, digits = 0, fraction = -1
+            var plain = i < token.count
+            while i < token.count {
+                let c = token[i]
+                if c == UInt8(ascii: ".") {
+                    if fraction >= 0 { plain = false; break }
+                    fraction = 0
+                } else if c >= 48, c <= 57 {
+                    mantissa = mantissa * 10 + Int64(c - 48)
+                    digits += 1
+                    if fraction >= 0 { fraction += 1 }
+                } else { plain = false; break }
+                i += 1
+            }
+            if plain, digits > 0, digits <= 15 {
+                let v = Double(mantissa) / powersOfTen[max(fraction, 0)]
+                return negative ? -v : v
+            }
+        }
         return withUnsafeTemporaryAllocation(of: CChar.self, capacity: token.count + 1) { buf -> Double? in
             for i in 0..<token.count { buf[i] = CChar(bitPattern: token[i]) }
             buf[token.count] = 0
