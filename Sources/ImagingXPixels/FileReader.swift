@@ -157,10 +157,15 @@ public final class FileReader {
             }
         }
         if head.count >= 3, head[0] == 0x1F, head[1] == 0x8B {
-            if let fullPath, let header = FileReader.textHeader(describing: fullPath) {
-                throw ParseError(.unsupported, at: 0, "compressed voxel data with no header of its own: described by \(header)")
+            do {
+                try readGzip(&record)
+            } catch where error.kind == .unsupported {
+                // Not a .nii.gz: the gzip data file of a MetaImage/NRRD header beside it?
+                if let fullPath, let header = FileReader.textHeader(describing: fullPath) {
+                    throw ParseError(.unsupported, at: 0, "compressed voxel data with no header of its own: described by \(header)")
+                }
+                throw error
             }
-            try readGzip(&record)
             return
         }
         if let fullPath, let header = FileReader.pairedHeader(for: fullPath) ?? FileReader.textHeader(describing: fullPath) {
