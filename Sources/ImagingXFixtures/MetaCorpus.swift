@@ -78,6 +78,9 @@ public enum MetaCorpus {
             z.writeCompressedSize = sized
             try put("metaimage", z.files(name: "zlib\(sized ? "-sized" : "-unsized").mha", values: values(120, short, seed: next())))
         }
+        var localSkip = ob
+        localSkip.headerSize = 1024
+        try put("metaimage", localSkip.files(name: "header-size-local.mha", values: values(120, short, seed: next())))
         var rgb = MetaImageBuilder(dims: [7, 6], elementType: "MET_UCHAR")
         rgb.channels = 3
         rgb.spacing = [0.2, 0.2]

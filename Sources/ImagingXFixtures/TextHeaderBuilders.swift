@@ -75,7 +75,8 @@ public struct MetaImageBuilder: Sendable {
     public var elementByteOrderKey = false
     public var compressed = false
     public var writeCompressedSize = true
-    /// `HeaderSize`: bytes of filler before the data in each data file; −1 writes filler and −1.
+    /// `HeaderSize`: bytes of filler before the data in each data file (attached: the data starts
+    /// that many bytes into the file); −1 writes filler and −1.
     public var headerSize: Int?
     public var storage: FixtureStorage = .attached
     public var extraLines: [String] = []
@@ -115,8 +116,10 @@ public struct MetaImageBuilder: Sendable {
         var local: [UInt8] = []
         switch storage {
         case .attached:
-            local = payload(raw)
-            if compressed, writeCompressedSize { lines.append("CompressedDataSize = \(local.count - filler.count)") }
+            // HeaderSize > 0 with LOCAL data counts from the start of the file (as MetaIO reads it):
+            // the data is placed there below, not after a filler.
+            local = (headerSize ?? 0) > 0 ? (compressed ? Compression.zlib(raw) : raw) : payload(raw)
+            if compressed, writeCompressedSize { lines.append("CompressedDataSize = \(local.count - ((headerSize ?? 0) > 0 ? 0 : filler.count))") }
         case .file(let f):
             let p = payload(raw)
             if compressed, writeCompressedSize { lines.append("CompressedDataSize = \(p.count - filler.count)") }
@@ -146,6 +149,9 @@ public struct MetaImageBuilder: Sendable {
         lines.append("ElementDataFile = \(dataFile)")
         var header = Array((lines.joined(separator: "\n") + "\n").utf8)
         if !listNames.isEmpty { header += Array((listNames.joined(separator: "\n") + "\n").utf8) }
+        if case .attached = storage, let hs = headerSize, hs > header.count {
+            header += [UInt8](repeating: 0x5A, count: hs - header.count)
+        }
         return [(name, header + local)] + out
     }
 }
