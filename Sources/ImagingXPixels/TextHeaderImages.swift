@@ -189,6 +189,11 @@ extension FileReader {
             if try inflateWhole(src, from: start, zlib: false, skip: max(d.byteSkip, 0), count: count, body) { return }
             try inflater.stream(src, from: start, wrapper: .gzip, skip: d.byteSkip, count: count, output: workspace.inflateOut) { body($0) }
         case .bzip2:
+            // bzip2 expands up to ~10^6:1 (runs of one byte), so its output is not bounded by the
+            // file as deflate's is: the decode limit bounds the work a small file can ask for.
+            guard max(d.byteSkip, 0) + count <= options.maxDecodeBytes else {
+                throw StatsError("bzip2 data of \(max(d.byteSkip, 0) + count) bytes exceeds the \(options.maxDecodeBytes >> 20) MiB decode limit")
+            }
             try Bunzip2.stream(src, from: start, skip: d.byteSkip, count: count, output: workspace.inflateOut, body)
         case .hex:
             try TextSamples.hex(src, from: start + d.byteSkip, count: count, body)

@@ -266,6 +266,12 @@ struct NRRDTests {
         let badType = record(Array("NRRD0004\ntype: quad\ndimension: 1\nsizes: 2\nencoding: raw\n\n".utf8))
         #expect(badType.errorCode == .malformed && badType.errorOffset == 9)
         #expect(record(Array("NRRD0".utf8)).format == .nrrd)
+        // Channel axes whose sizes multiply past any file: an error, not an overflow trap.
+        let huge = record(Array("NRRD0004\ntype: uchar\ndimension: 3\nsizes: 4611686018427387904 4611686018427387904 2\nkinds: list vector domain\nencoding: raw\n\n".utf8))
+        #expect(huge.status == .error && huge.errorCode == .malformed)
+        // A byte skip past any file is refused, not added to offsets.
+        let skip = record(Array("NRRD0004\ntype: uchar\ndimension: 1\nsizes: 2\nencoding: gzip\nbyte skip: 9223372036854775807\n\n".utf8))
+        #expect(skip.status == .error && skip.errorCode == .malformed)
     }
 
     @Test("printf file patterns: width, zero padding, negative steps, %%; no conversion or step 0 is an error")
@@ -276,5 +282,7 @@ struct NRRDTests {
         #expect(throws: ParseError.self) { try StoredData.expandPattern("none", first: 1, last: 2, step: 1, at: 0) }
         #expect(throws: ParseError.self) { try StoredData.expandPattern("s%d", first: 1, last: 2, step: 0, at: 0) }
         #expect(throws: ParseError.self) { try StoredData.expandPattern("s%d", first: 0, last: Int.max, step: 1, at: 0) }
+        #expect(throws: ParseError.self) { try StoredData.expandPattern("s%d", first: Int.min, last: Int.max, step: 1, at: 0) }
+        #expect(try StoredData.expandPattern("s%d", first: Int.min, last: Int.min, step: 1, at: 0) == ["s-9223372036854775808"])
     }
 }

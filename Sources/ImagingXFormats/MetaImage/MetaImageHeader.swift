@@ -173,7 +173,7 @@ package enum MetaImageReader {
         let compressed = fields["CompressedData"].map { isTrue($0.value) } == true
         var headerSize = 0
         if let h = fields["HeaderSize"] {
-            guard let v = h.int, v >= -1 else {
+            guard let v = h.int, v >= -1, v < StoredData.maxSkip else {
                 throw ParseError(.malformed, at: h.at, "HeaderSize is '\(h.value.prefix(20))'")
             }
             headerSize = v

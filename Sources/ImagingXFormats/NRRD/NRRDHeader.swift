@@ -28,7 +28,8 @@ package struct NRRDHeader: Sendable {
     package var findings: [Finding]
 
     package var dims: [Int] { zip(sizes, domain).filter { $0.1 }.map { $0.0 } }
-    package var channels: Int { zip(sizes, domain).filter { !$0.1 }.reduce(1) { $0 * $1.0 } }
+    /// The product of the non-domain axes' sizes (checked against overflow when parsed).
+    package var channels: Int
 
     /// Millimetres between samples along each domain axis: the length of its space direction,
     /// else its `spacings` value, else 1.
@@ -281,17 +282,24 @@ package enum NRRDReader {
             findings.append(Finding(.geometryMissing, .info, "NRRD space \(spaceName ?? "of dimension \(spaceDim ?? 0)") names no patient frame: no affine"))
         }
         let domainSizes = zip(sizes, domain).filter { $0.1 }.map { $0.0 }
-        let channels = zip(sizes, domain).filter { !$0.1 }.reduce(1) { $0 * $1.0 }
+        var channels = 1
+        for (size, isDomain) in zip(sizes, domain) where !isDomain {
+            let (p, o) = channels.multipliedReportingOverflow(by: size)
+            guard !o, p < 1 << 56 else {
+                throw ParseError(.malformed, at: sizesField.at, "NRRD sizes \(sizes) describe more samples than any file can hold")
+            }
+            channels = p
+        }
         guard let bytes = TextHeaderLines.byteCount(domainSizes, channels: channels, size: kind.size) else {
             throw ParseError(.malformed, at: sizesField.at, "NRRD sizes \(sizes) describe more samples than any file can hold")
         }
         var lineSkip = 0, byteSkip = 0
         if let l = fields["line skip"] ?? fields["lineskip"] {
-            guard let v = l.int, v >= 0 else { throw ParseError(.malformed, at: l.at, "NRRD line skip is '\(l.value.prefix(20))'") }
+            guard let v = l.int, v >= 0, v < StoredData.maxSkip else { throw ParseError(.malformed, at: l.at, "NRRD line skip is '\(l.value.prefix(20))'") }
             lineSkip = v
         }
         if let s = fields["byte skip"] ?? fields["byteskip"] {
-            guard let v = s.int, v >= -1 else { throw ParseError(.malformed, at: s.at, "NRRD byte skip is '\(s.value.prefix(20))'") }
+            guard let v = s.int, v >= -1, v < StoredData.maxSkip else { throw ParseError(.malformed, at: s.at, "NRRD byte skip is '\(s.value.prefix(20))'") }
             if v == -1, encoding != .raw {
                 throw ParseError(.malformed, at: s.at, "NRRD byte skip -1 is only defined for raw encoding")
             }
@@ -323,13 +331,14 @@ package enum NRRDReader {
         let data = StoredData(files: files, localOffset: end ?? b.count, encoding: encoding, kind: kind, bigEndian: bigEndian,
                               bytes: bytes, lineSkip: lineSkip, byteSkip: byteSkip)
         let dtype: DType
-        switch (kind, channels, kinds?.first(where: { !domainKinds.contains($0) })) {
-        case (.uint8, 3, _): dtype = .rgb24
-        case (.uint8, 4, _): dtype = .rgba32
+        switch (kind, channels) {
+        case (.uint8, 3): dtype = .rgb24
+        case (.uint8, 4): dtype = .rgba32
         default: dtype = DType(rawValue: kind.rawValue) ?? .uint8
         }
         return NRRDHeader(sizes: sizes, domain: domain, directions: directions, origin: origin, spacings: spacings,
-                          space: spaceName, lps: lps, flipX: flipX, dtype: dtype, data: data, findings: findings)
+                          space: spaceName, lps: lps, flipX: flipX, dtype: dtype, data: data, findings: findings,
+                          channels: channels)
     }
 }
 

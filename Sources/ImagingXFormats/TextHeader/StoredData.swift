@@ -70,6 +70,10 @@ package struct StoredData: Sendable, Equatable {
         return bytes / files.count
     }
 
+    /// The largest byte or line skip accepted (larger ones describe no file, and must not
+    /// overflow offset arithmetic).
+    package static let maxSkip = 1 << 56
+
     /// Most data files one header may name (a list or a pattern).
     package static let maxFiles = 100_000
 
@@ -81,8 +85,9 @@ package struct StoredData: Sendable, Equatable {
         guard (step > 0 && first <= last) || (step < 0 && first >= last) else {
             throw ParseError(.malformed, at: offset, "file pattern range \(first)…\(last) step \(step) names no file")
         }
-        let (span, o1) = (last - first).dividedReportingOverflow(by: step)
-        guard !o1, span < maxFiles else {
+        let (difference, o0) = last.subtractingReportingOverflow(first)
+        let (span, o1) = difference.dividedReportingOverflow(by: step)
+        guard !o0, !o1, span < maxFiles else {
             throw ParseError(.limitExceeded, at: offset, "file pattern names more than \(maxFiles) files")
         }
         // Split the pattern around its one conversion.
@@ -120,7 +125,7 @@ package struct StoredData: Sendable, Equatable {
         var out: [String] = []
         var n = first
         while step > 0 ? n <= last : n >= last {
-            var digits = String(abs(n))
+            var digits = String(n.magnitude)
             let sign = n < 0 ? "-" : ""
             let pad = max(0, width - digits.count - sign.count)
             digits = zeroPad ? sign + String(repeating: "0", count: pad) + digits
