@@ -6,7 +6,7 @@ import PackageDescription
 //
 //   ImagingXBytes     bytes, errors, inflate, the file walker's I/O helpers
 //   ImagingXModel     the record model (Codable, Sendable) and its JSONL/CSV sinks
-//   ImagingXFormats   header readers: DICOM, NIfTI/Analyze, PNG/JPEG
+//   ImagingXFormats   header readers: DICOM, NIfTI/Analyze, PNG/JPEG, MetaImage, NRRD
 //   ImagingXPixels    decoders, volumes, statistics accumulators, the one-file reader
 //   ImagingXScan      walker and the one worker pool (typed records, cancellation, progress)
 //   ImagingXDatasets  series assembly, cases and layouts, fingerprints, voxel hashes
@@ -44,6 +44,8 @@ let package = Package(
         .systemLibrary(name: "CJPEG", providers: [.apt(["libjpeg-dev"])]),
         // libdeflate: whole-buffer inflate of .nii.gz voxel data (about twice zlib's speed here).
         .systemLibrary(name: "CDeflate", pkgConfig: "libdeflate", providers: [.apt(["libdeflate-dev"])]),
+        // libbz2: NRRD `encoding: bzip2` (Debian ships no pkg-config file: the module map links "bz2").
+        .systemLibrary(name: "CBzip2", providers: [.apt(["libbz2-dev"])]),
         // libpng and libjpeg report fatal errors by longjmp (or exit()); Swift cannot setjmp,
         // so the calls that can fail live in this small C target and return error codes.
         .target(
@@ -54,7 +56,7 @@ let package = Package(
         .target(name: "ImagingXModel", dependencies: ["ImagingXBytes"], swiftSettings: release),
         .target(name: "ImagingXFormats", dependencies: ["ImagingXModel", "CZlib"], swiftSettings: release),
         .target(
-            name: "ImagingXPixels", dependencies: ["ImagingXFormats", "CDeflate", "CImagingCodecs"],
+            name: "ImagingXPixels", dependencies: ["ImagingXFormats", "CDeflate", "CImagingCodecs", "CBzip2"],
             swiftSettings: release),
         .target(name: "ImagingXScan", dependencies: ["ImagingXPixels"], swiftSettings: release),
         .target(name: "ImagingXDatasets", dependencies: ["ImagingXScan"], swiftSettings: release),
@@ -62,7 +64,7 @@ let package = Package(
         .target(name: "ImagingX", dependencies: ["ImagingXMDFP"], swiftSettings: release),
 
         // Byte-level builders for DICOM, NIfTI, PNG and JPEG fixtures (tests, SampleData, benchmarks).
-        .target(name: "ImagingXFixtures", dependencies: ["ImagingX", "CZlib", "CImagingCodecs"]),
+        .target(name: "ImagingXFixtures", dependencies: ["ImagingX", "CZlib", "CImagingCodecs", "CBzip2"]),
         .executableTarget(
             name: "imagingx",
             dependencies: [

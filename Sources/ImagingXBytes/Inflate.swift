@@ -11,8 +11,16 @@ package final class Inflater {
         case gzip
         /// raw deflate (RFC 1951), as DICOM Deflated Explicit VR Little Endian (PS3.5 §A.5).
         case raw
+        /// zlib stream (RFC 1950), as MetaImage `CompressedData = True` (MetaIO writes it with compress2).
+        case zlib
 
-        var windowBits: Int32 { self == .gzip ? 15 + 16 : -15 }
+        var windowBits: Int32 {
+            switch self {
+            case .gzip: 15 + 16
+            case .raw: -15
+            case .zlib: 15
+            }
+        }
     }
 
     /// The stream lives behind a pointer: zlib keeps a pointer back to it in its state, so it

@@ -67,4 +67,55 @@ public enum BenchCorpus {
             try Data(bytes).write(to: dir.appendingPathComponent(String(format: "large_%05d.dcm", i)))
         }
     }
+
+    /// The MetaImage/NRRD speed corpus: `count` files each of `.mha` (raw and zlib), `.mhd` + `.raw`, `.nrrd`
+    /// (raw), `.nrrd` (gzip), and the same volume as `.nii` and `.nii.gz`, an int16 grid of `dims`
+    /// with CT-like values, so header scans and `--stats` compare like with like.
+    public static func writeTextHeader(to root: String, count: Int, dims: [Int]) throws {
+        let fm = FileManager.default
+        var rng = SampleData.Random(seed: 11)
+        let n = dims.reduce(1, *)
+        let values = (0..<n).map { i in Double(Int(rng.next() % 64) + (i % 977) - 1024) }
+        let int16 = FixtureSampleType(size: 2, signed: true)
+        var mha = MetaImageBuilder(dims: dims, elementType: "MET_SHORT")
+        mha.spacing = [0.9, 0.9, 3]
+        mha.origin = [14, -14, -24]
+        mha.transform = [1, 0, 0, 0, 1, 0, 0, 0, 1]
+        mha.anatomicalOrientation = "RAI"
+        var nrrd = NRRDBuilder(type: "short", sample: int16, sizes: dims)
+        nrrd.space = "left-posterior-superior"
+        nrrd.directions = [[0.9, 0, 0], [0, 0.9, 0], [0, 0, 3]]
+        nrrd.origin = [14, -14, -24]
+        nrrd.kinds = ["domain", "domain", "domain"]
+        var nrrdGz = nrrd
+        nrrdGz.encoding = "gzip"
+        var nifti = NIfTIBuilder(.nifti1)
+        nifti.setGrid(dims: dims, pixdim: [0.9, 0.9, 3], datatype: 4, bitpix: 16)
+        nifti.set("xyzt_units", [10])
+        nifti.setSform([[-0.9, 0, 0, -14], [0, -0.9, 0, 14], [0, 0, 3, -24]])
+        let niftiFile = nifti.singleFile(data: int16.encode(values))
+        let templates: [(String, String, [(String, [UInt8])])] = [
+            ("mha", "mha", mha.files(name: "x.mha", values: values)),
+            ("mhd", "mhd", { var m = mha; m.storage = .file("x.raw"); return m.files(name: "x.mhd", values: values) }()),
+            ("mhaz", "mha", { var m = mha; m.compressed = true; return m.files(name: "x.mha", values: values) }()),
+            ("nrrd", "nrrd", nrrd.files(name: "x.nrrd", values: values)),
+            ("nrrdgz", "nrrd", nrrdGz.files(name: "x.nrrd", values: values)),
+            ("nii", "nii", [("x.nii", niftiFile)]),
+            ("niigz", "nii.gz", [("x.nii.gz", Compression.gzip(niftiFile))]),
+        ]
+        for (folder, ext, files) in templates {
+            let dir = URL(fileURLWithPath: root).appendingPathComponent(folder)
+            try fm.createDirectory(at: dir, withIntermediateDirectories: true)
+            for i in 0..<count {
+                let stem = String(format: "case_%06d", i)
+                var header = files[0].1
+                if folder == "mhd" {
+                    // Each header names its own data file.
+                    header = Array(String(decoding: header, as: UTF8.self).replacingOccurrences(of: "x.raw", with: stem + ".raw").utf8)
+                    try Data(files[1].1).write(to: dir.appendingPathComponent(stem + ".raw"))
+                }
+                try Data(header).write(to: dir.appendingPathComponent(stem + "." + ext))
+            }
+        }
+    }
 }

@@ -229,6 +229,52 @@ public enum SampleData {
                       rightValue: 2, labelsJSON: "{\"background\": 0, \"left\": 1, \"right\": 2}", name: "ImagingX synthetic MR, site 2")
         try mrDataset("mr-nifti-partial", seed: 9_2026, dims: [24, 24, 24], pixdim: [1.5, 1.5, 1.5], base: 900, leftValue: 2,
                       rightValue: 1, labelsJSON: "{\"background\": 0, \"right\": 1, \"lesion\": 2}", name: "ImagingX synthetic MR, other protocol")
+        // 7. MetaImage and NRRD (their own generator, so the files above do not change).
+        for (name, bytes) in textHeaderSamples() { try put(name, bytes) }
         return (files, bytes)
+    }
+
+    /// SampleData/ct-metaimage (LUNA16-like `.mhd` + `.raw`, and a zlib `.mha`) and
+    /// SampleData/slicer-nrrd (3D Slicer-like gzip `.nrrd` volume and segmentation).
+    static func textHeaderSamples() -> [(String, [UInt8])] {
+        var r = Random(seed: 31_2026)
+        var out: [(String, [UInt8])] = []
+        func ct(_ n: Int, _ slices: Int) -> [Double] {
+            (0..<slices).flatMap { z in ctPixels(columns: n, rows: n, slice: z, rng: &r).map { Double($0) - 1024 } }
+        }
+        var luna = MetaImageBuilder(dims: [48, 48, 12], elementType: "MET_SHORT")
+        luna.transform = [1, 0, 0, 0, 1, 0, 0, 0, 1]
+        luna.origin = [-198.1, -195.0, -335.25]
+        luna.centerOfRotation = [0, 0, 0]
+        luna.anatomicalOrientation = "RAI"
+        luna.spacing = [0.703125, 0.703125, 2.5]
+        luna.storage = .file("case001.raw")
+        out += luna.files(name: "case001.mhd", values: ct(48, 12)).map { ("ct-metaimage/subset0/" + $0.0, $0.1) }
+        var packed = MetaImageBuilder(dims: [32, 32, 8], elementType: "MET_SHORT")
+        packed.transform = [1, 0, 0, 0, 1, 0, 0, 0, 1]
+        packed.origin = [-160, -150, -90]
+        packed.anatomicalOrientation = "RAI"
+        packed.spacing = [0.9, 0.9, 3]
+        packed.compressed = true
+        out += packed.files(name: "case002.mha", values: ct(32, 8)).map { ("ct-metaimage/subset0/" + $0.0, $0.1) }
+
+        let int16 = FixtureSampleType(size: 2, signed: true)
+        let angle = 10.0 * Double.pi / 180
+        var volume = NRRDBuilder(type: "short", sample: int16, sizes: [40, 40, 10])
+        volume.encoding = "gzip"
+        volume.space = "left-posterior-superior"
+        volume.directions = [[0.9, 0, 0], [0, 0.9 * cos(angle), 0.9 * sin(angle)], [0, -3 * sin(angle), 3 * cos(angle)]]
+        volume.origin = [-18, -20, -15]
+        volume.kinds = ["domain", "domain", "domain"]
+        volume.extraLines = ["space units: \"mm\" \"mm\" \"mm\""]
+        let voxels = ct(40, 10)
+        out += volume.files(name: "MRHead.nrrd", values: voxels).map { ("slicer-nrrd/" + $0.0, $0.1) }
+        var seg = volume
+        seg.type = "unsigned char"
+        seg.sample = FixtureSampleType(size: 1, signed: false)
+        seg.endian = nil
+        seg.extraLines = ["Segment0_ID:=Segment_1", "Segment0_Name:=tissue", "Segment0_LabelValue:=1"]
+        out += seg.files(name: "MRHead.seg.nrrd", values: voxels.map { $0 > 0 ? 1 : 0 }).map { ("slicer-nrrd/" + $0.0, $0.1) }
+        return out
     }
 }

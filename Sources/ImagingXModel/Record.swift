@@ -1,7 +1,7 @@
 import ImagingXBytes
 /// Which reader produced a record. Decided from content, never from the file name.
 public enum FileFormat: String, Sendable, CaseIterable, Codable {
-    case dicom, nifti1, nifti2, analyze, png, jpeg, unknown
+    case dicom, nifti1, nifti2, analyze, png, jpeg, metaimage, nrrd, unknown
 }
 
 public enum RecordStatus: String, Sendable, Codable {
@@ -29,6 +29,7 @@ public enum FindingCode: String, Sendable, Codable, CaseIterable {
     case noFileMeta = "no_file_meta"
     case noImage = "no_image"
     case noXform = "no_xform"
+    case orientationLabelMismatch = "orientation_label_mismatch"
     case orientationNotOrthonormal = "orientation_not_orthonormal"
     case palette
     case physAspectOnly = "phys_aspect_only"

@@ -137,6 +137,8 @@ public final class FileReader {
             if options.stats { rasterStats(&record, jpeg: true) }
             return
         }
+        // MetaImage (`ObjectType =` / `NDims =`) and NRRD (`NRRD000X`): TextHeaderImages.swift.
+        if try readTextHeader(&record, head: head, fullPath: fullPath) { return }
         if let (variant, bigEndian) = NIfTIReader.sniff(head) {
             let size = variant == .nifti2 ? 540 : 348
             let bytes = try source.bytes(at: 0, count: size, "NIfTI header")
@@ -157,10 +159,18 @@ public final class FileReader {
             }
         }
         if head.count >= 3, head[0] == 0x1F, head[1] == 0x8B {
-            try readGzip(&record)
+            do {
+                try readGzip(&record)
+            } catch where error.kind == .unsupported {
+                // Not a .nii.gz: the gzip data file of a MetaImage/NRRD header beside it?
+                if let fullPath, let header = FileReader.textHeader(describing: fullPath) {
+                    throw ParseError(.unsupported, at: 0, "compressed voxel data with no header of its own: described by \(header)")
+                }
+                throw error
+            }
             return
         }
-        if let fullPath, let header = FileReader.pairedHeader(for: fullPath) {
+        if let fullPath, let header = FileReader.pairedHeader(for: fullPath) ?? FileReader.textHeader(describing: fullPath) {
             throw ParseError(.unsupported, at: 0, "raw voxel data with no header of its own: described by \(header)")
         }
         throw ParseError(.unsupported, at: 0, "not a recognised image format (first bytes \(hexPrefix(head)))")

@@ -4,7 +4,9 @@ import ImagingXFixtures
 // Regenerates SampleData/ deterministically:      swift run make-sample-data [DIR]
 // Writes the generated DICOM conformance corpus:  swift run make-sample-data --dicom-corpus DIR
 // Writes one dataset per layout (with faults):   swift run make-sample-data --layout-corpus DIR
+// Writes the MetaImage/NRRD conformance corpus: swift run make-sample-data --meta-corpus DIR
 // Writes the benchmark corpus (N files a format): swift run make-sample-data --bench-corpus DIR N
+// Writes the MetaImage/NRRD speed corpus:      swift run make-sample-data --bench-meta DIR N XxYxZ
 // Writes N large (8 MiB) DICOM files:            swift run make-sample-data --bench-large DIR N
 // Writes N JPEG Lossless 512×512 CT slices:       swift run make-sample-data --ljpeg-bench DIR N
 let arguments = Array(CommandLine.arguments.dropFirst())
@@ -18,9 +20,17 @@ do {
     } else if arguments.first == "--layout-corpus", arguments.count == 2 {
         try LayoutCorpus.write(to: arguments[1])
         print("wrote one dataset per layout (nnunet, nnunet-dataset, msd, datalist, kits, brats, plain, tcia) under \(arguments[1])")
+    } else if arguments.first == "--meta-corpus", arguments.count == 2 {
+        let n = try MetaCorpus.write(to: arguments[1])
+        print("wrote \(n) MetaImage and NRRD files (headers and data files) under \(arguments[1])")
     } else if arguments.first == "--bench-corpus", arguments.count == 3, let count = Int(arguments[2]) {
         try BenchCorpus.write(to: arguments[1], count: count)
         print("wrote \(count) files for each of \(BenchCorpus.formats.joined(separator: ", ")) under \(arguments[1])")
+    } else if arguments.first == "--bench-meta", arguments.count == 4, let count = Int(arguments[2]) {
+        // --bench-meta DIR N XxYxZ: MetaImage/NRRD and the same volume as .nii/.nii.gz.
+        let dims = arguments[3].split(separator: "x").compactMap { Int($0) }
+        try BenchCorpus.writeTextHeader(to: arguments[1], count: count, dims: dims)
+        print("wrote \(count) files each of mha, mhaz, mhd (+raw), nrrd, nrrdgz, nii, niigz under \(arguments[1])")
     } else if arguments.first == "--bench-large", arguments.count == 3, let count = Int(arguments[2]) {
         try BenchCorpus.writeLarge(to: arguments[1], count: count)
         print("wrote \(count) DICOM files of 8 MiB under \(arguments[1])")
@@ -32,7 +42,7 @@ do {
         let written = try SampleData.write(to: root)
         print("wrote \(written.files) files (\(written.bytes) bytes) under \(root)")
     } else {
-        FileHandle.standardError.write(Data("usage: make-sample-data [DIR] | --dicom-corpus DIR | --series-corpus DIR | --layout-corpus DIR | --bench-corpus DIR N | --bench-large DIR N | --ljpeg-bench DIR N\n".utf8))
+        FileHandle.standardError.write(Data("usage: make-sample-data [DIR] | --dicom-corpus DIR | --series-corpus DIR | --layout-corpus DIR | --meta-corpus DIR | --bench-corpus DIR N | --bench-meta DIR N XxYxZ | --bench-large DIR N | --ljpeg-bench DIR N\n".utf8))
         exit(2)
     }
 } catch {

@@ -24,7 +24,29 @@ struct CorruptionTests {
         let png = try! RasterBuilder.png(width: 5, height: 3, bitDepth: 8, colorType: 2, pixelsPerMetre: (1000, 1000),
                                          pixels: [UInt8](repeating: 1, count: 45))
         let jpeg = try! RasterBuilder.jpeg(width: 6, height: 4, components: 3, pixels: [UInt8](repeating: 1, count: 72))
+        let values = MetaCorpus.values(24, .init(size: 2, signed: true), seed: 41)
+        var mha = MetaImageBuilder(dims: [4, 3, 2], elementType: "MET_SHORT")
+        mha.transform = MetaCorpus.oblique(0.2, 0.1)
+        mha.spacing = [0.5, 0.5, 2]
+        var mhaZ = mha
+        mhaZ.compressed = true
+        mhaZ.msb = true
+        func nrrd(_ encoding: String) -> [UInt8] {
+            var b = NRRDBuilder(type: "short", sample: .init(size: 2, signed: true), sizes: [4, 3, 2])
+            b.encoding = encoding
+            b.space = "left-posterior-superior"
+            b.directions = [[0.5, 0, 0], [0, 0.5, 0], [0, 0, 2]]
+            b.origin = [1, 2, 3]
+            return b.files(name: "n.nrrd", values: values)[0].1
+        }
         return [
+            Fixture(name: "metaimage", bytes: mha.files(name: "m.mha", values: values)[0].1),
+            Fixture(name: "metaimage-zlib", bytes: mhaZ.files(name: "m.mha", values: values)[0].1),
+            Fixture(name: "nrrd-raw", bytes: nrrd("raw")),
+            Fixture(name: "nrrd-gzip", bytes: nrrd("gzip")),
+            Fixture(name: "nrrd-bzip2", bytes: nrrd("bzip2")),
+            Fixture(name: "nrrd-ascii", bytes: nrrd("ascii")),
+            Fixture(name: "nrrd-hex", bytes: nrrd("hex")),
             Fixture(name: "dicom-explicit-le", bytes: DICOMFixtures.ctSlice(spec: spec)),
             Fixture(name: "dicom-implicit", bytes: DICOMFixtures.ctSlice(syntax: .implicitLittle, spec: spec)),
             Fixture(name: "dicom-big-endian", bytes: DICOMFixtures.ctSlice(syntax: .explicitBig, spec: spec)),
@@ -83,7 +105,8 @@ struct CorruptionTests {
         }
         // Readable prefixes form one tail: once the header is complete, longer prefixes stay ok.
         #expect(okAfterFirstOK, "\(f.name): a longer prefix failed after a shorter one read")
-        if f.name.hasPrefix("dicom") || f.name.hasPrefix("nifti1") && !f.name.hasSuffix("gz") || f.name.hasPrefix("nifti2") {
+        if f.name.hasPrefix("dicom") || f.name.hasPrefix("nifti1") && !f.name.hasSuffix("gz") || f.name.hasPrefix("nifti2")
+            || f.name == "metaimage" || f.name == "nrrd-raw" {
             // These carry the image data in the file: only the whole file reads clean.
             #expect(firstOK == nil, "\(f.name): a strict prefix of \(firstOK ?? -1) bytes read clean")
         }

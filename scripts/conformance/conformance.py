@@ -334,6 +334,152 @@ def raster_view(path):
         return view
 
 
+
+# ---------------------------------------------------------------- SimpleITK view (MetaImage)
+
+META_EXTENSIONS = (".mha", ".mhd")
+NRRD_EXTENSIONS = (".nrrd", ".nhdr")
+SITK_COMPONENTS = {"8-bit unsigned integer": "uint8", "8-bit signed integer": "int8", "16-bit unsigned integer": "uint16",
+                   "16-bit signed integer": "int16", "32-bit unsigned integer": "uint32", "32-bit signed integer": "int32",
+                   "64-bit unsigned integer": "uint64", "64-bit signed integer": "int64",
+                   "32-bit float": "float32", "64-bit float": "float64"}
+
+
+def lps_affine(directions, origin):
+    """Voxel index to RAS+: direction columns (spacing included), origin, in 3D (a 2D image gets
+    its plane's unit normal as the third column), LPS world rows 0 and 1 negated. `directions`
+    is a list of world vectors, one per voxel axis. The README's rule for MetaImage and NRRD."""
+    n = min(len(directions), 3)
+    a = np.eye(4)
+    for c in range(n):
+        v = list(directions[c])[:3]
+        a[:len(v), c] = v
+        a[len(v):3, c] = 0
+    if n == 2:
+        normal = np.cross(a[:3, 0], a[:3, 1])
+        norm = np.linalg.norm(normal)
+        a[:3, 2] = normal / norm if norm > 0 else [0, 0, 1]
+    o = list(origin)[:3]
+    a[:len(o), 3] = o
+    return a
+
+
+def metaimage_view(path, io="MetaImageIO", fmt="metaimage"):
+    """SimpleITK's view of a MetaImage header (ImageFileReader.ReadImageInformation); also of an
+    NRRD (NrrdImageIO, which is teem) where pynrrd cannot read a variant the format defines."""
+    import SimpleITK as sitk
+    reader = sitk.ImageFileReader()
+    reader.SetFileName(path)
+    reader.SetImageIO(io)
+    try:
+        reader.ReadImageInformation()
+    except Exception as e:
+        return {"format": fmt, "status": "error", "peer_error": f"{type(e).__name__}: {e}"[:200]}
+    n = reader.GetDimension()
+    size, spacing = list(reader.GetSize()), list(reader.GetSpacing())
+    direction = np.array(reader.GetDirection()).reshape(n, n)
+    origin = list(reader.GetOrigin())
+    m = min(n, 3)
+    lps = lps_affine([direction[:m, i] * spacing[i] for i in range(m)], origin[:m])
+    ras = np.diag([-1, -1, 1, 1]) @ lps
+    comps = reader.GetNumberOfComponents()
+    ptype = sitk.GetPixelIDValueAsString(reader.GetPixelID())
+    component = next((v for k, v in SITK_COMPONENTS.items() if k in ptype), None)
+    dtype = {("uint8", 3): "rgb24", ("uint8", 4): "rgba32"}.get((component, comps), component)
+    view = {"format": fmt, "status": "ok", "dims": size, "spacing": spacing, "dtype": dtype, "channels": comps,
+            "affine": ras.tolist(), "axcodes": "".join(aff2axcodes(ras))}
+    with open(path, "rb") as f:
+        head = f.read(65536).decode("latin-1")
+    if fmt == "nrrd":
+        view["compressed"] = any(l.split(":")[0].strip() == "encoding" and l.split(":", 1)[1].strip() in ("gzip", "gz", "bzip2", "bz2")
+                                 for l in head.split("\n\n")[0].splitlines() if ":" in l)
+        return view
+    view["compressed"] = any(l.split("=")[0].strip() == "CompressedData" and l.split("=", 1)[1].strip()[:1] in "Tt1"
+                             for l in head.splitlines() if "=" in l)
+    return view
+
+
+# ---------------------------------------------------------------- pynrrd view (NRRD)
+
+NRRD_DOMAIN_KINDS = {"domain", "space", "time", "???", "none"}
+LPS_SPACES = {"left-posterior-superior", "left-posterior-superior-time"}
+RAS_SPACES = {"right-anterior-superior", "right-anterior-superior-time"}
+LAS_SPACES = {"left-anterior-superior", "left-anterior-superior-time"}
+NRRD_SPACE_NAMES = {"ras": "right-anterior-superior", "las": "left-anterior-superior", "lps": "left-posterior-superior",
+                    "rast": "right-anterior-superior-time", "last": "left-anterior-superior-time",
+                    "lpst": "left-posterior-superior-time"}
+
+
+def nrrd_view(path):
+    """pynrrd's view of an NRRD header (nrrd.read_header), turned into record fields by the
+    README's rule: axes with a `none` space direction or a non-domain kind hold channels; spacing
+    is the length of each space direction (else `spacings`, else 1); the affine maps the space
+    directions and origin to RAS+ (LPS: rows 0, 1 negated; LAS: row 0), none without a named
+    patient space."""
+    import nrrd
+    try:
+        with open(path, "rb") as f:
+            h = nrrd.read_header(f)
+        if h["encoding"] == "hex":
+            raise ValueError("pynrrd does not read hex encoding")
+    except Exception:
+        # pynrrd 1.1.3 does not read `data file: LIST` headers nor hex data: teem (through
+        # SimpleITK's NrrdImageIO) judges those.
+        return metaimage_view(path, io="NrrdImageIO", fmt="nrrd")
+    sizes = [int(x) for x in h["sizes"]]
+    nd = len(sizes)
+    kinds = [k.lower() for k in h.get("kinds", ["domain"] * nd)]
+    dirs = h.get("space directions")
+    domain = [k in NRRD_DOMAIN_KINDS for k in kinds]
+    if dirs is not None:
+        for i, v in enumerate(dirs):
+            if v is None or np.all(np.isnan(np.asarray(v, dtype=float))):
+                domain[i] = False
+    dims = [s for s, d in zip(sizes, domain) if d]
+    channels = int(np.prod([s for s, d in zip(sizes, domain) if not d])) if not all(domain) else 1
+    dtype = np.dtype(nrrd.reader._determine_datatype(h)).newbyteorder("=")
+    component = {"u1": "uint8", "i1": "int8", "u2": "uint16", "i2": "int16", "u4": "uint32", "i4": "int32", "u8": "uint64",
+                 "i8": "int64", "f4": "float32", "f8": "float64"}[dtype.str[1:]]
+    view = {"format": "nrrd", "status": "ok", "dims": dims, "channels": channels,
+            "dtype": {("uint8", 3): "rgb24", ("uint8", 4): "rgba32"}.get((component, channels), component),
+            "compressed": h["encoding"] in ("gzip", "gz", "bzip2", "bz2")}
+    vectors = [np.asarray(v, dtype=float) for i, v in enumerate(dirs) if domain[i]] if dirs is not None else None
+    if vectors is not None:
+        view["spacing"] = [float(np.linalg.norm(v)) for v in vectors]
+    elif "spacings" in h:
+        view["spacing"] = [1.0 if np.isnan(x) else float(x) for x, d in zip(h["spacings"], domain) if d]
+    else:
+        view["spacing"] = [1.0] * len(dims)
+    space = NRRD_SPACE_NAMES.get(str(h.get("space")).lower(), h.get("space"))
+    if vectors is not None and space in LPS_SPACES | RAS_SPACES | LAS_SPACES:
+        origin = list(h.get("space origin", np.zeros(len(vectors[0]))))
+        a = lps_affine(vectors, origin)
+        flip = {**{s: [-1, -1, 1, 1] for s in LPS_SPACES}, **{s: [1, 1, 1, 1] for s in RAS_SPACES},
+                **{s: [-1, 1, 1, 1] for s in LAS_SPACES}}[space]
+        ras = np.diag(flip) @ a
+        view["affine"] = ras.tolist()
+        view["axcodes"] = "".join(aff2axcodes(ras))
+    else:
+        view["affine"] = None
+        view["axcodes"] = None
+    return view
+
+
+def meta_stats(path, fmt):
+    """Statistics of the array SimpleITK (MetaImage) or pynrrd (NRRD) returns."""
+    if fmt == "metaimage":
+        import SimpleITK as sitk
+        return array_stats(sitk.GetArrayFromImage(sitk.ReadImage(path, imageIO="MetaImageIO")))
+    import nrrd
+    try:
+        data, _ = nrrd.read(path)
+    except Exception:
+        # pynrrd cannot read it (hex, LIST, a data file pattern, byte skip on gzip data): teem can.
+        import SimpleITK as sitk
+        return array_stats(sitk.GetArrayFromImage(sitk.ReadImage(path, imageIO="NrrdImageIO")))
+    return array_stats(data)
+
+
 # ---------------------------------------------------------------- comparison
 
 def same(a, b):
@@ -421,6 +567,8 @@ def peer_stats(path, view):
             if np.iscomplexobj(np.empty(0, dtype=img.get_data_dtype())):
                 return None
             return array_stats(np.asanyarray(img.dataobj))
+        if fmt in ("metaimage", "nrrd"):
+            return meta_stats(path, fmt)
         if fmt in ("png", "jpeg"):
             with Image.open(path) as im:
                 if im.mode == "P":
@@ -444,6 +592,8 @@ def peer_load_error(path, view):
             ds.pixel_array
         elif fmt in ("nifti1", "nifti2", "analyze"):
             np.asanyarray(nib.load(path).dataobj)
+        elif fmt in ("metaimage", "nrrd"):
+            meta_stats(path, fmt)
         elif fmt in ("png", "jpeg"):
             with Image.open(path) as im:
                 im.load()
@@ -782,6 +932,12 @@ def check_plan_orientations(imagingx, work):
 
 
 def peer_view(path):
+    # SimpleITK and pynrrd choose by extension; our reader sniffs the text keys / magic.
+    lower = path.lower()
+    if lower.endswith(META_EXTENSIONS):
+        return metaimage_view(path)
+    if lower.endswith(NRRD_EXTENSIONS):
+        return nrrd_view(path)
     return dicom_view(path) or nifti_view(path) or raster_view(path)
 
 
@@ -794,6 +950,7 @@ def main():
     ap.add_argument("--sample-data", help="the SampleData folder")
     ap.add_argument("--series-corpus", help="folder written by `make-sample-data --series-corpus`")
     ap.add_argument("--layout-corpus", help="folder written by `make-sample-data --layout-corpus`")
+    ap.add_argument("--meta-corpus", help="folder written by `make-sample-data --meta-corpus` (MetaImage, NRRD)")
     args = ap.parse_args()
 
     os.makedirs(args.work, exist_ok=True)
@@ -813,6 +970,8 @@ def main():
     corpora["palettes"] = palettes
     if args.generated_dicom:
         corpora["generated-dicom"] = args.generated_dicom
+    if args.meta_corpus:
+        corpora["generated-meta"] = args.meta_corpus
     if args.sample_data:
         corpora["sampledata"] = args.sample_data
     with open(args.exclusions) as f:

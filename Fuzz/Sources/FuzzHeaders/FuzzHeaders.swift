@@ -1,7 +1,8 @@
 import ImagingX
 
 // One reader, reused as the scanner reuses it: state must not leak from one input to the next.
-// Pixel statistics are on, so every decoder (NIfTI/gz, DICOM native/RLE/JPEG, PNG, JPEG) is fuzzed too.
+// Pixel statistics are on, so every decoder (NIfTI/gz, DICOM native/RLE/JPEG, PNG, JPEG, MetaImage and
+// NRRD attached data in every encoding) is fuzzed too.
 nonisolated(unsafe) let reader = FileReader(options: ReadOptions(stats: true))
 
 @_cdecl("LLVMFuzzerTestOneInput")
