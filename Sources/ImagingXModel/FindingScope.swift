@@ -14,7 +14,7 @@ extension FindingCode {
             return true
         // Geometry, value transforms recorded elsewhere, and facts about the file.
         case .cmyk, .densityAspectOnly, .dicomdir, .fileMetaImplicitVr, .geometryMissing, .geometryVm,
-             .heightInDnl, .noFileMeta, .noImage, .noXform, .orientationNotOrthonormal, .palette,
+             .heightInDnl, .noFileMeta, .noImage, .noXform, .orientationLabelMismatch, .orientationNotOrthonormal, .palette,
              .physAspectOnly, .physLength, .physZero, .pixdimNonfinite, .pixdimNonpositive,
              .pixelDataAbsent, .pixelSpacingVm, .qfacInvalid, .qformCodeInvalid, .qformSformMismatch,
              .quaternionInvalid, .rescaleSlopeZero, .sclInterInvalid, .sformCodeInvalid, .sformNonfinite,
