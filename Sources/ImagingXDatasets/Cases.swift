@@ -68,7 +68,8 @@ public enum DatasetLayout: String, Codable, Sendable, CaseIterable {
 
 /// Finds the cases of a dataset folder (see `DatasetLayout` and `detect` for the layouts).
 public enum CaseFinder {
-    public static let defaultLabelSuffixes = ["_seg", "_mask", "_label", "_labels", "_gt", "_segmentation"]
+    /// `.seg` is 3D Slicer's segmentation beside its volume (`MRHead.seg.nrrd`).
+    public static let defaultLabelSuffixes = ["_seg", "_mask", "_label", "_labels", "_gt", "_segmentation", ".seg"]
 
     public struct DatasetInfo: Sendable, Codable, Equatable {
         public var name: String?
@@ -84,7 +85,10 @@ public enum CaseFinder {
         public init() {}
     }
 
-    static let imageEndings = [".nii.gz", ".nii", ".hdr", ".mha", ".nrrd", ".png", ".jpg", ".jpeg", ".dcm", ".tif"]
+    static let imageEndings = [".nii.gz", ".nii", ".hdr", ".mha", ".mhd", ".nrrd", ".nhdr", ".png", ".jpg", ".jpeg", ".dcm", ".tif"]
+    /// Voxel data described by a header beside it (Analyze/NIfTI pairs, MetaImage, NRRD): never
+    /// an image or a DICOM candidate of its own.
+    static let dataEndings: Set<String> = [".img", ".raw", ".zraw"]
 
     package static func split(_ name: String) -> (stem: String, ending: String) {
         let lower = name.lowercased()
@@ -202,7 +206,7 @@ public enum CaseFinder {
         walkFiles(root, prefix: "").filter { rel in
             let ending = split(rel).ending.lowercased()
             return ending == ".dcm" || !imageEndings.contains(ending) && !rel.lowercased().hasSuffix(".json")
-                && !rel.lowercased().hasSuffix(".img")
+                && !dataEndings.contains(ending)
         }
     }
 

@@ -136,8 +136,19 @@ extension FileReader {
         withStats(&record) { record throws -> PixelStats in
             let layout = SampleLayout(kind: d.kind, bigEndian: d.encoding == .ascii ? false : d.bigEndian)
             try guardBudget(layout, d.bytes)
-            let acc = workspace.accumulator
-            acc.begin(layout, expectedBytes: d.bytes)
+            let base = workspace.accumulator
+            base.begin(layout, expectedBytes: d.bytes)
+            // Label-aware statistics (fingerprints) keep the decoded voxels, as for NIfTI.
+            let capture = options.captureVolume
+            if capture && d.bytes > options.maxDecodeBytes {
+                throw StatsError("\(d.bytes) bytes of voxels exceed the \(options.maxDecodeBytes >> 20) MiB decode limit")
+            }
+            var kept: [UInt8] = []
+            if capture { kept.reserveCapacity(d.bytes) }
+            let acc = Sink { piece in
+                base.consume(piece)
+                if capture { kept.append(contentsOf: piece) }
+            }
             let per = d.bytesPerFile
             if let files = d.files {
                 guard let fullPath else { throw StatsError("detached voxel data: the header was not read from a file") }
@@ -159,10 +170,11 @@ extension FileReader {
             } else {
                 try decodeStored(source, d, base: d.byteSkipFromFileStart ? 0 : d.localOffset, count: per) { acc.consume($0) }
             }
-            guard acc.samples * d.kind.size == d.bytes else {
-                throw StatsError("decoded \(acc.samples) samples; the header describes \(d.bytes / d.kind.size)")
+            guard base.samples * d.kind.size == d.bytes else {
+                throw StatsError("decoded \(base.samples) samples; the header describes \(d.bytes / d.kind.size)")
             }
-            return finishStats(acc, &record)
+            if capture { captured = Volume(layout: layout, bytes: kept) }
+            return finishStats(base, &record)
         }
     }
 

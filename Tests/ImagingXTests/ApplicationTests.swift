@@ -286,3 +286,17 @@ struct ApplicationTests {
         #expect(throws: FingerprintError.self) { try FingerprintDataset.run(FingerprintRequest()) }
     }
 }
+
+extension ApplicationTests {
+    @Test("fingerprint: LUNA16-like MetaImage (.mhd + .raw, .mha) and a 3D Slicer volume with its .seg.nrrd become cases")
+    func fingerprintTextHeaders() throws {
+        let root = try Self.sampleData()
+        let luna = try FingerprintDataset.run(FingerprintRequest(folder: root + "/ct-metaimage", jobs: 2)).fingerprint
+        // The .raw beside the .mhd is its data, not a case or a DICOM candidate.
+        #expect(luna.cases == 2 && luna.cases_failed.isEmpty, "\(luna.cases_failed)")
+        #expect(luna.by_format["metaimage"] == 2)
+        let slicer = try FingerprintDataset.run(FingerprintRequest(folder: root + "/slicer-nrrd", jobs: 2)).fingerprint
+        #expect(slicer.cases == 1 && slicer.cases_with_labels == 1 && slicer.cases_failed.isEmpty, "\(slicer.cases_failed)")
+        #expect(slicer.by_format["nrrd"] == 1)
+    }
+}
