@@ -71,10 +71,12 @@ package enum EncapsulatedPixelData {
             }
             if !result.contains(where: \.isEmpty) { return result }
         }
-        // No usable table: a frame starts at each fragment that opens with a JPEG SOI marker.
+        // No usable table: a frame starts at each fragment that opens with a JPEG / JPEG-LS SOI
+        // or a JPEG 2000 SOC marker.
         var result: [[Fragment]] = []
         for frag in fragments {
-            let soi = frag.length >= 2 ? try src.u16(frag.offset, bigEndian: true, "fragment") == 0xFFD8 : false
+            let marker = frag.length >= 2 ? try src.u16(frag.offset, bigEndian: true, "fragment") : 0
+            let soi = marker == 0xFFD8 || marker == 0xFF4F
             if soi || result.isEmpty { result.append([frag]) } else { result[result.count - 1].append(frag) }
         }
         guard result.count == frames else {

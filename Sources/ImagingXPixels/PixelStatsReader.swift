@@ -55,7 +55,10 @@ package final class PixelWorkspace {
     /// Whole-file buffers for libdeflate, grown on demand and given back when large.
     var compressed: [UInt8] = []
     var inflated: [UInt8] = []
+    /// The JPEG-LS / JPEG 2000 frame buffer (Codecs.swift), reused across files.
+    var codecFrame = UnsafeMutableRawBufferPointer(start: nil, count: 0)
     deinit {
+        codecFrame.deallocate()
         chunk.deallocate()
         inflateOut.deallocate()
         if let deflater { libdeflate_free_decompressor(deflater) }
@@ -339,6 +342,9 @@ extension FileReader {
                     }
                 }
                 return finishStats(acc, &record)
+            case let s where LosslessCodec.forSyntax(s) != nil:
+                return try codecStats(LosslessCodec.forSyntax(s)!, h, fragments, columns: columns, rows: rows,
+                                      samples: samples, layout: layout, &record)
             default:
                 throw StatsError(TransferSyntax.undecodedReason(syntax))
             }
