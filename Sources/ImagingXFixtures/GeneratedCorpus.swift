@@ -35,6 +35,8 @@ public enum GeneratedCorpus {
         try put("nested-30.dcm", DICOMFixtures.deeplyNested(depth: 30))
         let jpeg = try RasterBuilder.jpeg(width: 16, height: 8, components: 3, pixels: [UInt8](repeating: 90, count: 16 * 8 * 3))
         try put("jpeg-baseline.dcm", DICOMFixtures.encapsulated(frame: jpeg, columns: 16, rows: 8))
+        // JPEG-LS (CharLS) and JPEG 2000 (OpenJPEG) variants, compared with pydicom + pylibjpeg.
+        for v in try CodecFixtures.variants() { try put("codecs/\(v.name).dcm", v.bytes) }
         return count
     }
 }

@@ -35,6 +35,9 @@ from pydicom.errors import InvalidDicomError  # noqa: E402
 HERE = os.path.dirname(os.path.abspath(__file__))
 NATIVE_SYNTAXES = {"1.2.840.10008.1.2", "1.2.840.10008.1.2.1", "1.2.840.10008.1.2.1.99", "1.2.840.10008.1.2.2"}
 DICOMDIR_SOP_CLASS = "1.2.840.10008.1.3.10"
+PYLIBJPEG_SYNTAXES = {"1.2.840.10008.1.2.4.80", "1.2.840.10008.1.2.4.81", "1.2.840.10008.1.2.4.90",
+                      "1.2.840.10008.1.2.4.91", "1.2.840.10008.1.2.4.201", "1.2.840.10008.1.2.4.202",
+                      "1.2.840.10008.1.2.4.203"}
 
 # PS3.15 Annex E Basic Application Level Confidentiality Profile attributes whose values, where a
 # test file carries them, must never appear in our output (the privacy check).
@@ -371,6 +374,10 @@ def peer_stats(path, view):
         if fmt == "dicom":
             from pydicom.pixels import apply_rescale
             ds = pydicom.dcmread(path)
+            if ds.file_meta.get("TransferSyntaxUID") in PYLIBJPEG_SYNTAXES:
+                # JPEG-LS through pylibjpeg-libjpeg, JPEG 2000 / HTJ2K through pylibjpeg-openjpeg
+                # (not Pillow's plugin): the decoders pydicom documents for these syntaxes.
+                ds.pixel_array_options(decoding_plugin="pylibjpeg")
             arr = ds.pixel_array
             if "RescaleSlope" not in ds and "RescaleIntercept" not in ds:
                 # pydicom's apply_rescale reads top-level attributes only. In enhanced
