@@ -214,7 +214,7 @@ static uint16_t ixc_be16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1])
    claimed grid is checked before OpenJPEG allocates anything. A JP2 file wrapper is skipped to
    its jp2c box. Returns 0, or 1 with a message (offsets from the frame start). */
 static int ixc_j2k_main_header(const uint8_t *data, size_t size, ixc_codestream_info *info, int *codec_jp2,
-                               char *message, size_t message_size) {
+                               uint64_t *tiles, char *message, size_t message_size) {
     size_t at = 0;
     *codec_jp2 = 0;
     static const uint8_t jp2[8] = {0, 0, 0, 12, 0x6A, 0x50, 0x20, 0x20};
@@ -277,12 +277,9 @@ static int ixc_j2k_main_header(const uint8_t *data, size_t size, ixc_codestream_
             return 2;
         }
     }
-    /* Tiles: OpenJPEG keeps a record per tile; at most 65535 (as OpenJPEG itself). */
+    /* Tiles: OpenJPEG keeps a record per tile; at most 65535 (as OpenJPEG itself), checked by the caller. */
     uint64_t tx = ((uint64_t)xsiz - xt0 + xt - 1) / xt, ty = ((uint64_t)ysiz - yt0 + yt - 1) / yt;
-    if (tx * ty > 65535) {
-        ixc_say(message, message_size, "SIZ marker at %zu claims %llu tiles", at - 2, (unsigned long long)(tx * ty));
-        return 1;
-    }
+    *tiles = tx * ty;
     /* COD (the default coding style) up to the first tile: its multiple component transform byte. */
     at += lsiz;
     while (size - at >= 4 && data[at] == 0xFF && data[at + 1] != 0x90) {
@@ -301,7 +298,8 @@ int ixc_j2k_decode(const uint8_t *data, size_t size, const ixc_frame_spec *spec,
     int status = ixc_check_spec(spec, out_size, message, message_size);
     if (status) return status;
     int jp2 = 0;
-    status = ixc_j2k_main_header(data, size, info, &jp2, message, message_size);
+    uint64_t tiles = 0;
+    status = ixc_j2k_main_header(data, size, info, &jp2, &tiles, message, message_size);
     if (status) return status;
     if (info->width != spec->width || info->height != spec->height || info->components != spec->components) {
         ixc_say(message, message_size, "JPEG 2000 image is %d×%d with %d components; the DICOM header says %d×%d with %d",
@@ -312,6 +310,10 @@ int ixc_j2k_decode(const uint8_t *data, size_t size, const ixc_frame_spec *spec,
         ixc_say(message, message_size, "JPEG 2000 precision %d bits does not fit Bits Allocated %d",
                 info->precision, 8 * spec->bytes_per_sample);
         return 3;
+    }
+    if (tiles > 65535) {
+        ixc_say(message, message_size, "SIZ marker claims %llu tiles", (unsigned long long)tiles);
+        return 1;
     }
     uint64_t planes = (uint64_t)spec->width * spec->height * spec->components * 4;
     if (planes > spec->max_bytes) {

@@ -202,3 +202,42 @@ public enum CodecFixtures {
         return out
     }
 }
+
+extension CodecFixtures {
+    /// The codec benchmark corpus (scripts/bench_codecs.py): `count` 512×512 CT-like slices
+    /// (12 bits stored in 16, intercept −1024) each as JPEG-LS lossless, JPEG 2000 5/3 and
+    /// JPEG 2000 9/7 (ratio 10), and `count` 512×512 8-bit RGB images as JPEG-LS.
+    public static func benchCorpus(count: Int) throws -> [(folder: String, name: String, bytes: [UInt8])] {
+        var out: [(String, String, [UInt8])] = []
+        let w = 512, h = 512
+        var rng = SampleData.Random(seed: 2024)
+        for i in 0..<count {
+            var ct = [Int](repeating: 24, count: w * h)
+            for y in 64..<h {
+                for x in 0..<w {
+                    let noise = Int(rng.next() % 201) + Int(rng.next() % 201) + Int(rng.next() % 201) - 300
+                    let body = (x - 256) * (x - 256) + (y - 288) * (y - 288) < 200 * 200 ? 1064 : 24
+                    ct[y * w + x] = min(4095, max(0, body + noise))
+                }
+            }
+            let jls = try CodecBuilder.jpegLS(width: w, height: h, bits: 12, samples: ct.map { UInt16($0) })
+            let j53 = try CodecBuilder.jpeg2000(width: w, height: h, precision: 12, signed: false, values: ct.map { Int32($0) })
+            let j97 = try CodecBuilder.jpeg2000(width: w, height: h, precision: 12, signed: false, ratio: 10, values: ct.map { Int32($0) })
+            for (folder, syntax, cs) in [("jls-ct", jpegLSLossless, jls), ("j2k-ct-53", jpeg2000Lossless, j53), ("j2k-ct-97", jpeg2000, j97)] {
+                out.append((folder, "s\(i).dcm", dicom(syntax: syntax, frames: [cs], columns: w, rows: h, bitsAllocated: 16,
+                                                         bitsStored: 12, signed: false, rescale: (1, -1024))))
+            }
+            var rgb = [UInt16](repeating: 0, count: w * h * 3)
+            for p in 0..<(w * h) {
+                let x = p % w, y = p / w
+                rgb[p * 3] = UInt16((x + i) & 255)
+                rgb[p * 3 + 1] = UInt16((y * 2) & 255)
+                rgb[p * 3 + 2] = UInt16((x ^ y) & 255 / 2 + Int(rng.next() % 64))
+            }
+            let jrgb = try CodecBuilder.jpegLS(width: w, height: h, components: 3, bits: 8, samples: rgb)
+            out.append(("jls-rgb", "s\(i).dcm", dicom(syntax: jpegLSLossless, frames: [jrgb], columns: w, rows: h, samplesPerPixel: 3,
+                                                      bitsAllocated: 8, bitsStored: 8, signed: false)))
+        }
+        return out
+    }
+}
