@@ -5,6 +5,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
 #include <charls/charls.h>
 #include <openjpeg.h>
 
@@ -55,6 +61,60 @@ static int ixc_check_spec(const ixc_frame_spec *spec, size_t out_size, char *mes
 }
 
 /* ---- JPEG-LS (CharLS) ------------------------------------------------------------------ */
+
+/* CharLS 2.4.1 (Debian) can loop forever on some damaged scans (fixed upstream in CharLS PR #334,
+   2024). So the scan is decoded in a forked child writing into a shared mapping, and the parent
+   waits with a deadline (2 s plus 1 s per MiB of output); a child past it is killed and the frame
+   reported as damaged. The child only runs CharLS on memory it inherited and leaves with _exit. */
+static int ixc_jls_isolated(charls_jpegls_decoder *decoder, uint8_t *out, size_t need, char *message, size_t message_size) {
+    size_t mapped = need + 64;
+    void *shared = mmap(NULL, mapped, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (shared == MAP_FAILED) { ixc_say(message, message_size, "JPEG-LS: no memory for the frame"); return 1; }
+    volatile int32_t *result = (volatile int32_t *)shared;
+    *result = -1;
+    uint8_t *pixels = (uint8_t *)shared + 64;
+    pid_t pid = fork();
+    if (pid < 0) {
+        munmap(shared, mapped);
+        ixc_say(message, message_size, "JPEG-LS: cannot start the decoder process (%s)", strerror(errno));
+        return 1;
+    }
+    if (pid == 0) {
+        charls_jpegls_errc ec = charls_jpegls_decoder_decode_to_buffer(decoder, pixels, need, 0);
+        *result = (int32_t)ec;
+        _exit(0);
+    }
+    struct timespec start, now, pause = {0, 20000};
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    double budget = 2.0 + (double)need / (1 << 20);
+    int wstatus = 0, finished = 0;
+    for (;;) {
+        pid_t r = waitpid(pid, &wstatus, WNOHANG);
+        if (r == pid) { finished = 1; break; }
+        if (r < 0 && errno != EINTR) break;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        if ((double)(now.tv_sec - start.tv_sec) + (double)(now.tv_nsec - start.tv_nsec) / 1e9 > budget) break;
+        nanosleep(&pause, NULL);
+        if (pause.tv_nsec < 2000000) pause.tv_nsec *= 2;
+    }
+    if (!finished) {
+        kill(pid, SIGKILL);
+        while (waitpid(pid, &wstatus, 0) < 0 && errno == EINTR) {}
+        munmap(shared, mapped);
+        ixc_say(message, message_size, "JPEG-LS decoder did not finish within %.0f s (CharLS loops on this damaged scan)", budget);
+        return 1;
+    }
+    int32_t ec = *result;
+    if (!WIFEXITED(wstatus) || ec != CHARLS_JPEGLS_ERRC_SUCCESS) {
+        munmap(shared, mapped);
+        if (ec == -1) ixc_say(message, message_size, "JPEG-LS decoder process ended abnormally");
+        else ixc_say(message, message_size, "JPEG-LS data: %s", charls_get_error_message((charls_jpegls_errc)ec));
+        return 1;
+    }
+    memcpy(out, pixels, need);
+    munmap(shared, mapped);
+    return 0;
+}
 
 int ixc_jls_decode(const uint8_t *data, size_t size, const ixc_frame_spec *spec, uint8_t *out, size_t out_size,
                    ixc_codestream_info *info, char *message, size_t message_size) {
@@ -108,12 +168,9 @@ int ixc_jls_decode(const uint8_t *data, size_t size, const ixc_frame_spec *spec,
         charls_jpegls_decoder_destroy(decoder);
         return 3;
     }
-    ec = charls_jpegls_decoder_decode_to_buffer(decoder, out, need, 0);
+    status = ixc_jls_isolated(decoder, out, need, message, message_size);
     charls_jpegls_decoder_destroy(decoder);
-    if (ec != CHARLS_JPEGLS_ERRC_SUCCESS) {
-        ixc_say(message, message_size, "JPEG-LS data: %s", charls_get_error_message(ec));
-        return 1;
-    }
+    if (status) return status;
     /* Widen / correct in place: from the last sample backwards, as the output is at least as wide. */
     int to = spec->bytes_per_sample;
     int rep = spec->pixel_representation;
