@@ -46,11 +46,15 @@ let package = Package(
         .systemLibrary(name: "CDeflate", pkgConfig: "libdeflate", providers: [.apt(["libdeflate-dev"])]),
         // libbz2: NRRD `encoding: bzip2` (Debian ships no pkg-config file: the module map links "bz2").
         .systemLibrary(name: "CBzip2", providers: [.apt(["libbz2-dev"])]),
+        // JPEG-LS (CharLS 2.4) and JPEG 2000 / HTJ2K (OpenJPEG 2.5), called from CImagingCodecs.
+        .systemLibrary(name: "CCharLS", pkgConfig: "charls", providers: [.apt(["libcharls-dev"])]),
+        .systemLibrary(name: "COpenJPEG", pkgConfig: "libopenjp2", providers: [.apt(["libopenjp2-7-dev"])]),
         // libpng and libjpeg report fatal errors by longjmp (or exit()); Swift cannot setjmp,
         // so the calls that can fail live in this small C target and return error codes.
         .target(
-            name: "CImagingCodecs", dependencies: ["CPNG", "CJPEG"],
-            linkerSettings: [.linkedLibrary("png16"), .linkedLibrary("jpeg")]),
+            name: "CImagingCodecs", dependencies: ["CPNG", "CJPEG", "CCharLS", "COpenJPEG"],
+            linkerSettings: [.linkedLibrary("png16"), .linkedLibrary("jpeg"), .linkedLibrary("charls"),
+                             .linkedLibrary("openjp2")]),
 
         .target(name: "ImagingXBytes", dependencies: ["CZlib"], swiftSettings: release),
         .target(name: "ImagingXModel", dependencies: ["ImagingXBytes"], swiftSettings: release),

@@ -38,6 +38,8 @@ public enum GeneratedCorpus {
         // Palette Color, YBR_FULL(_422), offset tables, broken spacing (ColorFixtures).
         for (name, bytes) in try ColorFixtures.corpus() { try put("color/" + name, bytes) }
         for (name, bytes) in LosslessJPEGCorpus.variants() { try put(name, bytes) }
+        // JPEG-LS (CharLS) and JPEG 2000 (OpenJPEG) variants, compared with pydicom + pylibjpeg.
+        for v in try CodecFixtures.variants() { try put("codecs/\(v.name).dcm", v.bytes) }
         return count
     }
 }

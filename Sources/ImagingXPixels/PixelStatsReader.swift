@@ -57,7 +57,10 @@ package final class PixelWorkspace {
     var inflated: [UInt8] = []
     /// JPEG Lossless frame buffers and Huffman tables (JPEGLossless.swift).
     lazy var lossless = LosslessScratch()
+    /// The JPEG-LS / JPEG 2000 frame buffer (Codecs.swift), reused across files.
+    var codecFrame = UnsafeMutableRawBufferPointer(start: nil, count: 0)
     deinit {
+        codecFrame.deallocate()
         chunk.deallocate()
         inflateOut.deallocate()
         if let deflater { libdeflate_free_decompressor(deflater) }
@@ -374,6 +377,9 @@ extension FileReader {
                     }
                 }
                 return finishStats(acc, &record)
+            case let s where LosslessCodec.forSyntax(s) != nil:
+                return try codecStats(LosslessCodec.forSyntax(s)!, h, fragments, columns: columns, rows: rows,
+                                      samples: samples, layout: layout, &record)
             default:
                 throw StatsError(TransferSyntax.undecodedReason(syntax))
             }

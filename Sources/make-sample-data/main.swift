@@ -9,6 +9,7 @@ import ImagingXFixtures
 // Writes the MetaImage/NRRD speed corpus:      swift run make-sample-data --bench-meta DIR N XxYxZ
 // Writes N large (8 MiB) DICOM files:            swift run make-sample-data --bench-large DIR N
 // Writes N JPEG Lossless 512×512 CT slices:       swift run make-sample-data --ljpeg-bench DIR N
+// Writes the JPEG-LS / JPEG 2000 bench corpus:   swift run make-sample-data --bench-codecs DIR N
 let arguments = Array(CommandLine.arguments.dropFirst())
 do {
     if arguments.first == "--dicom-corpus", arguments.count == 2 {
@@ -37,12 +38,20 @@ do {
     } else if arguments.first == "--ljpeg-bench", arguments.count == 3, let count = Int(arguments[2]) {
         let bytes = try LosslessJPEGCorpus.writeBench(to: arguments[1], count: count)
         print("wrote \(count) JPEG Lossless DICOM files (\(bytes) decoded sample bytes) under \(arguments[1])")
+    } else if arguments.first == "--bench-codecs", arguments.count == 3, let count = Int(arguments[2]) {
+        let files = try CodecFixtures.benchCorpus(count: count)
+        for f in files {
+            let folder = URL(fileURLWithPath: arguments[1]).appendingPathComponent(f.folder)
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+            try Data(f.bytes).write(to: folder.appendingPathComponent(f.name))
+        }
+        print("wrote \(files.count) JPEG-LS / JPEG 2000 files under \(arguments[1])")
     } else if arguments.count <= 1, arguments.first?.hasPrefix("-") != true {
         let root = arguments.first ?? "SampleData"
         let written = try SampleData.write(to: root)
         print("wrote \(written.files) files (\(written.bytes) bytes) under \(root)")
     } else {
-        FileHandle.standardError.write(Data("usage: make-sample-data [DIR] | --dicom-corpus DIR | --series-corpus DIR | --layout-corpus DIR | --meta-corpus DIR | --bench-corpus DIR N | --bench-meta DIR N XxYxZ | --bench-large DIR N | --ljpeg-bench DIR N\n".utf8))
+        FileHandle.standardError.write(Data("usage: make-sample-data [DIR] | --dicom-corpus DIR | --series-corpus DIR | --layout-corpus DIR | --meta-corpus DIR | --bench-corpus DIR N | --bench-meta DIR N XxYxZ | --bench-large DIR N | --bench-codecs DIR N | --ljpeg-bench DIR N\n".utf8))
         exit(2)
     }
 } catch {

@@ -36,6 +36,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 NATIVE_SYNTAXES = {"1.2.840.10008.1.2", "1.2.840.10008.1.2.1", "1.2.840.10008.1.2.1.99", "1.2.840.10008.1.2.2"}
 DICOMDIR_SOP_CLASS = "1.2.840.10008.1.3.10"
 JPEG_LOSSLESS_SYNTAXES = {"1.2.840.10008.1.2.4.57", "1.2.840.10008.1.2.4.70"}
+PYLIBJPEG_SYNTAXES = {"1.2.840.10008.1.2.4.80", "1.2.840.10008.1.2.4.81", "1.2.840.10008.1.2.4.90",
+                      "1.2.840.10008.1.2.4.91", "1.2.840.10008.1.2.4.201", "1.2.840.10008.1.2.4.202",
+                      "1.2.840.10008.1.2.4.203"}
 
 # PS3.15 Annex E Basic Application Level Confidentiality Profile attributes whose values, where a
 # test file carries them, must never appear in our output (the privacy check).
@@ -527,7 +530,7 @@ def dicom_pixels(ds):
         except Exception:
             ds.pixel_array_options(decoding_plugin="")
             arr = ds.pixel_array
-    elif ts in JPEG_LOSSLESS_SYNTAXES:
+    elif ts in JPEG_LOSSLESS_SYNTAXES or ts in PYLIBJPEG_SYNTAXES:
         # JPEG Lossless is compared with pylibjpeg-libjpeg, named rather than left to pydicom's
         # plugin order (GDCM would come first where installed).
         ds.pixel_array_options(decoding_plugin="pylibjpeg")
