@@ -133,8 +133,12 @@ public final class FileReader {
         }
         if JPEGReader.sniff(head) {
             record.format = .jpeg
-            JPEGRecord.fill(&record, from: try JPEGReader.parse(source))
-            if options.stats { rasterStats(&record, jpeg: true) }
+            let header = try JPEGReader.parse(source)
+            JPEGRecord.fill(&record, from: header)
+            if options.stats {
+                // Lossless Huffman JPEG (SOF3): libjpeg-turbo 2.1 has no lossless decoder, ours does.
+                if header.sofMarker == 0xC3 { losslessRasterStats(&record, header) } else { rasterStats(&record, jpeg: true) }
+            }
             return
         }
         // MetaImage (`ObjectType =` / `NDims =`) and NRRD (`NRRD000X`): TextHeaderImages.swift.

@@ -711,4 +711,32 @@ extension FileReader {
             }
         }
     }
+
+    /// A stand-alone lossless JPEG file (SOF3, T.81 Annex H): the whole file is one codestream,
+    /// decoded with the frame header's own grid (samples of 2–8 bits in bytes, 9–16 in 16-bit
+    /// containers).
+    func losslessRasterStats(_ record: inout ImageRecord, _ header: JPEGHeader) {
+        withStats(&record) { record throws -> PixelStats in
+            guard header.height > 0 else {
+                throw StatsError("lossless JPEG whose height is defined by a DNL marker: not decoded")
+            }
+            let whole = try wholeFile()
+            let layout = SampleLayout(kind: header.precision > 8 ? .uint16 : .uint8)
+            let want = JPEGLossless.Expected(columns: header.width, rows: header.height, samples: header.components,
+                                             bytesPerSample: layout.kind.size, maxBytes: options.maxDecodeBytes)
+            let acc = workspace.accumulator
+            acc.begin(layout, expectedBytes: header.width * header.height * header.components * layout.kind.size)
+            let scratch = workspace.lossless
+            defer { scratch.releaseLarge() }
+            let capture = options.captureVolume
+            var kept: [UInt8] = []
+            try JPEGLossless.decodeFrame(whole, fragments: [EncapsulatedPixelData.Fragment(offset: 0, length: whole.count)],
+                                         expected: want, scratch: scratch) { piece in
+                acc.consume(piece)
+                if capture { kept.append(contentsOf: piece) }
+            }
+            if capture { captured = Volume(layout: layout, bytes: kept) }
+            return finishStats(acc, &record)
+        }
+    }
 }

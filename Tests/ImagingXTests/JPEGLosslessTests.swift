@@ -245,3 +245,24 @@ extension JPEGLosslessTests {
         #expect(r.stats == nil && r.statsError?.contains("Photometric Interpretation YBR") == true, "\(r.statsError ?? "")")
     }
 }
+
+extension JPEGLosslessTests {
+    @Test("a stand-alone lossless JPEG file (SOF3) gets statistics from the same decoder", arguments: [8, 12, 16])
+    func standaloneFile(precision: Int) throws {
+        let columns = 20, rows = 10
+        let image = LosslessJPEGCorpus.image(columns: columns, rows: rows, components: 1, precision: precision, seed: 77)
+        let stream = LosslessJPEGEncoder(precision: precision, predictor: 6).encode(image, columns: columns, rows: rows, components: 1)
+        let record = FileReader(options: ReadOptions(stats: true)).read(bytes: stream, path: "lossless.jpg")
+        #expect(record.status == .ok && record.format == .jpeg && record.statsError == nil, "\(record.statsError ?? "")")
+        let stats = try #require(record.stats)
+        let values = image.map(Double.init)
+        #expect(stats.count == columns * rows)
+        #expect(stats.min == values.min() && stats.max == values.max())
+        #expect(abs(stats.mean - values.reduce(0, +) / Double(values.count)) < 1e-9)
+        // A damaged entropy-coded segment is a stats_error with an offset, the header stays ok.
+        var damaged = stream
+        for i in (damaged.count - 40)..<(damaged.count - 2) { damaged[i] = 0xA5 }
+        let bad = FileReader(options: ReadOptions(stats: true)).read(bytes: damaged, path: "lossless.jpg")
+        #expect(bad.status == .ok && bad.stats == nil && bad.statsError?.contains("at byte") == true, "\(bad.statsError ?? "none")")
+    }
+}
