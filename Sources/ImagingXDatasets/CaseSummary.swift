@@ -64,9 +64,9 @@ package struct DenseAccumulator {
     init(lo: Double, hi: Double, integral: Bool, shift: Double) {
         k = IntensityAccumulator.exponent(lo: lo, hi: hi, integral: integral)
         scale = Double(sign: .plus, exponent: -k, significand: 1)
-        base = lo.isFinite ? Int((lo * scale).rounded(.down)) : 0
-        let top = hi.isFinite ? Int((hi * scale).rounded(.down)) : base
-        counts = [Int](repeating: 0, count: max(1, top - base + 1))
+        base = lo.isFinite ? IntensityAccumulator.binKey(lo * scale) : 0
+        let top = hi.isFinite ? IntensityAccumulator.binKey(hi * scale) : base
+        counts = [Int](repeating: 0, count: min(max(1, top - base + 1), 1 << 18))
         self.shift = shift.isFinite ? shift : 0
     }
 
@@ -80,7 +80,7 @@ package struct DenseAccumulator {
         if v < lo { lo = v }
         if v > hi { hi = v }
         if integral && v != v.rounded() { integral = false }
-        let b = Int((v * scale).rounded(.down)) - base
+        let b = IntensityAccumulator.binKey(v * scale) - base
         counts[min(max(b, 0), counts.count - 1)] += 1
     }
 

@@ -110,7 +110,7 @@ public struct IntensityAccumulator: Sendable, Codable, Equatable {
             let r = Double(v) * slope + intercept
             n += Int(c)
             total += r * Double(c)
-            bins[Int((r * scale).rounded(.down)), default: 0] += Int(c)
+            bins[Self.binKey(r * scale), default: 0] += Int(c)
         }
         count = n
         sum = total
@@ -141,16 +141,30 @@ public struct IntensityAccumulator: Sendable, Codable, Equatable {
     /// The exponent for a value range: fine enough for `maxBins` bins over [lo, hi], never
     /// finer than 1 for integer data.
     package static func exponent(lo: Double, hi: Double, integral: Bool) -> Int {
-        let width = Swift.max(hi - lo, 0)
-        var k = width > 0 ? Int((width / Double(maxBins)).exponent) + 1 : 0
+        // Half the width: hi - lo overflows to infinity for ranges near ±Double.greatestFiniteMagnitude.
+        let half = Swift.max(hi / 2 - lo / 2, 0)
+        let width = half * 2
+        var k = half > 0 && half.isFinite ? Int((half / Double(maxBins)).exponent) + 2 : (half > 0 ? 1010 : 0)
         if integral { k = Swift.max(k, 0) }
         if width == 0 && !integral { k = -20 }
-        return Swift.min(Swift.max(k, -60), 60)
+        // Up to 2^1010: any finite range (even ±1.8e308, or a huge DICOM rescale) fits in at most
+        // 65,536 bins.
+        return Swift.min(Swift.max(k, -60), 1010)
+    }
+
+    /// A scaled value's bin, floored; values whose bin would not fit an Int (a tiny spread far
+    /// from zero, such as 1e20 ± 1) share the outermost bins instead of trapping.
+    @inline(__always)
+    package static func binKey(_ x: Double) -> Int {
+        let limit = 4.6e18  // below Int.max / 2, so differences of two keys stay representable
+        if x >= limit { return Int(limit) }
+        if x <= -limit { return -Int(limit) }
+        return Int(x.rounded(.down))
     }
 
     @inline(__always)
     static func binIndex(_ v: Double, _ k: Int) -> Int {
-        Int((v * Double(sign: .plus, exponent: -k, significand: 1)).rounded(.down))
+        binKey(v * Double(sign: .plus, exponent: -k, significand: 1))
     }
 
     /// Adds finite values (NaN/Inf must be filtered by the caller).
@@ -164,7 +178,7 @@ public struct IntensityAccumulator: Sendable, Codable, Equatable {
             if v < min { min = v }
             if v > max { max = v }
             if integral && v != v.rounded() { integral = false }
-            bins[Int((v * scale).rounded(.down)), default: 0] += 1
+            bins[Self.binKey(v * scale), default: 0] += 1
         }
     }
 

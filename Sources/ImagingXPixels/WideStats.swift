@@ -89,7 +89,9 @@ package enum WideStats {
         }
         let mean = sum / Double(n)
         // Pass 2: deviations and the bin counts.
-        let width = hi - lo
+        // Halves: hi - lo overflows to infinity for values near ±Double.greatestFiniteMagnitude
+        // (a fuzzer-found trap: (v - lo) × 0 was NaN); halving is exact and keeps the order.
+        let width = hi / 2 - lo / 2
         let scale = width > 0 ? Double(bins) / width : 0
         var counts = [Int](repeating: 0, count: bins)
         var m2 = 0.0
@@ -147,7 +149,8 @@ package enum WideStats {
 
     @inline(__always)
     static func bin(_ v: Double, _ lo: Double, _ scale: Double) -> Int {
-        let b = Int((v - lo) * scale)
-        return b < 0 ? 0 : (b >= bins ? bins - 1 : b)
+        let x = (v / 2 - lo / 2) * scale
+        guard x < Double(bins) else { return bins - 1 }
+        return x > 0 ? Int(x) : 0
     }
 }

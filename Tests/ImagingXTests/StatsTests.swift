@@ -1,3 +1,4 @@
+import Foundation
 import ImagingX
 import ImagingXFixtures
 import Testing
@@ -168,5 +169,48 @@ struct EncapsulatedStatsTests {
         let r = reader.read(bytes: bad, path: "rle-bad.dcm")
         #expect(r.status == .ok && r.stats == nil && r.statsError?.contains("segments") == true && r.statsError?.contains("at byte") == true,
                 "\(r.statsError ?? "")")
+    }
+}
+
+/// Values at the ends of the float range: binning must neither trap nor allocate for the width.
+@Suite("Extreme float ranges")
+struct ExtremeRangeTests {
+    static func nifti(_ values: [Double], float64: Bool) -> [UInt8] {
+        var b = NIfTIBuilder(.nifti1)
+        b.setGrid(dims: [values.count, 1, 1], pixdim: [1, 1, 1], datatype: float64 ? 64 : 16, bitpix: float64 ? 64 : 32)
+        let data = values.flatMap { v in
+            float64 ? withUnsafeBytes(of: v.bitPattern.littleEndian) { Array($0) }
+                    : withUnsafeBytes(of: Float(v).bitPattern.littleEndian) { Array($0) }
+        }
+        return b.singleFile(data: data)
+    }
+
+    @Test("scan --stats on float64 values near ±1.8e308 and float32 near ±3.4e38 (a fuzzer-found trap)")
+    func scanStats() throws {
+        let huge = Double.greatestFiniteMagnitude
+        for (values, wide) in [([-huge, huge, 0, 1], true), ([-3.4e38, 3.4e38, 1e20, 1e20 + 1e13], false)] {
+            let r = FileReader(options: ReadOptions(stats: true)).read(bytes: Self.nifti(values, float64: wide), path: "x.nii")
+            let s = try #require(r.stats, "\(r.statsError ?? "")")
+            let stored = wide ? values : values.map { Double(Float($0)) }
+            #expect(s.count == 4 && s.min == stored.min() && s.max == stored.max())
+            let sorted = stored.sorted()
+            #expect(s.p50 == sorted[1] / 2 + sorted[2] / 2, "numpy's linear median of the middle pair")
+        }
+    }
+
+    @Test("fingerprint accumulators: a huge range, and a tiny spread far from zero, never trap")
+    func accumulators() throws {
+        let root = try temporaryDirectory("extreme").path
+        try FileManager.default.createDirectory(atPath: root + "/imagesTr", withIntermediateDirectories: true)
+        let cases: [[Double]] = [[-3.4e38, 3.4e38, 1, 2], [1e20, 1e20 + 1e13, 1e20 + 2e13, 1e20 + 3e13]]
+        for (i, v) in cases.enumerated() {
+            try Data(Self.nifti(v, float64: false)).write(to: URL(fileURLWithPath: root + "/imagesTr/case_00\(i)_0000.nii"))
+        }
+        let (_, summaries) = Fingerprinter.summarizeFolder(root, jobs: 1)
+        #expect(summaries.count == 2 && summaries.allSatisfy { $0.error == nil }, "\(summaries.map { $0.error ?? "" })")
+        for (s, v) in zip(summaries.sorted { $0.id < $1.id }, cases) {
+            let acc = try #require(s.intensity.first)
+            #expect(acc.count == 4 && acc.pixelStats.min == Double(Float(v.min()!)) && acc.pixelStats.max == Double(Float(v.max()!)))
+        }
     }
 }
