@@ -237,20 +237,8 @@ package enum MetaImageRecord {
     }
 
     package static func fill(_ record: inout ImageRecord, from h: MetaImageHeader) {
-        record.format = .metaimage
-        record.compressed = h.data.encoding.isCompressed
-        record.dims = h.dims
-        record.spacing = h.spacing
-        record.dtype = h.dtype
-        record.channels = h.channels
-        record.bitsStored = h.data.kind.size * 8
-        let m = h.affine
-        if m.isFinite {
-            record.affine = m
-            record.axcodes = m.axcodes
-        } else {
-            record.note(.geometryMissing, .warning, "TransformMatrix, ElementSpacing or Offset has non-finite values: no affine")
-        }
+        h.data.fill(&record, format: .metaimage, dims: h.dims, spacing: h.spacing, dtype: h.dtype, channels: h.channels,
+                    affine: h.affine, nonFinite: "TransformMatrix, ElementSpacing or Offset has non-finite values: no affine")
         record.appendFindings(h.findings)
         if let label = h.anatomicalOrientation, let codes = record.axcodes, label.utf8.count == 3, h.dims.count >= 3 {
             // ITK's letters say where each axis comes from ("RAI": from right, anterior, inferior),

@@ -345,21 +345,8 @@ package enum NRRDReader {
 /// Turns an NRRD header into the record's fields.
 package enum NRRDRecord {
     package static func fill(_ record: inout ImageRecord, from h: NRRDHeader) {
-        record.format = .nrrd
-        record.compressed = h.data.encoding.isCompressed
-        record.dims = h.dims
-        record.spacing = h.spacing
-        record.dtype = h.dtype
-        record.channels = h.channels
-        record.bitsStored = h.data.kind.size * 8
-        if let m = h.affine {
-            if m.isFinite {
-                record.affine = m
-                record.axcodes = m.axcodes
-            } else {
-                record.note(.geometryMissing, .warning, "NRRD space directions or origin have non-finite values: no affine")
-            }
-        }
+        h.data.fill(&record, format: .nrrd, dims: h.dims, spacing: h.spacing, dtype: h.dtype, channels: h.channels,
+                    affine: h.affine, nonFinite: "NRRD space directions or origin have non-finite values: no affine")
         record.appendFindings(h.findings)
     }
 }

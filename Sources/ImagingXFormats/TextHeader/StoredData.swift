@@ -255,23 +255,21 @@ package struct TextHeaderLines {
     }
 
     package static func numbers(_ b: UnsafeRawBufferPointer, _ r: Range<Int>) -> [Double]? {
-        guard !r.isEmpty else { return [] }
-        var out: [Double] = []
-        out.reserveCapacity(16)
-        let ok = tokens(b, r, commas: true) { t in
-            guard let v = double(t) else { return false }
-            out.append(v)
-            return true
-        }
-        return ok ? out : nil
+        values(b, r, commas: true, double)
     }
 
     package static func integers(_ b: UnsafeRawBufferPointer, _ r: Range<Int>) -> [Int]? {
+        values(b, r, commas: false, integer)
+    }
+
+    /// Every token of `r` parsed by `parse`; nil when one does not parse.
+    static func values<T>(_ b: UnsafeRawBufferPointer, _ r: Range<Int>, commas: Bool,
+                          _ parse: (UnsafeBufferPointer<UInt8>) -> T?) -> [T]? {
         guard !r.isEmpty else { return [] }
-        var out: [Int] = []
+        var out: [T] = []
         out.reserveCapacity(16)
-        let ok = tokens(b, r, commas: false) { t in
-            guard let v = integer(t) else { return false }
+        let ok = tokens(b, r, commas: commas) { t in
+            guard let v = parse(t) else { return false }
             out.append(v)
             return true
         }
@@ -457,5 +455,27 @@ package enum TextHeaderGeometry {
             for c in 0..<4 { m[0, c] = -m[0, c]; m[1, c] = -m[1, c] }
         }
         return m
+    }
+}
+
+extension StoredData {
+    /// The record fields MetaImage and NRRD fill alike: format, grid, type and the affine (or a
+    /// `geometry_missing` warning saying why there is none).
+    package func fill(_ record: inout ImageRecord, format: FileFormat, dims: [Int], spacing: [Double]?, dtype: DType,
+                      channels: Int, affine: Matrix4?, nonFinite: String) {
+        record.format = format
+        record.compressed = encoding.isCompressed
+        record.dims = dims
+        record.spacing = spacing
+        record.dtype = dtype
+        record.channels = channels
+        record.bitsStored = kind.size * 8
+        guard let affine else { return }
+        if affine.isFinite {
+            record.affine = affine
+            record.axcodes = affine.axcodes
+        } else {
+            record.note(.geometryMissing, .warning, nonFinite)
+        }
     }
 }
