@@ -11,9 +11,11 @@ import PackageDescription
 //   ImagingXScan      walker and the one worker pool (typed records, cancellation, progress)
 //   ImagingXDatasets  series assembly, cases and layouts, fingerprints, voxel hashes
 //   ImagingXMDFP      catalog, compatibility, plans and exports
+//   ImagingXIndex     the persistent index: SQLite through GRDB (schema, migrations, incremental writes)
 //   ImagingX          application: typed requests → typed results (scan, series, fingerprint,
 //                     compat, plan, catalog); re-exports the layers below
-//   imagingx          the CLI: parses arguments, calls ImagingX, prints
+//   ImagingXService   the HTTP service (Hummingbird 2): routes parse, call ImagingX, write JSON; the portal's files
+//   imagingx          the CLI: parses arguments, calls ImagingX (and ImagingXService for `serve`), prints
 // The hot loops cross targets (parsers read through ImagingXBytes' ByteSource, the JSON writer
 // appends to its ByteBuffer, readers build Matrix4s): those per-element paths are @inlinable, and
 // release builds also optimise across modules (~1 % more on a header scan). Runtime exclusivity
@@ -36,6 +38,9 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
     ],
     targets: [
         // C libraries from Debian, linked through pkg-config.
@@ -65,7 +70,17 @@ let package = Package(
         .target(name: "ImagingXScan", dependencies: ["ImagingXPixels"], swiftSettings: release),
         .target(name: "ImagingXDatasets", dependencies: ["ImagingXScan"], swiftSettings: release),
         .target(name: "ImagingXMDFP", dependencies: ["ImagingXDatasets"], swiftSettings: release),
-        .target(name: "ImagingX", dependencies: ["ImagingXMDFP"], swiftSettings: release),
+        .target(
+            name: "ImagingXIndex",
+            dependencies: ["ImagingXMDFP", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: release),
+        .target(name: "ImagingX", dependencies: ["ImagingXMDFP", "ImagingXIndex"], swiftSettings: release),
+        .target(
+            name: "ImagingXService",
+            dependencies: ["ImagingX", .product(name: "Hummingbird", package: "hummingbird"),
+                           .product(name: "HTTPTypes", package: "swift-http-types"),
+                           .product(name: "Logging", package: "swift-log")],
+            resources: [.copy("Resources")]),
 
         // Byte-level builders for DICOM, NIfTI, PNG and JPEG fixtures (tests, SampleData, benchmarks).
         .target(name: "ImagingXFixtures", dependencies: ["ImagingX", "CZlib", "CImagingCodecs", "CBzip2"]),
@@ -73,11 +88,12 @@ let package = Package(
             name: "imagingx",
             dependencies: [
                 "ImagingX",
+                "ImagingXService",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]),
         .executableTarget(name: "make-sample-data", dependencies: ["ImagingXFixtures"]),
-        .testTarget(name: "ImagingXTests", dependencies: ["ImagingX", "ImagingXFixtures"]),
+        .testTarget(name: "ImagingXTests", dependencies: ["ImagingX", "ImagingXFixtures", .product(name: "GRDB", package: "GRDB.swift")]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -6,3 +6,4 @@
 @_exported import ImagingXScan
 @_exported import ImagingXDatasets
 @_exported import ImagingXMDFP
+@_exported import ImagingXIndex

@@ -95,9 +95,9 @@ public enum RecordWriter {
     }
 
     /// `writeJSON` into an array (tests, small tools).
-    public static func appendJSON(_ r: ImageRecord, to out: inout [UInt8]) {
+    public static func appendJSON(_ r: ImageRecord, to out: inout [UInt8], stats: Bool = false, fileStat: Bool = false) {
         let buffer = ByteBuffer(capacity: 2048)
-        writeJSON(r, to: buffer)
+        writeJSON(r, to: buffer, stats: stats, fileStat: fileStat)
         out += buffer.bytes
     }
 

@@ -56,7 +56,7 @@ public struct RecordEncoding: Sendable {
     }
 
     @inline(__always)
-    func encode(_ r: ImageRecord, into buffer: ByteBuffer) {
+    public func encode(_ r: ImageRecord, into buffer: ByteBuffer) {
         switch format {
         case .jsonl: RecordWriter.writeJSON(r, to: buffer, stats: stats, fileStat: fileStat)
         case .csv: RecordWriter.writeCSV(r, to: buffer, stats: stats, fileStat: fileStat)
@@ -122,6 +122,14 @@ public final class Scanner: Sendable {
     /// that made them (the byte sinks' fast path).
     public func scan(roots: [String], walker: Walker, encoding: RecordEncoding? = nil, keepRecords: Bool = true,
                      onBatch: (ScanBatch) -> ScanControl) -> ScanOutcome {
+        scan(roots: roots, walker: walker, select: { $0 }, encoding: encoding, keepRecords: keepRecords, onBatch: onBatch)
+    }
+
+    /// `scan` that reads only the entries `select` keeps of each walked batch (called on the
+    /// consuming thread, in path order, while the walk goes on): an incremental index passes
+    /// over files whose `stat` is unchanged. Batches left empty are not handed to `onBatch`.
+    public func scan(roots: [String], walker: Walker, select: ([WalkEntry]) -> [WalkEntry], encoding: RecordEncoding? = nil,
+                     keepRecords: Bool = true, onBatch: (ScanBatch) -> ScanControl) -> ScanOutcome {
         let queue = BatchQueue(capacity: 4)
         let result = Mutex<(errors: [Walker.RootError], skipped: Int)>(([], 0))
         let batchSize = self.batchSize
@@ -133,7 +141,7 @@ public final class Scanner: Sendable {
         guard started else {
             // No thread to be had: walk first, then scan.
             let walk = walker.walk(roots)
-            var outcome = scan(walk.entries, encoding: encoding, keepRecords: keepRecords, onBatch: onBatch)
+            var outcome = scan(select(walk.entries), encoding: encoding, keepRecords: keepRecords, onBatch: onBatch)
             outcome.rootErrors = walk.errors
             outcome.skipped = walk.skipped
             return outcome
@@ -141,7 +149,9 @@ public final class Scanner: Sendable {
         let context = ScanContext(scanner: self, encoding: encoding, keepRecords: keepRecords)
         var done = 0
         var cancelled = false
-        while let batch = queue.pop() {
+        while let walked = queue.pop() {
+            let batch = select(walked)
+            if batch.isEmpty { continue }
             done += batch.count
             if context.scanBatch(batch, start: 0, end: batch.count, done: done, onBatch: onBatch) == .stop {
                 cancelled = true

@@ -12,7 +12,8 @@ struct ImagingXCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "imagingx",
         abstract: "Learn what is inside medical imaging datasets (DICOM, NIfTI, PNG, JPEG).",
-        subcommands: [Scan.self, Series.self, Fingerprint.self, CatalogCommand.self, CompatCommand.self, PlanCommand.self, ProfileCommand.self])
+        subcommands: [Scan.self, Series.self, Fingerprint.self, CatalogCommand.self, CompatCommand.self, PlanCommand.self,
+                      ProfileCommand.self, IndexCommand.self, ExportCommand.self, ServeCommand.self])
 }
 
 struct Scan: ParsableCommand {

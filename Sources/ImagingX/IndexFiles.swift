@@ -1,0 +1,323 @@
+import Dispatch
+import ImagingXIndex
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+// Use cases `index` and `export`: the persistent, incremental index of one or more folders.
+
+public struct IndexRequest: Sendable {
+    /// Folders to index (each becomes a root of the index).
+    public var paths: [String]
+    /// The index file (created when missing).
+    public var database: String
+    /// Decode pixels: records get `stats`, as `scan --stats`.
+    public var stats = false
+    public var jobs: Int?
+    public var includeHidden = false
+    /// Fingerprint the datasets found under each root (only those whose files changed).
+    public var datasets = true
+
+    public init(paths: [String], database: String) {
+        self.paths = paths
+        self.database = database
+    }
+}
+
+/// How one root's pass went.
+public struct RootOutcome: Sendable, Codable, Equatable {
+    public var path: String
+    public var available: Bool
+    public var reason: String?
+    /// Files the walk found.
+    public var seen = 0
+    /// Files opened and read (new or changed).
+    public var read = 0
+    /// Files whose device, inode, size and times were unchanged: not opened.
+    public var unchanged = 0
+    /// Rows removed: files no longer on disk (including those that vanished during the job).
+    public var removed = 0
+    public var errors = 0
+    public var bytes = 0
+    public var datasetsFingerprinted = 0
+    public var datasetsKept = 0
+
+    enum CodingKeys: String, CodingKey {
+        case path, available, reason, seen, read, unchanged, removed, errors, bytes
+        case datasetsFingerprinted = "datasets_fingerprinted", datasetsKept = "datasets_kept"
+    }
+}
+
+public struct IndexResult: Sendable {
+    public var roots: [RootOutcome]
+    public var seconds: Double
+    public var jobs: Int
+    public var cancelled: Bool
+}
+
+/// Progress of an index job, for a terminal bar or the portal.
+public struct IndexProgress: Sendable, Codable, Equatable {
+    public var root: String
+    /// Files walked so far (the walk runs ahead of the reading).
+    public var seen = 0
+    /// Files dealt with (read, or found unchanged).
+    public var done = 0
+    public var read = 0
+    public var bytes = 0
+    public var walkFinished = false
+    public var seconds = 0.0
+    public var phase = "files"
+}
+
+/// A flag a caller sets to stop a running job after its current batch (the index stays consistent).
+public final class CancelFlag: Sendable {
+    private let value = Atomic<Bool>(false)
+    public init() {}
+    public func cancel() { value.store(true, ordering: .relaxed) }
+    public var isCancelled: Bool { value.load(ordering: .relaxed) }
+}
+
+extension Application {
+    /// `imagingx index`: brings the index up to date with the folders, reading only files that
+    /// are new or whose `stat` changed, removing rows of files that are gone, and marking a root
+    /// that cannot be walked as unavailable (its rows stay).
+    public static func index(_ request: IndexRequest, cancel: CancelFlag? = nil,
+                             progress: @escaping (IndexProgress) -> Void = { _ in }) throws(IndexError) -> IndexResult {
+        let store = try IndexStore(path: request.database)
+        let lock = try store.lockForWriting()
+        defer { lock.release() }
+        return try index(request, store: store, cancel: cancel, progress: progress)
+    }
+
+    /// `index` on an open store whose writer lock the caller holds (the service's jobs).
+    public static func index(_ request: IndexRequest, store: IndexStore, cancel: CancelFlag? = nil,
+                             progress: @escaping (IndexProgress) -> Void = { _ in }) throws(IndexError) -> IndexResult {
+        let started = DispatchTime.now().uptimeNanoseconds
+        func elapsed() -> Double { Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9 }
+        let jobs = request.jobs ?? Defaults.jobs
+        var outcomes: [RootOutcome] = []
+        var cancelled = false
+        for given in request.paths {
+            let path = Self.canonicalRoot(given)
+            var outcome = RootOutcome(path: path.resolved ?? FileIO.absolute(given), available: path.resolved != nil)
+            guard let resolved = path.resolved else {
+                outcome.reason = path.reason
+                // A root the index already knows keeps its rows: an unmounted disk is not an empty one.
+                if let known = try store.roots().first(where: { $0.path == outcome.path }) {
+                    try store.markUnavailable(root: known.id, reason: path.reason ?? "cannot be read")
+                }
+                outcomes.append(outcome)
+                continue
+            }
+            if let other = try store.roots().first(where: { $0.path != resolved && (resolved.hasPrefix($0.path + "/") || $0.path.hasPrefix(resolved + "/")) }) {
+                outcome.available = false
+                outcome.reason = "overlaps the indexed root \(other.path): a file would be indexed twice"
+                outcomes.append(outcome)
+                continue
+            }
+            let root = try store.root(path: resolved)
+            try indexRoot(root, request: request, store: store, jobs: jobs, cancel: cancel, outcome: &outcome,
+                          progress: { p in var p = p; p.seconds = elapsed(); progress(p) })
+            outcomes.append(outcome)
+            if cancel?.isCancelled == true { cancelled = true; break }
+        }
+        return IndexResult(roots: outcomes, seconds: elapsed(), jobs: jobs, cancelled: cancelled)
+    }
+
+    /// The real path of a folder to index, or why it cannot be one.
+    static func canonicalRoot(_ given: String) -> (resolved: String?, reason: String?) {
+        guard let real = realpath(given, nil) else { return (nil, FileIO.message(errno)) }
+        defer { free(real) }
+        let path = String(cString: real)
+        var st = stat()
+        guard stat(path, &st) == 0, (st.st_mode & S_IFMT) == S_IFDIR else { return (nil, "not a directory") }
+        return (path, nil)
+    }
+
+    static func indexRoot(_ root: IndexRoot, request: IndexRequest, store: IndexStore, jobs: Int, cancel: CancelFlag?,
+                          outcome: inout RootOutcome, progress: (IndexProgress) -> Void) throws(IndexError) {
+        let stored = try store.storedFiles(root: root.id)
+        var remaining = stored
+        var walker = Walker(includeHidden: request.includeHidden)
+        walker.statFiles = true
+        var options = ReadOptions(stats: request.stats, fileStat: true)
+        options.keepHistogram = false
+        let scanner = Scanner(jobs: jobs, batchSize: request.stats ? 256 : 4096, options: options)
+        var state = IndexProgress(root: root.path)
+        var unreadableDirectories: [String] = []
+        var failure: IndexError?
+        let wantStats = request.stats
+        var result = outcome
+        var changed = Set<String>()
+        let scan = scanner.scan(roots: [root.path], walker: walker, select: { walked in
+            var chosen: [WalkEntry] = []
+            for e in walked {
+                result.seen += 1
+                if e.walkError != nil {
+                    unreadableDirectories.append(e.path)
+                } else if let st = e.stat, let old = remaining[e.path], old.unchanged(st), old.statsRead || !wantStats {
+                    remaining[e.path] = nil
+                    result.unchanged += 1
+                    continue
+                }
+                remaining[e.path] = nil
+                chosen.append(e)
+            }
+            state.seen = result.seen
+            state.done = result.unchanged + result.read
+            progress(state)
+            return chosen
+        }, keepRecords: true) { batch in
+            var records = batch.records
+            var gone: [Int64] = []
+            // A file that vanished between the walk and its reading is gone, not an error.
+            records.removeAll { r in
+                guard r.status == .error, r.errorCode == .io, r.fileStat == nil else { return false }
+                var st = stat()
+                guard stat(root.path + "/" + r.path, &st) != 0, errno == ENOENT else { return false }
+                if let old = stored[r.path] { gone.append(old.id) }
+                changed.insert(r.path)
+                return true
+            }
+            do throws(IndexError) {
+                try store.write(records, root: root.id, statsRead: wantStats, stored: stored)
+                try store.deleteFiles(gone)
+            } catch {
+                failure = error
+                return .stop
+            }
+            for r in records { changed.insert(r.path) }
+            result.read += records.count
+            result.removed += gone.count
+            result.errors += records.count { $0.status == .error }
+            result.bytes += records.reduce(0) { $0 + $1.sizeBytes }
+            state.read = result.read
+            state.bytes = result.bytes
+            state.done = result.unchanged + result.read
+            progress(state)
+            return cancel?.isCancelled == true ? .stop : .proceed
+        }
+        outcome = result
+        if let failure { throw failure }
+        if !scan.rootErrors.isEmpty {
+            outcome.available = false
+            outcome.reason = scan.rootErrors.map { $0.message }.joined(separator: "; ")
+            try store.markUnavailable(root: root.id, reason: outcome.reason!)
+            return
+        }
+        if scan.cancelled { return }
+        // The folder is empty now but held files: an unmounted disk's mount point, not a wiped dataset.
+        if outcome.seen == 0, !stored.isEmpty {
+            outcome.available = false
+            outcome.reason = "the folder is empty but the index holds \(stored.count) files under it (an unmounted disk?); "
+                + "its rows are kept"
+            try store.markUnavailable(root: root.id, reason: outcome.reason!)
+            return
+        }
+        // Files not walked are gone, except under a folder that could not be listed this time.
+        let removed = remaining.filter { path, _ in !unreadableDirectories.contains { path.hasPrefix($0) } }
+        try store.deleteFiles(removed.map(\.value.id))
+        outcome.removed += removed.count
+        changed.formUnion(removed.keys)
+        state.walkFinished = true
+        progress(state)
+        try store.finishRoot(root.id, at: Timestamp.now(), withStats: wantStats)
+        if request.datasets {
+            state.phase = "datasets"
+            progress(state)
+            let (made, kept) = try indexDatasets(root: root, changed: changed, store: store, jobs: jobs) { _ in progress(state) }
+            outcome.datasetsFingerprinted = made
+            outcome.datasetsKept = kept
+        }
+    }
+}
+
+/// UTC timestamps as ISO 8601 text (what the index stores).
+public enum Timestamp {
+    public static func now() -> String {
+        var t = timespec()
+        clock_gettime(CLOCK_REALTIME, &t)
+        var tm = tm()
+        var seconds = t.tv_sec
+        gmtime_r(&seconds, &tm)
+        func pad(_ v: Int32, _ n: Int) -> String {
+            let s = String(v)
+            return String(repeating: "0", count: max(0, n - s.count)) + s
+        }
+        return "\(pad(tm.tm_year + 1900, 4))-\(pad(tm.tm_mon + 1, 2))-\(pad(tm.tm_mday, 2))T"
+            + "\(pad(tm.tm_hour, 2)):\(pad(tm.tm_min, 2)):\(pad(tm.tm_sec, 2))Z"
+    }
+}
+
+// MARK: Export
+
+public struct ExportRequest: Sendable {
+    public var database: String
+    public var format: OutputFormat = .jsonl
+    public var stats = false
+    public var fileStat = false
+    /// Only these roots (as indexed, or as given: resolved to their real paths); all when empty.
+    public var roots: [String] = []
+    public var destination: RecordDestination = .standardOutput
+
+    public init(database: String) { self.database = database }
+}
+
+public enum ExportError: Error, CustomStringConvertible {
+    case index(IndexError)
+    case output(ScanError)
+    case notIndexed(root: String)
+    case noStatistics(files: Int)
+
+    public var description: String {
+        switch self {
+        case .index(let e): e.description
+        case .output(let e): e.description
+        case .notIndexed(let root): "\(root) is not a root of this index"
+        case .noStatistics(let n): "\(n) indexed files were read without --stats; run `imagingx index --stats` first"
+        }
+    }
+}
+
+extension Application {
+    /// `imagingx export`: the indexed records, written exactly as `scan` writes them for the same
+    /// folders and options.
+    public static func export(_ request: ExportRequest) throws(ExportError) -> Int {
+        let store: IndexStore
+        do { store = try IndexStore(path: request.database, create: false, readOnly: true) } catch { throw .index(error) }
+        let all: [IndexRoot]
+        do { all = try store.roots() } catch { throw .index(error) }
+        var ids: [Int64] = []
+        for given in request.roots {
+            let path = canonicalRoot(given).resolved ?? FileIO.absolute(given)
+            guard let root = all.first(where: { $0.path == path || $0.path == given }) else { throw .notIndexed(root: given) }
+            ids.append(root.id)
+        }
+        if ids.isEmpty { ids = all.map(\.id) }
+        if request.stats {
+            let missing: Int
+            do { missing = try store.filesWithoutStats(roots: ids) } catch { throw .index(error) }
+            if missing > 0 { throw .noStatistics(files: missing) }
+        }
+        let sink: FileSink
+        do { sink = try openSink(request.destination) } catch { throw .output(error) }
+        defer { sink.close() }
+        let encoding = RecordEncoding(format: request.format, stats: request.stats, fileStat: request.fileStat)
+        sink.write(encoding.header)
+        let buffer = ByteBuffer(capacity: 1 << 20)
+        var count = 0
+        do {
+            try store.forEachRecord(roots: ids) { r in
+                encoding.encode(r, into: buffer)
+                count += 1
+                if buffer.count >= 1 << 20 {
+                    sink.write(UnsafeRawBufferPointer(start: buffer.base, count: buffer.count))
+                    buffer.removeAll()
+                }
+            }
+        } catch { throw .index(error) }
+        sink.write(UnsafeRawBufferPointer(start: buffer.base, count: buffer.count))
+        return count
+    }
+}

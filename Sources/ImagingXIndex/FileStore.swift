@@ -1,0 +1,163 @@
+import GRDB
+import ImagingXModel
+
+/// A root as stored.
+public struct IndexRoot: Sendable, Equatable, Codable {
+    public var id: Int64
+    public var path: String
+    public var available: Bool
+    public var unavailableReason: String?
+    public var indexedAt: String?
+    public var files: Int
+    public var withStats: Bool
+
+    enum CodingKeys: String, CodingKey {
+        case id, path, available, unavailableReason = "unavailable_reason", indexedAt = "indexed_at", files
+        case withStats = "with_stats"
+    }
+}
+
+extension IndexStore {
+    // MARK: Roots
+
+    public func roots() throws(IndexError) -> [IndexRoot] {
+        try guarded {
+            try pool.read { db in
+                try Row.fetchAll(db, sql: "SELECT id, path, available, unavailable_reason, indexed_at, files, with_stats FROM roots ORDER BY path")
+                    .map(Self.root)
+            }
+        }
+    }
+
+    static func root(_ row: Row) -> IndexRoot {
+        IndexRoot(id: row[0], path: row[1], available: row[2], unavailableReason: row[3], indexedAt: row[4],
+                  files: row[5], withStats: row[6])
+    }
+
+    /// The root's row, created when new.
+    public func root(path: String) throws(IndexError) -> IndexRoot {
+        try guarded {
+            try pool.write { db in
+                try db.execute(sql: "INSERT INTO roots(path) VALUES (?) ON CONFLICT(path) DO NOTHING", arguments: [path])
+                return Self.root(try Row.fetchOne(db, sql: "SELECT id, path, available, unavailable_reason, indexed_at, files, with_stats FROM roots WHERE path = ?",
+                                                  arguments: [path])!)
+            }
+        }
+    }
+
+    /// A root that cannot be walked (unmounted, removed): marked, its files kept.
+    public func markUnavailable(root: Int64, reason: String) throws(IndexError) {
+        try guarded {
+            try pool.write { db in
+                try db.execute(sql: "UPDATE roots SET available = 0, unavailable_reason = ? WHERE id = ?", arguments: [reason, root])
+            }
+        }
+    }
+
+    /// The end of a complete pass over a root.
+    public func finishRoot(_ root: Int64, at time: String, withStats: Bool) throws(IndexError) {
+        try guarded {
+            try pool.write { db in
+                try db.execute(sql: """
+                    UPDATE roots SET available = 1, unavailable_reason = NULL, indexed_at = ?,
+                        files = (SELECT count(*) FROM files WHERE root_id = ?), with_stats = ? WHERE id = ?
+                    """, arguments: [time, root, withStats, root])
+            }
+        }
+    }
+
+    // MARK: Files
+
+    /// What is stored of each file under `root`, by root-relative path.
+    public func storedFiles(root: Int64) throws(IndexError) -> [String: StoredFile] {
+        try guarded {
+            try pool.read { db in
+                var out: [String: StoredFile] = [:]
+                let rows = try Row.fetchCursor(db, sql: """
+                    SELECT path, id, dataset_id, device, inode, size_bytes, mtime_ns, ctime_ns, stats_read FROM files WHERE root_id = ?
+                    """, arguments: [root])
+                while let row = try rows.next() {
+                    out[row[0]] = StoredFile(id: row[1], datasetID: row[2], device: row[3], inode: row[4], size: row[5],
+                                             mtimeNs: row[6], ctimeNs: row[7], statsRead: row[8])
+                }
+                return out
+            }
+        }
+    }
+
+    /// Writes a batch of records in one transaction: each replaces the row of the same path.
+    public func write(_ records: [ImageRecord], root: Int64, statsRead: Bool, stored: [String: StoredFile]) throws(IndexError) {
+        guard !records.isEmpty else { return }
+        try guarded {
+            try pool.write { db in
+                let insert = try db.cachedStatement(sql: FileRows.insertSQL)
+                let clear = try db.cachedStatement(sql: "DELETE FROM file_findings WHERE file_id = ?")
+                let finding = try db.cachedStatement(sql: "INSERT INTO file_findings(file_id, code, level) VALUES (?, ?, ?)")
+                for r in records {
+                    let old = stored[r.path]
+                    if let old { try clear.execute(arguments: [old.id]) }
+                    try insert.execute(arguments: FileRows.arguments(r, id: old?.id, rootID: root, datasetID: old?.datasetID,
+                                                                     statsRead: statsRead))
+                    guard !r.findings.isEmpty else { continue }
+                    let id = db.lastInsertedRowID
+                    for f in r.findings { try finding.execute(arguments: [id, f.code.rawValue, f.level.rawValue]) }
+                }
+            }
+        }
+    }
+
+    /// Removes files (gone from disk) by id, in one transaction.
+    public func deleteFiles(_ ids: [Int64]) throws(IndexError) {
+        guard !ids.isEmpty else { return }
+        try guarded {
+            try pool.write { db in
+                let delete = try db.cachedStatement(sql: "DELETE FROM files WHERE id = ?")
+                for id in ids { try delete.execute(arguments: [id]) }
+            }
+        }
+    }
+
+    /// Records of the given roots (all when nil) in path order, as `scan ROOT...` prints them:
+    /// with one root, paths relative to it; with several, prefixed by the root's path.
+    public func forEachRecord(roots wanted: [Int64]? = nil, _ body: (ImageRecord) throws -> Void) throws(IndexError) {
+        let all = try roots()
+        let chosen = wanted.map { ids in all.filter { ids.contains($0.id) } } ?? all
+        // `scan` orders its roots by their path prefix ("root/"), then walks each in byte order.
+        let ordered = chosen.sorted { ($0.path + "/").utf8.lexicographicallyPrecedes(($1.path + "/").utf8) }
+        let prefix = ordered.count > 1
+        let sql = "SELECT " + FileRows.selectColumns.joined(separator: ", ") + " FROM files WHERE root_id = ? ORDER BY path"
+        try guarded {
+            try pool.read { db in
+                for root in ordered {
+                    let rows = try Row.fetchCursor(db, sql: sql, arguments: [root.id])
+                    while let row = try rows.next() {
+                        var r = FileRows.record(row)
+                        if prefix { r.path = root.path + "/" + r.path }
+                        try body(r)
+                    }
+                }
+            }
+        }
+    }
+
+    /// Files read without statistics among `roots` (an export with --stats needs none).
+    public func filesWithoutStats(roots: [Int64]) throws(IndexError) -> Int {
+        try guarded {
+            try pool.read { db in
+                try Int.fetchOne(db, sql: "SELECT count(*) FROM files WHERE stats_read = 0 AND root_id IN (" + roots.map(String.init).joined(separator: ",") + ")") ?? 0
+            }
+        }
+    }
+
+    /// Records in error under a root (path, message), at most `limit`, in path order.
+    public func errorRecords(root: String, limit: Int) throws(IndexError) -> [(path: String, message: String)] {
+        try guarded {
+            try pool.read { db in
+                try Row.fetchAll(db, sql: """
+                    SELECT f.path, coalesce(f.error, '') FROM files f JOIN roots r ON r.id = f.root_id
+                    WHERE r.path = ? AND f.status = 'error' ORDER BY f.path LIMIT ?
+                    """, arguments: [root, limit]).map { (path: $0[0], message: $0[1]) }
+            }
+        }
+    }
+}

@@ -1,0 +1,164 @@
+import ArgumentParser
+import ImagingX
+#if canImport(Glibc)
+import Glibc
+#endif
+
+struct IndexCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "index",
+        abstract: "Bring a persistent index (SQLite) up to date with PATH...: only new or changed files are read.",
+        discussion: """
+            A file whose device, inode, size, mtime and ctime are unchanged is not opened again; files that are \
+            gone leave the index; a folder that is missing (an unmounted disk) is marked unavailable and keeps its \
+            rows. Exit status: 0 when every root was indexed, 1 when a root is unavailable or the index cannot be \
+            used (another job writing it, a damaged or newer file), 2 on usage errors.
+            """)
+
+    @Argument(help: "Folders to index.")
+    var paths: [String]
+
+    @Option(help: "The index file (created when missing).")
+    var db: String = "imagingx-index.sqlite"
+
+    @Flag(help: "Decode pixels: records get intensity statistics, as scan --stats.")
+    var stats = false
+
+    @Option(name: .shortAndLong, help: "Parallel workers (default: the number of cores).")
+    var jobs: Int?
+
+    @Flag(help: "Include hidden files and directories.")
+    var all = false
+
+    @Flag(help: "Do not fingerprint the datasets found under the roots.")
+    var noDatasets = false
+
+    @Flag(help: "No summary or progress on standard error.")
+    var quiet = false
+
+    func validate() throws {
+        if let jobs, jobs < 1 { throw ValidationError("--jobs must be at least 1") }
+        if paths.isEmpty { throw ValidationError("give at least one folder") }
+    }
+
+    func run() throws {
+        var request = IndexRequest(paths: paths, database: db)
+        request.stats = stats
+        request.jobs = jobs
+        request.includeHidden = all
+        request.datasets = !noDatasets
+        let bar = ProgressBar(label: "index", enabled: !quiet && isatty(2) == 1)
+        let result: IndexResult
+        do {
+            result = try Application.index(request) { p in bar.update(p) }
+        } catch {
+            bar.clear()
+            throw fail(error, status: 1)
+        }
+        bar.clear()
+        if !quiet {
+            for r in result.roots {
+                if r.available {
+                    writeStderr("indexed \(r.path): \(r.seen) files, \(r.read) read, \(r.unchanged) unchanged, \(r.removed) removed, "
+                                + "\(r.errors) errors; datasets \(r.datasetsFingerprinted) fingerprinted, \(r.datasetsKept) unchanged\n")
+                } else {
+                    writeStderr("imagingx: \(r.path) is unavailable (\(r.reason ?? "cannot be read")); its indexed files are kept\n")
+                }
+            }
+            let files = result.roots.reduce(0) { $0 + $1.seen }
+            writeStderr("\(files) files in \(formatted(result.seconds, result.seconds < 1 ? 3 : 2)) s "
+                        + "(\(Int(result.seconds > 0 ? Double(files) / result.seconds : 0)) files/s, \(result.jobs) jobs) → \(db)\n")
+        }
+        if result.roots.contains(where: { !$0.available }) { throw ExitCode(1) }
+    }
+}
+
+struct ExportCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "export",
+        abstract: "Print the indexed records exactly as `scan` prints them for the same folders and options.")
+
+    @Option(help: "The index file.")
+    var db: String = "imagingx-index.sqlite"
+
+    @Option(help: "Record format: jsonl or csv.")
+    var format: String = "jsonl"
+
+    @Flag(help: "Add stats and stats_error (the index must have been made with --stats).")
+    var stats = false
+
+    @Flag(help: "Add device, inode, mtime_ns and ctime_ns.")
+    var fileStat = false
+
+    @Option(name: .customLong("root"), help: "Only this indexed root (repeatable; default: all).")
+    var roots: [String] = []
+
+    @Option(name: .shortAndLong, help: "Write to FILE instead of standard output.")
+    var output: String?
+
+    func validate() throws {
+        guard OutputFormat(rawValue: format) != nil else { throw ValidationError("--format must be jsonl or csv, not '\(format)'") }
+    }
+
+    func run() throws {
+        var request = ExportRequest(database: db)
+        request.format = OutputFormat(rawValue: format)!
+        request.stats = stats
+        request.fileStat = fileStat
+        request.roots = roots
+        if let output, output != "-" { request.destination = .file(output) }
+        do { _ = try Application.export(request) } catch {
+            throw fail(error, status: 1)
+        }
+    }
+}
+
+/// A live progress line on standard error (never to a file or pipe): done/total with percent,
+/// files/s and MB/s over the last seconds and an ETA once the walk has counted the files;
+/// a count with a rate while it is still walking.
+final class ProgressBar {
+    let label: String
+    let enabled: Bool
+    private var samples: [(t: Double, done: Int, bytes: Int)] = []
+    private var lastDraw = -1.0
+    private var drawn = false
+
+    init(label: String, enabled: Bool) {
+        self.label = label
+        self.enabled = enabled
+    }
+
+    func update(_ p: IndexProgress) {
+        update(done: p.done, total: p.walkFinished ? p.seen : nil, found: p.seen, bytes: p.bytes, seconds: p.seconds)
+    }
+
+    func update(done: Int, total: Int?, found: Int, bytes: Int, seconds: Double) {
+        guard enabled else { return }
+        samples.append((seconds, done, bytes))
+        samples.removeAll { seconds - $0.t > 5 }
+        guard seconds - lastDraw >= 0.2 else { return }
+        lastDraw = seconds
+        let first = samples.first!
+        let span = max(seconds - first.t, 1e-3)
+        let rate = Double(done - first.done) / span
+        let mbps = Double(bytes - first.bytes) / span / 1e6
+        var line: String
+        if let total, total > 0 {
+            let fraction = Double(done) / Double(total)
+            let width = 24
+            let filled = Int(fraction * Double(width))
+            line = "\(label) [" + String(repeating: "#", count: filled) + String(repeating: "-", count: width - filled) + "] "
+                + "\(done)/\(total) (\(Int(fraction * 100))%) \(Int(rate)) files/s \(formatted(mbps, 1)) MB/s"
+            if rate > 0 { line += " ETA \(Int((Double(total - done) / rate).rounded())) s" }
+        } else {
+            line = "\(label): \(done) files done, \(found) found so far (walking) \(Int(rate)) files/s \(formatted(mbps, 1)) MB/s"
+        }
+        writeStderr("\r\u{1B}[K" + line)
+        drawn = true
+    }
+
+    func clear() {
+        if drawn { writeStderr("\r\u{1B}[K") }
+        drawn = false
+    }
+}
