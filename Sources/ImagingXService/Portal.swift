@@ -1,7 +1,8 @@
 import Foundation
 
 /// The portal's static files (HTML, CSS, JavaScript; no CDN, no build step) and the OpenAPI
-/// document, read once from the target's resources at start.
+/// document, read once at start: from `--portal-dir` when given (portal development), else from
+/// the resources SwiftPM copies beside the executable (`ImagingX_ImagingXService.resources`).
 public struct Portal: Sendable {
     public struct File: Sendable {
         public var bytes: [UInt8]
@@ -9,22 +10,35 @@ public struct Portal: Sendable {
     }
     public var files: [String: File]
     public var openAPI: [UInt8]?
+    /// Where the files were read from (shown in errors).
+    public var source: String
 
     static let types = ["html": "text/html; charset=utf-8", "css": "text/css; charset=utf-8",
-                        "js": "text/javascript; charset=utf-8", "svg": "image/svg+xml", "json": "application/json"]
+                        "js": "text/javascript; charset=utf-8", "svg": "image/svg+xml", "json": "application/json",
+                        "png": "image/png", "ico": "image/x-icon"]
 
-    public static func load() -> Portal {
+    /// The resources folder installed beside the running executable.
+    static func installedResources() -> String? {
+        let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        let dir = (exe as NSString).deletingLastPathComponent
+        let candidate = dir + "/ImagingX_ImagingXService.resources/Resources"
+        return FileManager.default.fileExists(atPath: candidate) ? candidate : nil
+    }
+
+    public static func load(portalDirectory: String? = nil) -> Portal {
+        let resources = installedResources()
+        let portal = portalDirectory ?? resources.map { $0 + "/Portal" }
         var files: [String: File] = [:]
-        var openAPI: [UInt8]?
-        if let base = Bundle.module.resourceURL?.appendingPathComponent("Resources") {
-            let portal = base.appendingPathComponent("Portal")
-            for name in (try? FileManager.default.contentsOfDirectory(atPath: portal.path)) ?? [] {
+        if let portal {
+            for name in (try? FileManager.default.contentsOfDirectory(atPath: portal)) ?? [] {
                 let ending = String(name.split(separator: ".").last ?? "")
-                guard let type = types[ending], let data = FileManager.default.contents(atPath: portal.appendingPathComponent(name).path) else { continue }
+                guard let type = types[ending], let data = FileManager.default.contents(atPath: portal + "/" + name) else { continue }
                 files[name] = File(bytes: Array(data), type: type)
             }
-            openAPI = FileManager.default.contents(atPath: base.appendingPathComponent("openapi.json").path).map { Array($0) }
         }
-        return Portal(files: files, openAPI: openAPI)
+        let openAPIPath = portalDirectory.map { ($0 as NSString).deletingLastPathComponent + "/openapi.json" }
+        let openAPI = [openAPIPath, resources.map { $0 + "/openapi.json" }].compactMap { $0 }
+            .lazy.compactMap { FileManager.default.contents(atPath: $0) }.first.map { Array($0) }
+        return Portal(files: files, openAPI: openAPI, source: portal ?? "(no portal files found beside the executable)")
     }
 }

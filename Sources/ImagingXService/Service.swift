@@ -20,6 +20,8 @@ public struct ServiceConfiguration: Sendable {
     public var stats = false
     /// The catalog file (default: the imported catalog, else the starter catalog).
     public var catalogFile: String?
+    /// Serve the portal's files from this folder instead of the installed resources.
+    public var portalDirectory: String?
 
     public init(database: String, roots: [String]) {
         self.database = database
@@ -58,7 +60,7 @@ public final class ServiceState: Sendable {
         self.store = store
         jobs = IndexJobs(store: store, roots: roots, stats: configuration.stats)
         catalog = FileCatalogStore(path: configuration.catalogFile)
-        portal = Portal.load()
+        portal = Portal.load(portalDirectory: configuration.portalDirectory)
     }
 }
 

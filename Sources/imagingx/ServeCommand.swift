@@ -42,6 +42,9 @@ struct ServeCommand: ParsableCommand {
     @Option(help: "Catalog file (default: the imported catalog, else the starter catalog).")
     var catalogFile: String?
 
+    @Option(help: "Serve the portal's files from this folder (portal development).")
+    var portalDir: String?
+
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be between 0 and 65535") }
         if let rescan, !(rescan >= 1) { throw ValidationError("--rescan must be at least 1 second") }
@@ -55,6 +58,7 @@ struct ServeCommand: ParsableCommand {
         c.rescanSeconds = rescan
         c.stats = stats
         c.catalogFile = catalogFile
+        c.portalDirectory = portalDir
         let (config, realRoots): (ServiceConfiguration, [String])
         do { (config, realRoots) = try ImagingXServer.prepare(c, tokenFile: tokenFile) } catch {
             throw fail(error, status: 2)
