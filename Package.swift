@@ -65,7 +65,7 @@ let package = Package(
         .target(name: "ImagingXModel", dependencies: ["ImagingXBytes"], swiftSettings: release),
         .target(name: "ImagingXFormats", dependencies: ["ImagingXModel", "CZlib"], swiftSettings: release),
         .target(
-            name: "ImagingXPixels", dependencies: ["ImagingXFormats", "CDeflate", "CImagingCodecs", "CBzip2"],
+            name: "ImagingXPixels", dependencies: ["ImagingXFormats", "CZlib", "CDeflate", "CImagingCodecs", "CBzip2"],
             swiftSettings: release),
         .target(name: "ImagingXScan", dependencies: ["ImagingXPixels"], swiftSettings: release),
         .target(name: "ImagingXDatasets", dependencies: ["ImagingXScan"], swiftSettings: release),

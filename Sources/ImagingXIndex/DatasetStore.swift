@@ -156,3 +156,50 @@ extension IndexStore {
         }
     }
 }
+
+extension IndexStore {
+    /// The id of a root's file by its root-relative path.
+    public func fileID(root: Int64, path: String) throws(IndexError) -> Int64? {
+        try guarded {
+            try pool.read { db in try Int64.fetchOne(db, sql: "SELECT id FROM files WHERE root_id = ? AND path = ?", arguments: [root, path]) }
+        }
+    }
+
+    /// The full path of a file (root + relative path) by id.
+    public func fullPath(file id: Int64) throws(IndexError) -> (path: String, root: String)? {
+        try guarded {
+            try pool.read { db in
+                try Row.fetchOne(db, sql: "SELECT r.path, f.path FROM files f JOIN roots r ON r.id = f.root_id WHERE f.id = ?", arguments: [id])
+                    .map { (path: ($0[0] as String) + "/" + ($0[1] as String), root: $0[0] as String) }
+            }
+        }
+    }
+
+    /// Keeps a plan (request and result JSON) for its page and exports; returns its id.
+    public func savePlan(request: String, plan: String, at time: String) throws(IndexError) -> Int64 {
+        try guarded {
+            try pool.write { db in
+                try db.execute(sql: "INSERT INTO plans(created_at, request, plan) VALUES (?, ?, ?)", arguments: [time, request, plan])
+                return db.lastInsertedRowID
+            }
+        }
+    }
+
+    public func plan(id: Int64) throws(IndexError) -> (request: String, plan: String)? {
+        try guarded {
+            try pool.read { db in
+                try Row.fetchOne(db, sql: "SELECT request, plan FROM plans WHERE id = ?", arguments: [id]).map { (request: $0[0], plan: $0[1]) }
+            }
+        }
+    }
+
+    /// Keeps a compatibility result; returns its id.
+    public func saveCompat(request: String, result: String, at time: String) throws(IndexError) -> Int64 {
+        try guarded {
+            try pool.write { db in
+                try db.execute(sql: "INSERT INTO compat_results(created_at, request, result) VALUES (?, ?, ?)", arguments: [time, request, result])
+                return db.lastInsertedRowID
+            }
+        }
+    }
+}
