@@ -148,9 +148,11 @@ public enum Fingerprinter {
         let segmentations = records.filter { $0.sopClassUID == SeriesAssembler.segmentationSOPClass }.sorted { $0.path < $1.path }
         let images = records.filter { $0.sopClassUID != SeriesAssembler.segmentationSOPClass }
         var keys: [String?] = []
+        var memberLists: [[ImageRecord]] = []
         var cases = SeriesAssembler.assembleVolumes(images, histograms: histograms).map { v -> CaseSummary in
             let r = v.record
             keys.append(r.assembled ? r.series_key : nil)
+            memberLists.append(v.members)
             let folder = r.first_file.split(separator: "/").dropLast().joined(separator: "/")
             let id = (folder.isEmpty ? "" : folder + "/") + "series-" + r.series_key.prefix(12)
                 + (r.groups_in_series > 1 ? "-\(r.group)" : "")
@@ -204,9 +206,9 @@ public enum Fingerprinter {
             let matches = keys.indices.filter { keys[$0].map(refs.contains) == true }
             for i in matches {
                 if cases[i].label == nil {
+                    // Decoded onto the series grid (SeriesLabels); a SEG that cannot be gets a label_not_read finding.
                     cases[i].label = seg.path
-                    cases[i].findings.append("label_not_read: DICOM SEG \(seg.path) references this series (ReferencedSeriesSequence) "
-                                             + "and is its label; its segments are not decoded")
+                    SeriesLabels.applySegmentation(seg.path, root: root, members: memberLists[i], to: &cases[i])
                 } else {
                     cases[i].findings.append("extra_segmentation: DICOM SEG \(seg.path) also references this series")
                 }
