@@ -162,6 +162,106 @@ enum SeriesLabels {
         return true
     }
 
+    /// Reads a label file (NIfTI, NRRD, MetaImage) for a series case. Its grid must be the series'
+    /// grid up to an axis flip or permutation: the label affine's inverse times the series' affine
+    /// must map voxel indices onto voxel indices (a signed permutation, within 1e-3, with the
+    /// translation a flipped axis needs, within 0.05 voxel). Then its voxels are reordered into the
+    /// series' slice order and counted; otherwise `label_grid_mismatch` and no label statistics.
+    static func applyLabelFile(_ label: String, fullPath: String, members: [ImageRecord], memberRoot: String,
+                               affine: Matrix4?, to c: inout CaseSummary) {
+        guard c.dims.count == 3, let series = affine else { return }
+        var options = ReadOptions(stats: true)
+        options.captureVolume = true
+        let reader = FileReader(options: options)
+        let l = reader.read(fullPath: fullPath, path: label)
+        guard l.status == .ok, let volume = reader.captured else {
+            c.findings.append("label_unreadable: \(label): \(l.error ?? l.statsError ?? "not decoded")")
+            return
+        }
+        let ldims = l.dims ?? []
+        guard ldims.count >= 3, ldims.dropFirst(3).allSatisfy({ $0 == 1 }), let la = l.affine else {
+            c.findings.append("label_grid_mismatch: label grid \(ldims) is not a 3-D grid with an affine (series grid \(c.dims))")
+            return
+        }
+        guard let (axis, flip) = indexMap(label: la, labelDims: Array(ldims.prefix(3)), series: series, seriesDims: c.dims) else {
+            c.findings.append("label_grid_mismatch: label grid \(Array(ldims.prefix(3))) and affine do not describe the series grid \(c.dims) "
+                              + "(up to an axis flip or permutation)")
+            return
+        }
+        let total = ldims.prefix(3).reduce(1, *)
+        guard volume.count == total else {
+            c.findings.append("label_grid_mismatch: the label holds \(volume.count) values for a grid of \(total) voxels")
+            return
+        }
+        var values = [UInt8](repeating: 0, count: total)
+        var bad: Double?
+        volume.forEachChunk { start, chunk in
+            for i in 0..<chunk.count {
+                let v = chunk[i]
+                if v >= 0, v <= 255, v == v.rounded() { values[start + i] = UInt8(v) } else if bad == nil { bad = v }
+            }
+        }
+        if let bad {
+            c.findings.append("label_not_read: \(label) holds the value \(bad); series case labels are read as integers 0…255")
+            return
+        }
+        // Series voxel (x, y, k) → label voxel: per series axis j, label axis axis[j], flipped or not.
+        let nx = c.dims[0], ny = c.dims[1], nz = c.dims[2]
+        let lstride = [1, ldims[0], ldims[0] * ldims[1]]
+        var reordered = [UInt8](repeating: 0, count: nx * ny * nz)
+        for k in 0..<nz {
+            for y in 0..<ny {
+                for x in 0..<nx {
+                    let v = [x, y, k]
+                    var li = 0
+                    for j in 0..<3 {
+                        let n = c.dims[j]
+                        li += (flip[j] ? n - 1 - v[j] : v[j]) * lstride[axis[j]]
+                    }
+                    reordered[(k * ny + y) * nx + x] = values[li]
+                }
+            }
+        }
+        guard count(reordered, members: members, root: memberRoot, into: &c) else { return }
+        c.bytes += l.sizeBytes
+        if axis != [0, 1, 2] || flip.contains(true) {
+            c.findings.append("label_reordered: the series' column, row and slice axes run along \(label)'s axes "
+                              + (0..<3).map { "\(flip[$0] ? "-" : "+")\(["i", "j", "k"][axis[$0]])" }.joined(separator: ", ")
+                              + "; its voxels were reordered onto the series grid")
+        }
+    }
+
+    /// For each series axis j: the label axis it runs along and whether it runs backwards, when
+    /// label⁻¹ · series maps the series' voxel grid onto the label's; nil otherwise.
+    static func indexMap(label: Matrix4, labelDims: [Int], series: Matrix4, seriesDims: [Int]) -> (axis: [Int], flip: [Bool])? {
+        // Inverse of the label's 3 × 3 part (cofactors).
+        let a = (0..<3).map { r in (0..<3).map { label[r, $0] } }
+        let det = a[0][0] * (a[1][1] * a[2][2] - a[1][2] * a[2][1]) - a[0][1] * (a[1][0] * a[2][2] - a[1][2] * a[2][0])
+            + a[0][2] * (a[1][0] * a[2][1] - a[1][1] * a[2][0])
+        guard det.isFinite, abs(det) > 1e-12 else { return nil }
+        var inv = [[Double]](repeating: [0, 0, 0], count: 3)
+        for r in 0..<3 {
+            for col in 0..<3 {
+                let r1 = (col + 1) % 3, r2 = (col + 2) % 3, c1 = (r + 1) % 3, c2 = (r + 2) % 3
+                inv[r][col] = (a[r1][c1] * a[r2][c2] - a[r1][c2] * a[r2][c1]) / det
+            }
+        }
+        func apply(_ v: [Double]) -> [Double] { (0..<3).map { r in (0..<3).reduce(0) { $0 + inv[r][$1] * v[$1] } } }
+        let t = apply((0..<3).map { series[$0, 3] - label[$0, 3] })
+        var axis: [Int] = [], flip: [Bool] = []
+        for j in 0..<3 {
+            let m = apply((0..<3).map { series[$0, j] })
+            guard let i = m.indices.max(by: { abs(m[$0]) < abs(m[$1]) }),
+                  abs(abs(m[i]) - 1) <= 1e-3, m.indices.allSatisfy({ $0 == i || abs(m[$0]) <= 1e-3 }),
+                  !axis.contains(i), labelDims[i] == seriesDims[j] else { return nil }
+            axis.append(i)
+            flip.append(m[i] < 0)
+        }
+        // The series' first voxel must land on the label's corner those flips imply.
+        for j in 0..<3 where abs(t[axis[j]] - (flip[j] ? Double(labelDims[axis[j]] - 1) : 0)) > 0.05 { return nil }
+        return (axis, flip)
+    }
+
     static func fileSize(_ path: String) -> Int {
         var st = stat()
         return stat(path, &st) == 0 ? Int(st.st_size) : 0

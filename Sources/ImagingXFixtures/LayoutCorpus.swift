@@ -18,7 +18,8 @@ import Foundation
 ///   `k1/imaging` + `k1/segmentation`, and `orphan_label` with no image.
 /// - `tcia/`: patient/study/series folders: a 4-slice CT series and a DICOM SEG that references
 ///   it; a second SEG references a series that is not there.
-/// - `seg/`: DICOM series cases labelled by DICOM SEG objects (`SegCorpus`).
+/// - `seg/`: DICOM series cases labelled by DICOM SEG objects (`SegCorpus`); `seg-msd/`: listed
+///   DICOM series folders with NIfTI labels.
 public enum LayoutCorpus {
     /// The raw UIDs planted in `tcia/` (privacy tests: none may reach any output).
     public static let ctSeriesUID = "1.2.826.0.1.3680043.8.498.77.1"
@@ -212,5 +213,6 @@ public enum LayoutCorpus {
 
         // DICOM series cases labelled by DICOM SEG objects.
         try SegCorpus.write(to: root + "/seg")
+        try SegCorpus.writeListed(to: root + "/seg-msd")
     }
 }

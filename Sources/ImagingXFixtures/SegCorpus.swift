@@ -10,6 +10,9 @@ import Foundation
 /// - `short/`: BINARY whose Pixel Data is shorter than its frames;
 /// - `foreign/`: a frame references a SOP instance that is not in the series;
 /// - `grid/`: frames of 4 × 3 (the series has 5 × 3).
+///
+/// `writeListed` (LayoutCorpus's `seg-msd/`) lists series folders with NIfTI labels in a
+/// dataset.json: the same grid, flipped axes, swapped axes, and a label shifted off the grid.
 public enum SegCorpus {
     public static let columns = 5
     public static let rows = 3
@@ -160,6 +163,60 @@ public enum SegCorpus {
             ("foreign", 4, segmentation(series: 4, frames: binaryFrames, fractional: false, foreignFrame: 1)),
             ("grid", 5, segmentation(series: 5, frames: binaryFrames, fractional: false, frameColumns: 4)),
         ]
+    }
+
+    /// Label value of series voxel (x, y, k) in the `listed/` label files.
+    public static func listedLabel(x: Int, y: Int, k: Int) -> UInt8 {
+        (x + 2 * y + k) % 4 == 0 ? 1 : (x * y + k) % 5 == 0 ? 2 : 0
+    }
+
+    /// How each `listed/` case's NIfTI label stores the series grid: for each label axis, the
+    /// series axis it runs along and whether backwards; `shift` moves its origin (a mismatch).
+    public static let listedCases: [(name: String, axes: [Int], flips: [Bool], shift: Double)] = [
+        ("same", [0, 1, 2], [false, false, false], 0),
+        ("flipped", [0, 1, 2], [false, true, true], 0),
+        ("permuted", [1, 0, 2], [false, false, false], 0),
+        ("shifted", [0, 1, 2], [false, false, false], 0.8),
+    ]
+
+    /// An MSD-style dataset whose training entries name DICOM series folders with NIfTI labels.
+    public static func writeListed(to root: String) throws {
+        var entries: [String] = []
+        let n = [columns, rows, slices]
+        // RAS affine of the series: LPS (−2, −1, z) origin, 0.8 mm between columns, 0.7 between rows, 2 mm slices.
+        let seriesColumns: [[Double]] = [[-0.8, 0, 0], [0, -0.7, 0], [0, 0, 2]]
+        let seriesOrigin: [Double] = [2, 1, z(0)]
+        for (i, c) in listedCases.enumerated() {
+            try ctSeries(root + "/series/" + c.name, series: 10 + i)
+            entries.append("{\"image\": \"./series/\(c.name)\", \"label\": \"./labels/\(c.name).nii.gz\"}")
+            let ldims = c.axes.map { n[$0] }
+            var columnsOut: [[Double]] = []
+            var origin = seriesOrigin
+            for a in 0..<3 {
+                let j = c.axes[a]
+                let col = seriesColumns[j].map { c.flips[a] ? -$0 : $0 }
+                columnsOut.append(col)
+                if c.flips[a] { for r in 0..<3 { origin[r] += seriesColumns[j][r] * Double(n[j] - 1) } }
+            }
+            origin[0] += c.shift
+            var data = [UInt8](repeating: 0, count: columns * rows * slices)
+            for k in 0..<slices {
+                for y in 0..<rows {
+                    for x in 0..<columns {
+                        let v = [x, y, k]
+                        let li = (0..<3).map { a in c.flips[a] ? n[c.axes[a]] - 1 - v[c.axes[a]] : v[c.axes[a]] }
+                        data[li[0] + ldims[0] * (li[1] + ldims[1] * li[2])] = listedLabel(x: x, y: y, k: k)
+                    }
+                }
+            }
+            var b = NIfTIBuilder(.nifti1)
+            b.setGrid(dims: ldims, pixdim: c.axes.map { [0.8, 0.7, 2][$0] }, datatype: 2, bitpix: 8)
+            b.setSform((0..<3).map { r in (0..<3).map { columnsOut[$0][r] } + [origin[r]] })
+            try LayoutCorpus.put(Compression.gzip(b.singleFile(data: data)), root + "/labels/\(c.name).nii.gz")
+        }
+        try LayoutCorpus.put("{\"name\": \"SeriesWithNIfTILabels\", \"labels\": {\"0\": \"background\", \"1\": \"a\", \"2\": \"b\"}, "
+                             + "\"numTraining\": \(listedCases.count), \"training\": [" + entries.joined(separator: ", ") + "]}",
+                             root + "/dataset.json")
     }
 
     public static func write(to root: String) throws {

@@ -94,3 +94,75 @@ def check_seg_labels(imagingx, corpus, work):
     print(f"seg labels: label voxel counts and foreground intensities {'agree' if not bad else 'DIFFER'} with pydicom/numpy "
           f"reading the SEG objects: " + ", ".join(read) + f"; refused by both: {', '.join(refused)}")
     return bad
+
+
+def _series_affine(folder):
+    """The series' slices in order, the RAS affine of its voxel grid (columns, rows, slices), the image (x, y, z)."""
+    slices = [pydicom.dcmread(p) for p in glob.glob(os.path.join(folder, "**", "*.dcm"), recursive=True)]
+    o = np.array([float(v) for v in slices[0].ImageOrientationPatient])
+    normal = np.cross(o[:3], o[3:])
+    slices.sort(key=lambda s: float(np.dot(normal, [float(v) for v in s.ImagePositionPatient])))
+    first = np.array([float(v) for v in slices[0].ImagePositionPatient])
+    last = np.array([float(v) for v in slices[-1].ImagePositionPatient])
+    ps = [float(v) for v in slices[0].PixelSpacing]
+    lps = np.eye(4)
+    lps[:3, 0] = o[:3] * ps[1]
+    lps[:3, 1] = o[3:] * ps[0]
+    lps[:3, 2] = (last - first) / (len(slices) - 1)
+    lps[:3, 3] = first
+    ras = np.diag([-1.0, -1.0, 1.0, 1.0]) @ lps
+    image = np.stack([s.pixel_array.astype(np.float64) * float(s.RescaleSlope) + float(s.RescaleIntercept) for s in slices], -1)
+    return ras, np.transpose(image, (1, 0, 2))
+
+
+def _listed_reference(root, entry):
+    """Label counts and foreground values of a series folder with a NIfTI label, through nibabel:
+    every series voxel's centre is taken through the label's inverse affine; None when any lands
+    off the label's voxel centres (by over 0.05 voxel) or outside it."""
+    import nibabel as nib
+    series, image = _series_affine(os.path.join(root, entry["image"]))
+    lab = nib.load(os.path.join(root, entry["label"]))
+    data = np.asanyarray(lab.dataobj)
+    idx = np.indices(image.shape).reshape(3, -1)
+    world = series @ np.vstack([idx, np.ones(idx.shape[1])])
+    at = (np.linalg.inv(lab.affine) @ world)[:3]
+    near = np.rint(at)
+    if np.abs(at - near).max() > 0.05 or (near < 0).any() or (near >= np.array(data.shape[:3])[:, None]).any():
+        return None, None
+    near = near.astype(int)
+    label = data[near[0], near[1], near[2]].reshape(image.shape)
+    values, counts = np.unique(label, return_counts=True)
+    return {str(int(v)): int(c) for v, c in zip(values, counts)}, image[label > 0]
+
+
+def check_listed_labels(imagingx, corpus, work):
+    root = os.path.join(corpus, "seg-msd")
+    saved = os.path.join(work, "seg-msd-cases.json")
+    run = subprocess.run([imagingx, "fingerprint", root, "--output", os.path.join(work, "seg-msd.json"), "--save-cases", saved],
+                         capture_output=True, text=True)
+    if run.returncode != 0:
+        print(f"FAIL listed series labels: imagingx exited {run.returncode}")
+        return 1
+    ours = {c["id"]: c for c in json.load(open(saved))["cases"]}
+    bad, read, refused = 0, [], []
+    for entry in json.load(open(os.path.join(root, "dataset.json")))["training"]:
+        name = os.path.basename(entry["image"])
+        counts, fg = _listed_reference(root, entry)
+        case = ours.get(name, {})
+        if counts is None:
+            if not any(f.startswith("label_grid_mismatch") for f in case.get("findings", [])) or case.get("labelVoxels"):
+                print(f"DIFF listed series labels {name}: off the series grid here, ours has no label_grid_mismatch")
+                bad += 1
+            refused.append(name)
+            continue
+        a = (case.get("foreground") or [{}])[0]
+        mean = a.get("sum", float("nan")) / max(a.get("count", 0), 1)
+        if case.get("labelVoxels") != counts or a.get("count") != len(fg) \
+                or abs(mean - float(fg.mean())) > 1e-9 * max(1, abs(float(fg.mean()))):
+            print(f"DIFF listed series labels {name}: ours {case.get('labelVoxels')} count={a.get('count')} mean={mean}, "
+                  f"reference {counts} count={len(fg)} mean={float(fg.mean())}")
+            bad += 1
+        read.append(name)
+    print(f"listed series labels: label voxel counts and foreground intensities {'agree' if not bad else 'DIFFER'} with nibabel "
+          f"resampling the NIfTI labels onto the pydicom series grid: {', '.join(read)}; off the grid for both: {', '.join(refused)}")
+    return bad
