@@ -127,4 +127,40 @@ struct SegLabelTests {
         }
         #expect(read < variants.count)
     }
+
+    @Test("listed series folders with NIfTI labels: same grid, flipped, permuted are reordered and counted; shifted is a mismatch")
+    func listedLabels() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("imagingx-segmsd-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try SegCorpus.writeListed(to: dir)
+        let (info, found) = Fingerprinter.summarizeFolder(dir, jobs: 2)
+        #expect(info.layout == .msd)
+        let cases = Dictionary(uniqueKeysWithValues: found.map { ($0.id, $0) })
+        // Expected: the label function over the series grid, and the CT values where it is > 0.
+        var want: [String: Int] = [:]
+        var fg: [Double] = []
+        let n = SegCorpus.columns * SegCorpus.rows
+        for k in 0..<SegCorpus.slices {
+            for y in 0..<SegCorpus.rows {
+                for x in 0..<SegCorpus.columns {
+                    let v = SegCorpus.listedLabel(x: x, y: y, k: k)
+                    want[String(v), default: 0] += 1
+                    if v > 0 { fg.append(SegLabelTests.hu(k * n + y * SegCorpus.columns + x)) }
+                }
+            }
+        }
+        for name in ["same", "flipped", "permuted"] {
+            let c = try #require(cases[name])
+            #expect(c.error == nil && c.label == "labels/\(name).nii.gz", "\(name)")
+            #expect(c.labelVoxels == want, "\(name)")
+            #expect(c.foreground.first?.count == fg.count && c.foreground.first?.sum == fg.reduce(0, +), "\(name)")
+            #expect(!c.findings.contains { $0.hasPrefix("label_not_read") || $0.hasPrefix("label_grid_mismatch") }, "\(name)")
+            #expect(c.findings.contains { $0.hasPrefix("label_reordered") } == (name != "same"), "\(name)")
+        }
+        let shifted = try #require(cases["shifted"])
+        #expect(shifted.error == nil && shifted.labelVoxels.isEmpty && shifted.foreground.isEmpty)
+        #expect(shifted.findings.contains { $0.hasPrefix("label_grid_mismatch: label grid [5, 3, 5] and affine do not describe the series grid") })
+        let fp = Fingerprinter.reduce(found, info: info)
+        #expect(fp.cases_with_labels == 3 && fp.labels.map(\.cases) == [3, 3])
+    }
 }
