@@ -20,7 +20,11 @@ enum SeriesLabels {
     /// slice order) and fills the case's label fields. Whatever stops it becomes a `label_not_read`
     /// finding with the reason; the case keeps its image statistics.
     static func applySegmentation(_ segPath: String, root: String, members: [ImageRecord], to c: inout CaseSummary) {
-        guard c.error == nil, c.dims.count == 3, let g0 = members.first?.slice else { return }
+        guard c.error == nil else { return }  // a failed case: no statistics to add to
+        guard c.dims.count == 3, let g0 = members.first?.slice else {
+            c.findings.append("label_not_read: DICOM SEG \(segPath): the series has no 3-D grid to place it on")
+            return
+        }
         let nx = c.dims[0], ny = c.dims[1], nz = c.dims[2]
         let slice = nx * ny
         var label: [UInt8] = []
@@ -169,7 +173,10 @@ enum SeriesLabels {
     /// series' slice order and counted; otherwise `label_grid_mismatch` and no label statistics.
     static func applyLabelFile(_ label: String, fullPath: String, members: [ImageRecord], memberRoot: String,
                                affine: Matrix4?, to c: inout CaseSummary) {
-        guard c.dims.count == 3, let series = affine else { return }
+        guard c.dims.count == 3, let series = affine else {
+            c.findings.append("label_not_read: \(label): the series has no assembled 3-D affine to match the label's against")
+            return
+        }
         var options = ReadOptions(stats: true)
         options.captureVolume = true
         let reader = FileReader(options: options)
