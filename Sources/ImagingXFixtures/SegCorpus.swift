@@ -12,7 +12,8 @@ import Foundation
 /// - `grid/`: frames of 4 × 3 (the series has 5 × 3).
 ///
 /// `writeListed` (LayoutCorpus's `seg-msd/`) lists series folders with NIfTI labels in a
-/// dataset.json: the same grid, flipped axes, swapped axes, and a label shifted off the grid.
+/// dataset.json: the same grid, flipped axes, swapped axes, a label shifted off the grid, and a
+/// MetaImage label with its slice axis reversed.
 public enum SegCorpus {
     public static let columns = 5
     public static let rows = 3
@@ -177,6 +178,7 @@ public enum SegCorpus {
         ("flipped", [0, 1, 2], [false, true, true], 0),
         ("permuted", [1, 0, 2], [false, false, false], 0),
         ("shifted", [0, 1, 2], [false, false, false], 0.8),
+        ("mha-flipped", [0, 1, 2], [false, false, true], 0),
     ]
 
     /// An MSD-style dataset whose training entries name DICOM series folders with NIfTI labels.
@@ -188,7 +190,9 @@ public enum SegCorpus {
         let seriesOrigin: [Double] = [2, 1, z(0)]
         for (i, c) in listedCases.enumerated() {
             try ctSeries(root + "/series/" + c.name, series: 10 + i)
-            entries.append("{\"image\": \"./series/\(c.name)\", \"label\": \"./labels/\(c.name).nii.gz\"}")
+            let mha = c.name.hasPrefix("mha")
+            let file = "labels/\(c.name)" + (mha ? ".mha" : ".nii.gz")
+            entries.append("{\"image\": \"./series/\(c.name)\", \"label\": \"./\(file)\"}")
             let ldims = c.axes.map { n[$0] }
             var columnsOut: [[Double]] = []
             var origin = seriesOrigin
@@ -209,10 +213,22 @@ public enum SegCorpus {
                     }
                 }
             }
-            var b = NIfTIBuilder(.nifti1)
-            b.setGrid(dims: ldims, pixdim: c.axes.map { [0.8, 0.7, 2][$0] }, datatype: 2, bitpix: 8)
-            b.setSform((0..<3).map { r in (0..<3).map { columnsOut[$0][r] } + [origin[r]] })
-            try LayoutCorpus.put(Compression.gzip(b.singleFile(data: data)), root + "/labels/\(c.name).nii.gz")
+            let spacing = c.axes.map { [0.8, 0.7, 2][$0] }
+            if mha {
+                // MetaImage: LPS world, TransformMatrix = each axis' unit direction in turn, Offset = origin.
+                var m = MetaImageBuilder(dims: ldims, elementType: "MET_UCHAR")
+                m.spacing = spacing
+                m.transform = (0..<3).flatMap { a in (0..<3).map { r in (r < 2 ? -1 : 1) * columnsOut[a][r] / spacing[a] } }
+                m.origin = (0..<3).map { r in (r < 2 ? -1 : 1) * origin[r] }
+                for (_, bytes) in m.files(name: c.name + ".mha", values: data.map(Double.init)) {
+                    try LayoutCorpus.put(bytes, root + "/" + file)
+                }
+            } else {
+                var b = NIfTIBuilder(.nifti1)
+                b.setGrid(dims: ldims, pixdim: spacing, datatype: 2, bitpix: 8)
+                b.setSform((0..<3).map { r in (0..<3).map { columnsOut[$0][r] } + [origin[r]] })
+                try LayoutCorpus.put(Compression.gzip(b.singleFile(data: data)), root + "/" + file)
+            }
         }
         try LayoutCorpus.put("{\"name\": \"SeriesWithNIfTILabels\", \"labels\": {\"0\": \"background\", \"1\": \"a\", \"2\": \"b\"}, "
                              + "\"numTraining\": \(listedCases.count), \"training\": [" + entries.joined(separator: ", ") + "]}",

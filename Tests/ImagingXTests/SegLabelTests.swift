@@ -128,7 +128,7 @@ struct SegLabelTests {
         #expect(read < variants.count)
     }
 
-    @Test("listed series folders with NIfTI labels: same grid, flipped, permuted are reordered and counted; shifted is a mismatch")
+    @Test("listed series folders with NIfTI/MetaImage labels: same grid, flipped, permuted are reordered and counted; shifted is a mismatch")
     func listedLabels() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("imagingx-segmsd-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: dir) }
@@ -149,9 +149,9 @@ struct SegLabelTests {
                 }
             }
         }
-        for name in ["same", "flipped", "permuted"] {
+        for name in ["same", "flipped", "permuted", "mha-flipped"] {
             let c = try #require(cases[name])
-            #expect(c.error == nil && c.label == "labels/\(name).nii.gz", "\(name)")
+            #expect(c.error == nil && c.label == "labels/\(name)" + (name.hasPrefix("mha") ? ".mha" : ".nii.gz"), "\(name)")
             #expect(c.labelVoxels == want, "\(name)")
             #expect(c.foreground.first?.count == fg.count && c.foreground.first?.sum == fg.reduce(0, +), "\(name)")
             #expect(!c.findings.contains { $0.hasPrefix("label_not_read") || $0.hasPrefix("label_grid_mismatch") }, "\(name)")
@@ -161,6 +161,6 @@ struct SegLabelTests {
         #expect(shifted.error == nil && shifted.labelVoxels.isEmpty && shifted.foreground.isEmpty)
         #expect(shifted.findings.contains { $0.hasPrefix("label_grid_mismatch: label grid [5, 3, 5] and affine do not describe the series grid") })
         let fp = Fingerprinter.reduce(found, info: info)
-        #expect(fp.cases_with_labels == 3 && fp.labels.map(\.cases) == [3, 3])
+        #expect(fp.cases_with_labels == 4 && fp.labels.map(\.cases) == [4, 4])
     }
 }

@@ -116,16 +116,27 @@ def _series_affine(folder):
 
 
 def _listed_reference(root, entry):
-    """Label counts and foreground values of a series folder with a NIfTI label, through nibabel:
+    """Label counts and foreground values of a series folder with a NIfTI label (through nibabel; a
+    MetaImage label through SimpleITK):
     every series voxel's centre is taken through the label's inverse affine; None when any lands
     off the label's voxel centres (by over 0.05 voxel) or outside it."""
     import nibabel as nib
     series, image = _series_affine(os.path.join(root, entry["image"]))
-    lab = nib.load(os.path.join(root, entry["label"]))
-    data = np.asanyarray(lab.dataobj)
+    path = os.path.join(root, entry["label"])
+    if path.endswith(".mha"):
+        import SimpleITK as sitk
+        img = sitk.ReadImage(path)
+        data = np.transpose(sitk.GetArrayFromImage(img), (2, 1, 0))
+        lps = np.eye(4)
+        lps[:3, :3] = np.array(img.GetDirection()).reshape(3, 3) @ np.diag(img.GetSpacing())
+        lps[:3, 3] = img.GetOrigin()
+        affine = np.diag([-1.0, -1.0, 1.0, 1.0]) @ lps
+    else:
+        lab = nib.load(path)
+        data, affine = np.asanyarray(lab.dataobj), lab.affine
     idx = np.indices(image.shape).reshape(3, -1)
     world = series @ np.vstack([idx, np.ones(idx.shape[1])])
-    at = (np.linalg.inv(lab.affine) @ world)[:3]
+    at = (np.linalg.inv(affine) @ world)[:3]
     near = np.rint(at)
     if np.abs(at - near).max() > 0.05 or (near < 0).any() or (near >= np.array(data.shape[:3])[:, None]).any():
         return None, None
@@ -164,5 +175,5 @@ def check_listed_labels(imagingx, corpus, work):
             bad += 1
         read.append(name)
     print(f"listed series labels: label voxel counts and foreground intensities {'agree' if not bad else 'DIFFER'} with nibabel "
-          f"resampling the NIfTI labels onto the pydicom series grid: {', '.join(read)}; off the grid for both: {', '.join(refused)}")
+          f"(SimpleITK for .mha) resampling the labels onto the pydicom series grid: {', '.join(read)}; off the grid for both: {', '.join(refused)}")
     return bad
