@@ -107,15 +107,20 @@ struct SegLabelTests {
     @Test("a SEG cut or corrupted anywhere never crashes: the case keeps its image, the label is read or refused")
     func corrupted() throws {
         let seg = SegCorpus.segmentation(series: 1, frames: SegCorpus.binaryFrames, fractional: false)
+        let fractional = SegCorpus.segmentation(series: 1, frames: SegCorpus.fractionalFrames, fractional: true)
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("imagingx-segcut-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: dir) }
         try FileManager.default.createDirectory(atPath: dir + "/c/SEG", withIntermediateDirectories: true)
         try FileManager.default.copyItem(atPath: SegLabelTests.root + "/binary/CT", toPath: dir + "/c/CT")
         var variants: [[UInt8]] = stride(from: 132, to: seg.count, by: 41).map { Array(seg.prefix($0)) }
-        for at in stride(from: 140, to: seg.count, by: 53) {
-            var b = seg
-            b[at] ^= 0xFF
-            variants.append(b)
+        for original in [seg, fractional] {
+            for at in stride(from: 132, to: original.count, by: 5) {
+                for value: UInt8 in [0x00, 0xFF] where original[at] != value {
+                    var b = original
+                    b[at] = value
+                    variants.append(b)
+                }
+            }
         }
         var read = 0
         for v in variants {

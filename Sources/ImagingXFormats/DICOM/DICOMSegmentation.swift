@@ -160,7 +160,8 @@ package struct DICOMSegmentation: Sendable {
         let binary = e.vr == VR.US || e.vr == VR.UL || (e.vr == VR.implicit && (v.count == 2 || v.count == 4)
                                                          && !v.allSatisfy { $0 == 0x20 || (0x30...0x39).contains($0) })
         if binary {
-            if v.count == 2 { return Int(e.bigEndian ? UInt16(v[0]) << 8 | UInt16(v[1]) : UInt16(v[1]) << 8 | UInt16(v[0])) }
+            // US with VM > 1: the first value.
+            if v.count == 2 || (e.vr == VR.US && v.count >= 2) { return Int(e.bigEndian ? UInt16(v[0]) << 8 | UInt16(v[1]) : UInt16(v[1]) << 8 | UInt16(v[0])) }
             if v.count == 4 {
                 let b = e.bigEndian ? v : v.reversed()
                 return Int(UInt32(b[0]) << 24 | UInt32(b[1]) << 16 | UInt32(b[2]) << 8 | UInt32(b[3]))
