@@ -108,7 +108,7 @@ public enum Fingerprinter {
     static func seriesFolderCase(_ c: CaseFiles, root: String, jobs: Int) -> CaseSummary {
         let folder = c.images[0]
         let base = folder.hasPrefix("/") ? folder : root + "/" + folder
-        let found = summarizeSeries(CaseFinder.dicomCandidates(base), root: base, jobs: jobs)
+        let (found, grids) = summarizeSeriesGrids(CaseFinder.dicomCandidates(base), root: base, jobs: jobs)
         var summary: CaseSummary
         if found.count == 1 {
             summary = found[0]
@@ -120,14 +120,25 @@ public enum Fingerprinter {
             summary.errorPath = folder
             return summary
         }
+        let grid = grids[summary.id]
         summary.id = c.id
         summary.images = summary.images.map { folder + "/" + $0 }
         if let path = summary.errorPath { summary.errorPath = folder + "/" + path }
         summary.findings = (c.notes ?? []) + summary.findings
         if let label = c.label {
-            summary.label = label
-            summary.findings.append("label_not_read: \(label) is this series case's label; labels of DICOM series cases are not read "
-                                    + "(the series' slice order is not matched to the label's voxel order)")
+            if let seg = summary.label, !summary.labelVoxels.isEmpty {
+                summary.findings.append("label_not_read: \(label) is listed as this series case's label, but the DICOM SEG \(folder)/\(seg) "
+                                        + "in the series folder already labels it")
+                summary.label = folder + "/" + seg
+            } else if let grid, summary.error == nil {
+                summary.label = label
+                SeriesLabels.applyLabelFile(label, fullPath: label.hasPrefix("/") ? label : root + "/" + label,
+                                            members: grid.members, memberRoot: base, affine: grid.affine, to: &summary)
+            } else {
+                summary.label = label
+            }
+        } else if let seg = summary.label {
+            summary.label = folder + "/" + seg
         }
         return summary
     }
@@ -142,15 +153,30 @@ public enum Fingerprinter {
     /// the assembled series, intensities pooled exactly from the slices. Groups that are not
     /// volumes (localizers, single slices, multi-frame objects) come back as cases with `error`.
     public static func summarizeSeries(_ paths: [String], root: String, jobs: Int) -> [CaseSummary] {
+        summarizeSeriesGrids(paths, root: root, jobs: jobs).cases
+    }
+
+    /// A series case's slices (in slice order) and its assembled affine (RAS), for its label.
+    struct SeriesGrid {
+        var members: [ImageRecord]
+        var affine: Matrix4?
+    }
+
+    /// `summarizeSeries`, and the grid of each assembled series case by case id.
+    static func summarizeSeriesGrids(_ paths: [String], root: String, jobs: Int) -> (cases: [CaseSummary], grids: [String: SeriesGrid]) {
         let entries = paths.map { WalkEntry(fullPath: root + "/" + $0, path: $0) }
         let (records, histograms) = SeriesAssembler.readRecords(entries, jobs: jobs, stats: true)
         // DICOM SEG objects are labels of the series they reference, not volumes.
         let segmentations = records.filter { $0.sopClassUID == SeriesAssembler.segmentationSOPClass }.sorted { $0.path < $1.path }
         let images = records.filter { $0.sopClassUID != SeriesAssembler.segmentationSOPClass }
         var keys: [String?] = []
+        var memberLists: [[ImageRecord]] = []
+        var affines: [Matrix4?] = []
         var cases = SeriesAssembler.assembleVolumes(images, histograms: histograms).map { v -> CaseSummary in
             let r = v.record
             keys.append(r.assembled ? r.series_key : nil)
+            memberLists.append(v.members)
+            affines.append(r.affine.map { Matrix4(rows: $0) })
             let folder = r.first_file.split(separator: "/").dropLast().joined(separator: "/")
             let id = (folder.isEmpty ? "" : folder + "/") + "series-" + r.series_key.prefix(12)
                 + (r.groups_in_series > 1 ? "-\(r.group)" : "")
@@ -204,9 +230,9 @@ public enum Fingerprinter {
             let matches = keys.indices.filter { keys[$0].map(refs.contains) == true }
             for i in matches {
                 if cases[i].label == nil {
+                    // Decoded onto the series grid (SeriesLabels); a SEG that cannot be gets a label_not_read finding.
                     cases[i].label = seg.path
-                    cases[i].findings.append("label_not_read: DICOM SEG \(seg.path) references this series (ReferencedSeriesSequence) "
-                                             + "and is its label; its segments are not decoded")
+                    SeriesLabels.applySegmentation(seg.path, root: root, members: memberLists[i], to: &cases[i])
                 } else {
                     cases[i].findings.append("extra_segmentation: DICOM SEG \(seg.path) also references this series")
                 }
@@ -221,7 +247,9 @@ public enum Fingerprinter {
                 : "DICOM SEG references a series that is not in the folder (or is not a volume)"
             cases.append(c)
         }
-        return cases
+        var grids: [String: SeriesGrid] = [:]
+        for i in keys.indices where keys[i] != nil { grids[cases[i].id] = SeriesGrid(members: memberLists[i], affine: affines[i]) }
+        return (cases, grids)
     }
 
     /// A path without its image ending: the id of a case made of one file.

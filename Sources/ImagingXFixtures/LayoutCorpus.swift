@@ -18,6 +18,8 @@ import Foundation
 ///   `k1/imaging` + `k1/segmentation`, and `orphan_label` with no image.
 /// - `tcia/`: patient/study/series folders: a 4-slice CT series and a DICOM SEG that references
 ///   it; a second SEG references a series that is not there.
+/// - `seg/`: DICOM series cases labelled by DICOM SEG objects (`SegCorpus`); `seg-msd/`: listed
+///   DICOM series folders with NIfTI labels.
 public enum LayoutCorpus {
     /// The raw UIDs planted in `tcia/` (privacy tests: none may reach any output).
     public static let ctSeriesUID = "1.2.826.0.1.3680043.8.498.77.1"
@@ -208,5 +210,9 @@ public enum LayoutCorpus {
         try ctSeries(d + "/PAT1/STUDY1/CT", uid: ctSeriesUID)
         try put(segmentation(seriesUID: segSeriesUIDs[0], referenced: ctSeriesUID), d + "/PAT1/STUDY1/SEG/1-1.dcm")
         try put(segmentation(seriesUID: segSeriesUIDs[1], referenced: absentSeriesUID), d + "/PAT2/STUDY1/SEG/1-1.dcm")
+
+        // DICOM series cases labelled by DICOM SEG objects.
+        try SegCorpus.write(to: root + "/seg")
+        try SegCorpus.writeListed(to: root + "/seg-msd")
     }
 }

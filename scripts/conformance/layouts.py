@@ -144,4 +144,5 @@ def check_layouts(imagingx, corpus, work, same_deep):
         compared.append(f"{name} ({len(spacings)} cases, {len(props)} channels, {len(failed)} failed)")
     print(f"layouts: per-channel foreground properties, spacings and failed cases {'agree' if not bad else 'DIFFER'} "
           f"with nibabel/pydicom reading the layouts independently: " + ", ".join(compared))
-    return bad
+    from seg_labels import check_listed_labels, check_seg_labels
+    return bad + check_seg_labels(imagingx, corpus, work) + check_listed_labels(imagingx, corpus, work)

@@ -64,6 +64,18 @@ package struct DICOMHeader {
     /// decoding only (never copied into a record). See `DICOMPixelTables`.
     package var tables = DICOMPixelTables()
     var findings: [Finding] = []
+    /// With `DICOMParser.collectNested`: the elements read, with their sequence paths.
+    package var nested: [NestedElement] = []
+}
+
+/// One element read with `DICOMParser.collectNested`. UIDs among them stay in memory only.
+package struct NestedElement {
+    /// Sequence tag, item index (from 0), sequence tag, item index, … down to the element.
+    package var path: [UInt32]
+    package var tag: UInt32
+    package var vr: UInt16
+    package var bigEndian: Bool
+    package var value: [UInt8]
 }
 
 /// Where a value lies in the dataset the parser read (`DICOMParser.src`): offset and length.

@@ -38,6 +38,8 @@ package struct DICOMParser {
     package enum Scope: Equatable { case top, shared, perFrame, referencedSeries, skip }
     /// At most this many ReferencedSeriesSequence items are kept (a SEG names one or a few).
     static let maxReferencedSeries = 64
+    /// At most this many elements are collected with `collectNested` (a SEG frame has about ten).
+    static let maxNested = 4 << 20
 
     package struct ElementHeader {
         var tag: UInt32
@@ -49,6 +51,11 @@ package struct DICOMParser {
     package var src: ByteSource
     let inflated: ByteSource
     var header = DICOMHeader()
+    /// With `collectNested`: every element (outside Pixel Data) up to `maxValueLength` bytes goes to
+    /// `header.nested` with its sequence path, and no sequence is jumped over (DICOM SEG frames).
+    package var collectNested = false
+    /// The sequence path of the element being read: sequence tag, item index, … (`collectNested`).
+    var path: [UInt32] = []
     /// Added to offsets in messages when reading an inflated (deflated-syntax) dataset.
     var offsetNote = ""
 
@@ -285,7 +292,8 @@ package struct DICOMParser {
             }
             let isSequence = h.vr == VR.SQ
                 || (h.vr == VR.UN && h.length == DICOMParser.undefinedLength)
-                || (h.vr == VR.implicit && (h.length == DICOMParser.undefinedLength || Tag.isFunctionalGroupSequence(h.tag)))
+                || (h.vr == VR.implicit && (h.length == DICOMParser.undefinedLength || Tag.isFunctionalGroupSequence(h.tag)
+                                            || (collectNested && DICOMSegmentation.sequenceTags.contains(h.tag))))
             if isSequence {
                 // PS3.5 §6.2.2: UN with undefined length is an implicit VR little endian sequence.
                 let itemEncoding = h.vr == VR.UN ? Encoding.implicitLittle : enc
@@ -328,6 +336,13 @@ package struct DICOMParser {
             if scope != .skip, length <= DICOMParser.maxValueLength {
                 try store(h, encoding: enc, scope: scope)
             }
+            if collectNested, length <= DICOMParser.maxValueLength {
+                guard header.nested.count < DICOMParser.maxNested else {
+                    throw ParseError(.limitExceeded, at: pos, "more than \(DICOMParser.maxNested) elements in nested sequences")
+                }
+                let value = try src.bytes(at: h.valueOffset, count: length, "the value of \(Tag.describe(h.tag))")
+                header.nested.append(NestedElement(path: path, tag: h.tag, vr: h.vr, bigEndian: enc.bigEndian, value: Array(value)))
+            }
             pos = h.valueOffset + length
         }
     }
@@ -348,7 +363,7 @@ package struct DICOMParser {
             }
             definedEnd = h.valueOffset + length
             // Nothing wanted inside: jump over the whole sequence.
-            if itemScope == .skip { return h.valueOffset + length }
+            if itemScope == .skip && !collectNested { return h.valueOffset + length }
         }
         var pos = h.valueOffset
         var index = 0
@@ -369,6 +384,8 @@ package struct DICOMParser {
                 throw ParseError(.malformed, at: pos, "sequence \(Tag.describe(h.tag)) holds \(Tag.describe(item.tag)) where an item (FFFE,E000) belongs")
             }
             let scope = firstItemOnly && index > 0 ? Scope.skip : itemScope
+            if collectNested { path += [h.tag, UInt32(truncatingIfNeeded: index)] }
+            defer { if collectNested { path.removeLast(2) } }
             if item.length == DICOMParser.undefinedLength {
                 pos = try parseElements(from: item.valueOffset, end: nil, encoding: enc, scope: scope, depth: depth)
             } else {
@@ -377,7 +394,7 @@ package struct DICOMParser {
                     throw .truncated(at: item.valueOffset, need: length, have: src.size - item.valueOffset,
                                      "item \(index + 1) of sequence \(Tag.describe(h.tag))")
                 }
-                if scope != .skip {
+                if scope != .skip || collectNested {
                     _ = try parseElements(from: item.valueOffset, end: item.valueOffset + length, encoding: enc,
                                           scope: scope, depth: depth)
                 }
