@@ -62,6 +62,17 @@ struct Routes: Sendable {
                               extra: [(.contentDisposition, "attachment; filename=\"dataset_fingerprint.json\"")])
         }
 
+        api.get("datasets/:id/cases") { _, context in try datasetCases(try dataset(context)) }
+        api.get("files/:id/thumbnail") { _, context in try thumbnail(Int64(try intParameter(context, "id"))) }
+        api.post("compat") { request, _ in try await compat(request) }
+        api.post("plans") { request, _ in try await makePlan(request) }
+        api.get("plans/:id") { _, context in
+            let id = try intParameter(context, "id")
+            guard let stored = try index({ try state.store.plan(id: Int64(id)) }) else { throw APIError.notFound("no plan \(id)") }
+            return HTTP.json(Array(("{\"id\":\(id),\"request\":" + stored.request + ",\"plan\":" + stored.plan + "}").utf8))
+        }
+        api.get("plans/:id/export") { request, context in try exportPlan(request, id: try intParameter(context, "id")) }
+        api.post("catalog/blueprint") { request, _ in try await blueprint(request) }
         api.get("catalog") { request, _ in try catalogEntries(request) }
         api.get("catalog/search") { request, _ in try searchCatalog(request) }
 
@@ -293,6 +304,175 @@ struct Routes: Sendable {
             }
         }
         return try json(result)
+    }
+
+    // MARK: Cases, thumbnails
+
+    struct CaseItem: Encodable {
+        var id: String
+        var images: [String]
+        var label: String?
+        var dims: [Int]
+        var spacing: [Double]
+        var axcodes: String?
+        var modality: String?
+        var dtype: String?
+        var label_voxels: [String: Int]
+        var error: String?
+        var findings: [String]
+        var file_id: Int64?
+    }
+
+    struct CaseList: Encodable { var items: [CaseItem] }
+
+    func datasetCases(_ d: IndexedDataset) throws -> Response {
+        let cases = try index { try state.store.caseSummaries(dataset: d.id) }.values.sorted { $0.id < $1.id }
+        let prefix = d.folder.isEmpty ? "" : d.folder + "/"
+        let items = try cases.map { c in
+            let first = c.images.first ?? c.errorPath
+            let fileID = try first.flatMap { path in try index { try state.store.fileID(root: d.rootID, path: prefix + path) } }
+            return CaseItem(id: c.id, images: c.images, label: c.label, dims: c.dims, spacing: c.spacing, axcodes: c.axcodes,
+                            modality: c.modality, dtype: c.dtype?.rawValue, label_voxels: c.labelVoxels, error: c.error,
+                            findings: c.findings, file_id: fileID)
+        }
+        return try json(CaseList(items: items))
+    }
+
+    func thumbnail(_ id: Int64) throws -> Response {
+        guard let file = try index({ try state.store.fullPath(file: id) }) else { throw APIError.notFound("no file \(id)") }
+        // The file must still lie inside its root (a link swapped since indexing cannot lead out).
+        guard let real = realpath(file.path, nil) else { throw APIError.notFound("file \(id) is gone from disk") }
+        let resolved = String(cString: real)
+        free(real)
+        guard resolved.hasPrefix(file.root + "/") else { throw APIError.forbidden("file \(id) now resolves outside its root") }
+        switch Thumbnail.render(fullPath: resolved) {
+        case .success(let png): return HTTP.bytes(png, contentType: "image/png", extra: [(.cacheControl, "max-age=60")])
+        case .failure(let f): throw APIError(.unprocessableContent, "no_thumbnail", f.description)
+        }
+    }
+
+    // MARK: Compatibility, plans, blueprint
+
+    struct CompatBody: Decodable {
+        var datasets: [Int64]
+        var weights: [String: Double]?
+        var threshold: Double?
+    }
+
+    struct CompatResponse: Encodable {
+        struct Ref: Encodable { var id: Int64; var name: String }
+        var id: Int64
+        var datasets: [Ref]
+        var pairs: [Compatibility]
+        var groups: [FusionGroup]
+        var threshold: Double
+    }
+
+    func decode<T: Decodable>(_ type: T.Type, _ request: Request, shape: String) async throws -> (T, [UInt8]) {
+        let bytes = try await HTTP.body(request)
+        do { return (try JSONDecoder().decode(T.self, from: Data(bytes)), bytes) } catch {
+            throw APIError.badRequest("the body must be JSON of the shape \(shape)")
+        }
+    }
+
+    func analysisError(_ e: IndexAnalysisError) -> APIError {
+        switch e {
+        case .unknownDataset: APIError.notFound(e.description)
+        case .index: APIError(.serviceUnavailable, "index_unavailable", e.description)
+        case .notFingerprinted: APIError.conflict(e.description)
+        default: APIError.badRequest(e.description)
+        }
+    }
+
+    func compat(_ request: Request) async throws -> Response {
+        let (body, raw) = try await decode(CompatBody.self, request, shape: "{\"datasets\": [id, id, …], \"weights\": {\"factor\": w}, \"threshold\": 0.6}")
+        guard body.datasets.count <= 50 else { throw APIError.badRequest("at most 50 datasets") }
+        var weights = CompatWeights()
+        for (name, w) in body.weights ?? [:] {
+            guard let factor = CompatFactor(rawValue: name) else {
+                throw APIError.badRequest("unknown factor '\(name)'; known: " + CompatFactor.allCases.map(\.rawValue).joined(separator: ", "))
+            }
+            guard w.isFinite, w >= 0, w <= 100 else { throw APIError.badRequest("weight of \(name) must be between 0 and 100") }
+            weights[factor] = w
+        }
+        let threshold = body.threshold ?? 0.6
+        guard threshold.isFinite, (0...1).contains(threshold) else { throw APIError.badRequest("threshold must be between 0 and 1") }
+        let catalog = try? state.catalog.catalogOrStarter()
+        let result: (IndexedSelection, CompatReport)
+        do throws(IndexAnalysisError) {
+            result = try Application.compat(indexed: body.datasets, store: state.store, weights: weights, threshold: threshold, catalog: catalog)
+        } catch { throw analysisError(error) }
+        let (selection, report) = result
+        var out = CompatResponse(id: 0, datasets: zip(selection.datasets, selection.names).map { .init(id: $0.id, name: $1) },
+                                 pairs: report.pairs, groups: report.groups, threshold: report.threshold)
+        let encoded = try jsonBytes(out)
+        out.id = try index { try state.store.saveCompat(request: String(decoding: raw, as: UTF8.self), result: String(decoding: encoded, as: UTF8.self), at: Timestamp.now()) }
+        return try json(out)
+    }
+
+    struct PlanBody: Decodable {
+        var datasets: [Int64]
+        var target: Target?
+        enum Target: Decodable {
+            case auto
+            case spacing([Double])
+            init(from decoder: Decoder) throws {
+                let c = try decoder.singleValueContainer()
+                if let s = try? c.decode(String.self), s == "auto" { self = .auto; return }
+                self = .spacing(try c.decode([Double].self))
+            }
+        }
+    }
+
+    func makePlan(_ request: Request) async throws -> Response {
+        let (body, raw) = try await decode(PlanBody.self, request, shape: "{\"datasets\": [id, …], \"target\": \"auto\" | [z, y, x]}")
+        guard (1...50).contains(body.datasets.count) else { throw APIError.badRequest("give 1 to 50 datasets") }
+        var target: [Double]?
+        if case .spacing(let s) = body.target ?? .auto { target = s }
+        let result: (IndexedSelection, PlanResult)
+        do throws(IndexAnalysisError) {
+            result = try Application.plan(indexed: body.datasets, store: state.store, target: target)
+        } catch { throw analysisError(error) }
+        let planJSON = String(decoding: try jsonBytes(result.1.plan), as: UTF8.self)
+        let id = try index { try state.store.savePlan(request: String(decoding: raw, as: UTF8.self), plan: planJSON, at: Timestamp.now()) }
+        return HTTP.json(Array(("{\"id\":\(id),\"plan\":" + planJSON + "}").utf8))
+    }
+
+    /// One of the plan's exports, made afresh from the stored request (the index may have changed: the
+    /// export says what the index holds now).
+    func exportPlan(_ request: Request, id: Int) throws -> Response {
+        let format = request.uri.queryParameters.get("format") ?? "nnunet"
+        let files = ["nnunet": ("dataset.json", "application/json"), "monai": ("datalist.json", "application/json"),
+                     "mdfp": ("data-meta.jsonl", "application/x-ndjson"), "csv": ("plan.csv", "text/csv")]
+        guard let (name, type) = files[format] else { throw APIError.badRequest("format must be nnunet, monai, mdfp or csv") }
+        guard let stored = try index({ try state.store.plan(id: Int64(id)) }),
+              let body = try? JSONDecoder().decode(PlanBody.self, from: Data(stored.request.utf8)) else { throw APIError.notFound("no plan \(id)") }
+        var target: [Double]?
+        if case .spacing(let s) = body.target ?? .auto { target = s }
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("imagingx-plan-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        do throws(IndexAnalysisError) {
+            _ = try Application.plan(indexed: body.datasets, store: state.store, target: target, exportDirectory: dir)
+        } catch { throw analysisError(error) }
+        guard let data = FileManager.default.contents(atPath: dir + "/" + name) else { throw APIError.notFound("the plan wrote no \(name)") }
+        return HTTP.bytes(Array(data), contentType: type, extra: [(.contentDisposition, "attachment; filename=\"\(name)\"")])
+    }
+
+    func blueprint(_ request: Request) async throws -> Response {
+        let (rules, _) = try await decode(BlueprintRules.self, request, shape: "{\"task_types\": […], \"access\": […], \"labelled_only\": true, \"min_images\": 100, \"anatomy\": […], \"released_from\": 2015, \"released_to\": 2024, \"allow_3d_as_2d\": true, \"dim\": \"2D\"}")
+        let result: BlueprintResult
+        let catalog = try catalog()
+        do throws(BlueprintRules.Invalid) { result = try Blueprint.apply(rules, to: catalog) } catch {
+            throw APIError.badRequest(error.description)
+        }
+        return try json(result)
+    }
+
+    func jsonBytes<T: Encodable>(_ value: T) throws -> [UInt8] {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
+        return Array(try encoder.encode(value))
     }
 
     // MARK: Portal
