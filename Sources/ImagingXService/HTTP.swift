@@ -9,11 +9,14 @@ public struct APIError: HTTPResponseError, Sendable {
     public var status: HTTPResponse.Status
     public var code: String
     public var message: String
+    /// The `Allow` header of a 405.
+    public var allow: String?
 
-    public init(_ status: HTTPResponse.Status, _ code: String, _ message: String) {
+    public init(_ status: HTTPResponse.Status, _ code: String, _ message: String, allow: String? = nil) {
         self.status = status
         self.code = code
         self.message = message
+        self.allow = allow
     }
 
     public static func badRequest(_ message: String) -> APIError { APIError(.badRequest, "bad_request", message) }
@@ -22,7 +25,9 @@ public struct APIError: HTTPResponseError, Sendable {
     public static func conflict(_ message: String) -> APIError { APIError(.conflict, "conflict", message) }
 
     public func response(from request: Request, context: some RequestContext) throws -> Response {
-        HTTP.json(Array(("{\"code\":" + HTTP.quote(code) + ",\"message\":" + HTTP.quote(message) + "}").utf8), status: status)
+        var r = HTTP.json(Array(("{\"code\":" + HTTP.quote(code) + ",\"message\":" + HTTP.quote(message) + "}").utf8), status: status)
+        if let allow { r.headers[.allow] = allow }
+        return r
     }
 }
 
@@ -88,12 +93,19 @@ enum HTTP {
 
 /// Turns every error into the API's JSON shape, including the router's own 404/405.
 struct JSONErrorMiddleware<Context: RequestContext>: RouterMiddleware {
+    /// Whether a path names a resource (so a 404 from the router means the method is wrong).
+    let allowedMethods: @Sendable (String) -> String?
+
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         do {
             return try await next(request, context)
         } catch let error as APIError {
             throw error
         } catch let error as HTTPResponseError {
+            if error.status == .notFound, let allowed = allowedMethods(request.uri.path) {
+                throw APIError(.methodNotAllowed, "method_not_allowed", "\(request.method) is not allowed on \(request.uri.path)",
+                               allow: allowed)
+            }
             let code = switch error.status {
             case .notFound: "not_found"
             case .methodNotAllowed: "method_not_allowed"

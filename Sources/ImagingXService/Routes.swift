@@ -7,7 +7,31 @@ import ImagingX
 struct Routes: Sendable {
     let state: ServiceState
     static let version = "0.7.0"
+
+    /// Every route's path pattern (":x" is one segment) and its methods: a request for one of
+    /// these paths with another method gets 405 with `Allow`, not 404.
+    static let patterns: [(String, String)] = [("/", "GET"), ("/openapi.json", "GET"), ("/portal/:name", "GET")] + [
+        ("health", "GET"), ("version", "GET"), ("roots", "GET"), ("jobs", "GET, POST"), ("jobs/:id", "GET"),
+        ("jobs/:id/cancel", "POST"), ("files", "GET"), ("files/facets", "GET"), ("files/download", "GET"),
+        ("files/:id", "GET"), ("files/:id/thumbnail", "GET"), ("datasets", "GET"), ("datasets/:id", "GET"),
+        ("datasets/:id/fingerprint", "GET"), ("datasets/:id/nnunet-fingerprint", "GET"), ("datasets/:id/cases", "GET"),
+        ("compat", "POST"), ("plans", "POST"), ("plans/:id", "GET"), ("plans/:id/export", "GET"), ("catalog", "GET"),
+        ("catalog/search", "GET"), ("catalog/blueprint", "POST"),
+    ].map { ("/api/v1/" + $0.0, $0.1) }
+
     static let maxPage = 1000
+    /// The largest integer a JSON client reads exactly (2^53 − 1): ids and sizes beyond it are refused.
+    static let maxInteger = 9_007_199_254_740_991
+
+    static func allowedMethods(_ path: String) -> String? {
+        let parts = path.split(separator: "/", omittingEmptySubsequences: true)
+        // A constant segment beats a parameter ("files/facets" before "files/:id").
+        let matches = patterns.filter { pattern, _ in
+            let p = pattern.split(separator: "/", omittingEmptySubsequences: true)
+            return p.count == parts.count && zip(p, parts).allSatisfy { $0.hasPrefix(":") || $0 == $1 }
+        }
+        return matches.min { $0.0.filter { $0 == ":" }.count < $1.0.filter { $0 == ":" }.count }?.1
+    }
 
     func register(_ router: Router<BasicRequestContext>) {
         let api = router.group("api/v1")
@@ -24,7 +48,7 @@ struct Routes: Sendable {
             guard let job = state.jobs.job(id) else { throw APIError.notFound("no job \(id)") }
             return try json(job)
         }
-        api.delete("jobs/:id") { _, context in
+        api.post("jobs/:id/cancel") { _, context in
             let id = try intParameter(context, "id")
             let job: IndexJob
             do throws(JobError) { job = try state.jobs.cancel(id) } catch { throw APIError.notFound(error.description) }
@@ -100,8 +124,8 @@ struct Routes: Sendable {
     }
 
     func intParameter(_ context: BasicRequestContext, _ name: String) throws -> Int {
-        guard let text = context.parameters.get(name), let v = Int(text), v >= 0 else {
-            throw APIError.badRequest("\(name) must be a non-negative integer")
+        guard let text = context.parameters.get(name), let v = Int(text), v >= 0, v <= Self.maxInteger else {
+            throw APIError.badRequest("\(name) must be an integer from 0 to \(Self.maxInteger)")
         }
         return v
     }
@@ -158,7 +182,9 @@ struct Routes: Sendable {
         }
         func integer(_ name: String) throws -> Int? {
             guard let v = p.get(name) else { return nil }
-            guard let i = Int(v), i >= 0 else { throw APIError.badRequest("\(name) must be a non-negative integer, not '\(v)'") }
+            guard let i = Int(v), i >= 0, i <= Self.maxInteger else {
+                throw APIError.badRequest("\(name) must be an integer from 0 to \(Self.maxInteger), not '\(v)'")
+            }
             return i
         }
         func number(_ name: String) throws -> Double? {
@@ -183,7 +209,7 @@ struct Routes: Sendable {
             q.maxSpacing[k] = try number("max_spacing_\(a)")
         }
         if let cursor = p.get("cursor") {
-            guard let c = Int64(cursor), c >= 0 else { throw APIError.badRequest("cursor must be the next_cursor of a previous page") }
+            guard let c = Int64(cursor), c >= 0, c <= Self.maxInteger else { throw APIError.badRequest("cursor must be the next_cursor of a previous page") }
             q.after = c
         }
         let limit = try integer("limit") ?? defaultLimit
@@ -212,13 +238,15 @@ struct Routes: Sendable {
     /// The matching records as `scan` writes them (CSV or JSON Lines), streamed page by page:
     /// a client that disconnects stops the reads.
     func downloadFiles(_ request: Request) throws -> Response {
-        let format = request.uri.queryParameters.get("format") ?? "jsonl"
-        guard let output = OutputFormat(rawValue: format) else { throw APIError.badRequest("format must be csv or jsonl") }
+        let format = request.uri.queryParameters.get("output") ?? "jsonl"
+        guard let output = OutputFormat(rawValue: format) else { throw APIError.badRequest("output must be csv or jsonl") }
         var q = try fileQuery(request, defaultLimit: Self.maxPage)
         q.limit = Self.maxPage
         let store = state.store
         let cursor = Cursor(q)
-        let withStats = request.uri.queryParameters.get("stats") == "true"
+        let statsParameter = request.uri.queryParameters.get("stats") ?? "false"
+        guard statsParameter == "true" || statsParameter == "false" else { throw APIError.badRequest("stats must be true or false") }
+        let withStats = statsParameter == "true"
         return HTTP.stream(contentType: output == .csv ? "text/csv; charset=utf-8" : "application/x-ndjson",
                            filename: "imagingx-files." + format) {
             guard let query = cursor.next() else { return nil }
@@ -279,17 +307,41 @@ struct Routes: Sendable {
         var entries: [CatalogEntry]
     }
 
+    struct SearchBody: Encodable {
+        var catalog: String
+        var strict: [CatalogEntry]
+        var near: [CatalogSearchResult.NearMatch]
+        /// Parts of the query that were ignored, and why.
+        var warnings: [String]
+    }
+
     func searchCatalog(_ request: Request) throws -> Response {
         let p = request.uri.queryParameters
+        func value(_ name: String) throws -> String? {
+            guard let v = p.get(name) else { return nil }
+            guard !v.isEmpty, v.utf8.count <= 1024 else { throw APIError.badRequest("\(name) must be 1 to 1024 bytes (leave it out to not filter)") }
+            return v
+        }
         var q = CatalogQuery()
-        q.modalities = p.getAll("modality").filter { !$0.isEmpty }
-        q.anatomy = p.get("anatomy").flatMap { $0.isEmpty ? nil : $0 }
-        q.task = p.get("task").flatMap { $0.isEmpty ? nil : $0 }
-        q.dim = p.get("dim").flatMap { $0.isEmpty ? nil : $0 }
-        q.access = p.get("access").flatMap { $0.isEmpty ? nil : $0 }
-        q.platform = p.get("platform").flatMap { $0.isEmpty ? nil : $0 }
-        q.disease = p.get("disease").flatMap { $0.isEmpty ? nil : $0 }
-        q.text = p.get("q").flatMap { $0.isEmpty ? nil : $0 }
+        q.modalities = p.getAll("modality")
+        if q.modalities.contains(where: { $0.isEmpty }) { throw APIError.badRequest("modality must not be empty") }
+        q.anatomy = try value("anatomy")
+        q.task = try value("task")
+        q.dim = try value("dim")
+        q.access = try value("access")
+        q.platform = try value("platform")
+        var warnings: [String] = []
+        // Free text without a searchable word (only stop words or punctuation) filters nothing.
+        for (name, text) in [("q", try value("q")), ("disease", try value("disease"))] {
+            guard let text else { continue }
+            if TextQuery(text).concepts.isEmpty {
+                warnings.append("\(name) '\(text)' holds no word to search for: ignored")
+            } else if name == "q" {
+                q.text = text
+            } else {
+                q.disease = text
+            }
+        }
         if let l = p.get("labelled") {
             guard l == "true" || l == "false" else { throw APIError.badRequest("labelled must be true or false") }
             q.labelled = l == "true"
@@ -303,7 +355,7 @@ struct Routes: Sendable {
             case .store(let e): throw APIError(.serviceUnavailable, "catalog_unavailable", e.description)
             }
         }
-        return try json(result)
+        return try json(SearchBody(catalog: result.catalog, strict: result.strict, near: result.near, warnings: warnings))
     }
 
     // MARK: Cases, thumbnails
@@ -347,7 +399,7 @@ struct Routes: Sendable {
         guard resolved.hasPrefix(file.root + "/") else { throw APIError.forbidden("file \(id) now resolves outside its root") }
         switch Thumbnail.render(fullPath: resolved) {
         case .success(let png): return HTTP.bytes(png, contentType: "image/png", extra: [(.cacheControl, "max-age=60")])
-        case .failure(let f): throw APIError(.unprocessableContent, "no_thumbnail", f.description)
+        case .failure(let f): throw APIError(.notFound, "no_thumbnail", f.description)
         }
     }
 
@@ -460,6 +512,10 @@ struct Routes: Sendable {
 
     func blueprint(_ request: Request) async throws -> Response {
         let (rules, _) = try await decode(BlueprintRules.self, request, shape: "{\"task_types\": […], \"access\": […], \"labelled_only\": true, \"min_images\": 100, \"anatomy\": […], \"released_from\": 2015, \"released_to\": 2024, \"allow_3d_as_2d\": true, \"dim\": \"2D\"}")
+        guard (rules.min_images ?? 0) <= Self.maxInteger else { throw APIError.badRequest("min_images is too large") }
+        for year in [rules.released_from, rules.released_to].compactMap({ $0 }) where !(1900...2100).contains(year) {
+            throw APIError.badRequest("release years must lie between 1900 and 2100")
+        }
         let result: BlueprintResult
         let catalog = try catalog()
         do throws(BlueprintRules.Invalid) { result = try Blueprint.apply(rules, to: catalog) } catch {

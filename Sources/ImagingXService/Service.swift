@@ -120,7 +120,7 @@ public enum ImagingXServer {
     public static func makeRouter(_ state: ServiceState) -> Router<BasicRequestContext> {
         let router = Router()
         router.add(middleware: SecurityHeadersMiddleware())
-        router.add(middleware: JSONErrorMiddleware())
+        router.add(middleware: JSONErrorMiddleware(allowedMethods: Routes.allowedMethods))
         router.add(middleware: BearerMiddleware(token: state.configuration.token.map { Array($0.utf8) }))
         Routes(state: state).register(router)
         return router

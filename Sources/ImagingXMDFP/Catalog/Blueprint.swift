@@ -60,7 +60,6 @@ public struct BlueprintRules: Codable, Sendable, Equatable {
             r.dim = dim.uppercased()
         }
         if let m = min_images, m < 0 { throw Invalid(description: "min_images must not be negative") }
-        if let a = released_from, let b = released_to, a > b { throw Invalid(description: "released_from is after released_to") }
         return r
     }
 }
