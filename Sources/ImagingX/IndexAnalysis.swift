@@ -96,7 +96,7 @@ extension Application {
         if !twoD.isEmpty, !threeD.isEmpty {
             throw .plan(PlanError.mixedDimensionality(twoD: twoD, threeD: threeD).description)
         }
-        if let target, !PlanRequest.Target.valid(target) { throw .plan("the target spacing must be three positive numbers") }
+        if let target, !PlanRequest.Target.valid(target) { throw .plan("the target spacing must be three numbers from 0.001 to 1000 mm") }
         let plan = Planner.plan(inputs, target: target)
         var exported: [String] = []
         if let dir = exportDirectory {

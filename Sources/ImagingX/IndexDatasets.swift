@@ -8,14 +8,49 @@ import Glibc
 // summaries of the cases whose files did not change (the summaries merge exactly).
 
 extension Application {
-    /// Dataset folders under a root, relative to it: the root itself when its layout is not
-    /// plain (or it holds images and no sub-folder does); otherwise each sub-folder that holds files.
+    /// Dataset folders under a root, relative to it ("" is the root itself). A folder whose layout
+    /// is not plain (dataset.json, imagesTr, KiTS or BraTS case folders) is one dataset. A folder
+    /// that holds no image file itself and has such a dataset among its sub-folders is a collection:
+    /// each sub-folder holding files is looked at by the same rule. Any other folder (images at its
+    /// top, a TCIA patient/study/series tree) is one plain dataset. The root counts as a collection
+    /// when it holds no image file itself, so a lab store's top folders are its datasets.
     public static func datasetFolders(root: String) -> [String] {
         if CaseFinder.detect(root) != .plain { return [""] }
-        let names = Walker.listNames(root).filter { !$0.hasPrefix(".") }.sorted { Walker.bytewiseLess($0, $1) }
-        let folders = names.filter { Walker.isDirectory(root + "/" + $0) && holdsFiles(root + "/" + $0) }
-        if folders.isEmpty { return names.isEmpty ? [] : [""] }
-        return folders
+        if hasImagesAtTop(root) { return [""] }
+        var out: [String] = []
+        collect(root: root, relative: "", depth: 0, into: &out)
+        return out.isEmpty && holdsFiles(root) ? [""] : out
+    }
+
+    /// The sub-folders of a collection, each a dataset or (when it is a collection too) expanded.
+    static func collect(root: String, relative: String, depth: Int, into out: inout [String]) {
+        let base = relative.isEmpty ? root : root + "/" + relative
+        let names = Walker.listNames(base).filter { !$0.hasPrefix(".") }.sorted { Walker.bytewiseLess($0, $1) }
+        for name in names where Walker.isDirectory(base + "/" + name) && holdsFiles(base + "/" + name) {
+            let rel = relative.isEmpty ? name : relative + "/" + name
+            let full = base + "/" + name
+            if depth < 4, CaseFinder.detect(full) == .plain, !hasImagesAtTop(full), isCollection(full) {
+                collect(root: root, relative: rel, depth: depth + 1, into: &out)
+            } else {
+                out.append(rel)
+            }
+        }
+    }
+
+    /// A folder with a non-plain dataset among its sub-folders.
+    static func isCollection(_ folder: String) -> Bool {
+        Walker.listNames(folder).contains { name in
+            !name.hasPrefix(".") && Walker.isDirectory(folder + "/" + name) && CaseFinder.detect(folder + "/" + name) != .plain
+        }
+    }
+
+    /// A regular file directly in the folder (hidden ones and dataset.json aside).
+    static func hasImagesAtTop(_ folder: String) -> Bool {
+        Walker.listNames(folder).contains { name in
+            guard !name.hasPrefix("."), name != "dataset.json" else { return false }
+            var st = stat()
+            return stat(folder + "/" + name, &st) == 0 && (st.st_mode & S_IFMT) == S_IFREG
+        }
     }
 
     /// A folder with at least one regular file somewhere below it (hidden ones aside).

@@ -15,7 +15,8 @@ public struct PlanRequest: Sendable {
             self = .fixed(parts)
         }
 
-        static func valid(_ spacing: [Double]) -> Bool { spacing.count == 3 && spacing.allSatisfy { $0 > 0 && $0.isFinite } }
+        /// Three spacings from 1 µm to 1 m.
+        static func valid(_ spacing: [Double]) -> Bool { spacing.count == 3 && spacing.allSatisfy { $0 >= 0.001 && $0 <= 1000 } }
     }
 
     public var datasets: [String]
@@ -52,7 +53,7 @@ public enum PlanError: Error, CustomStringConvertible {
 
     public var description: String {
         switch self {
-        case .invalidTarget: "--target must be auto or X,Y,Z with three positive spacings in mm"
+        case .invalidTarget: "--target must be auto or X,Y,Z with three spacings from 0.001 to 1000 mm"
         case .mixedDimensionality(let twoD, let threeD):
             "the datasets mix 2D images (\(twoD.joined(separator: ", "))) with 3D volumes (\(threeD.joined(separator: ", "))); "
                 + "a resampling plan is made for one kind at a time, as nnU-Net plans 2D and 3D data separately: plan each set on its own"

@@ -211,7 +211,10 @@ public enum Planner {
             }
             for k in 0..<3 {
                 let zoom = p.spacing_ras[k] / targetXYZ[k]
-                let shape = max(1, Int((Double(p.dims_ras[k]) * zoom).rounded()))
+                // A tiny target spacing (or a huge case) cannot make a grid beyond Int32: saturate, and say so.
+                let exact = (Double(p.dims_ras[k]) * zoom).rounded()
+                let shape = exact.isFinite && exact < Double(Int32.max) ? max(1, Int(exact)) : Int(Int32.max)
+                if shape == Int(Int32.max) { p.warnings.append("the resampled grid along \(["x", "y", "z"][k]) exceeds 2^31 voxels: check the target spacing") }
                 p.zoom_ras.append(zoom)
                 p.new_shape_ras.append(shape)
                 p.zoom[a[k]] = zoom
@@ -230,7 +233,11 @@ public enum Planner {
                 p.warnings.append("orientation \(o) differs from the target \(t): reorient (a lossless flip/permutation) before resampling")
             }
             for f in c.findings where f.hasPrefix("label_") { p.warnings.append("image/label: " + f) }
-            p.output_bytes = p.new_shape.reduce(1, *) * max(1, c.channels) * 4  // float32 voxels
+            // float32 voxels; saturating, as a plan with an absurd target must still be printable.
+            p.output_bytes = (p.new_shape + [max(1, c.channels), 4]).reduce(1) { a, b in
+                let (v, overflow) = a.multipliedReportingOverflow(by: b)
+                return overflow ? Int.max : v
+            }
             cases.append(p)
         }
 
