@@ -72,7 +72,8 @@ let package = Package(
         .target(name: "ImagingXMDFP", dependencies: ["ImagingXDatasets"], swiftSettings: release),
         .target(
             name: "ImagingXIndex",
-            dependencies: ["ImagingXMDFP", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["ImagingXMDFP", .product(name: "GRDB", package: "GRDB.swift"),
+                           .product(name: "GRDBSQLite", package: "GRDB.swift")],
             swiftSettings: release),
         .target(name: "ImagingX", dependencies: ["ImagingXMDFP", "ImagingXIndex"], swiftSettings: release),
         .target(

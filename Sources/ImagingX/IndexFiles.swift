@@ -140,7 +140,9 @@ extension Application {
         let stored = try store.storedFiles(root: root.id)
         var remaining = stored
         var walker = Walker(includeHidden: request.includeHidden)
-        walker.statFiles = true
+        // Only a root with stored files needs the walk's `stat` to compare: on a first pass every
+        // file is read, and the reader's own `fstat` is what gets stored.
+        walker.statFiles = !stored.isEmpty
         var options = ReadOptions(stats: request.stats, fileStat: true)
         options.keepHistogram = false
         let scanner = Scanner(jobs: jobs, batchSize: request.stats ? 256 : 4096, options: options)
@@ -150,6 +152,7 @@ extension Application {
         let wantStats = request.stats
         var result = outcome
         var changed = Set<String>()
+        let writer = BatchWriter(store: store, root: root.id, statsRead: request.stats, stored: stored)
         let scan = scanner.scan(roots: [root.path], walker: walker, select: { walked in
             var chosen: [WalkEntry] = []
             for e in walked {
@@ -180,13 +183,9 @@ extension Application {
                 changed.insert(r.path)
                 return true
             }
-            do throws(IndexError) {
-                try store.write(records, root: root.id, statsRead: wantStats, stored: stored)
-                try store.deleteFiles(gone)
-            } catch {
-                failure = error
-                return .stop
-            }
+            // Written on the writer's thread while the workers read the next batch.
+            if let error = writer.failure { failure = error; return .stop }
+            writer.submit(records, gone: gone)
             for r in records { changed.insert(r.path) }
             result.read += records.count
             result.removed += gone.count
@@ -198,8 +197,9 @@ extension Application {
             progress(state)
             return cancel?.isCancelled == true ? .stop : .proceed
         }
+        writer.finish()
         outcome = result
-        if let failure { throw failure }
+        if let failure = failure ?? writer.failure { throw failure }
         if !scan.rootErrors.isEmpty {
             outcome.available = false
             outcome.reason = scan.rootErrors.map { $0.message }.joined(separator: "; ")
@@ -320,4 +320,43 @@ extension Application {
         sink.write(UnsafeRawBufferPointer(start: buffer.base, count: buffer.count))
         return count
     }
+}
+
+/// Writes an index job's batches on a thread of its own, at most two batches behind the
+/// readers, each in one transaction. The first failure stops the writes; the job reads it from
+/// `failure` and stops the scan.
+final class BatchWriter: @unchecked Sendable {
+    let store: IndexStore
+    let root: Int64
+    let statsRead: Bool
+    let stored: [String: StoredFile]
+    private let queue = DispatchQueue(label: "imagingx.index.writer")
+    private let room = DispatchSemaphore(value: 2)
+    private let lock = Mutex<IndexError?>(nil)
+
+    init(store: IndexStore, root: Int64, statsRead: Bool, stored: [String: StoredFile]) {
+        self.store = store
+        self.root = root
+        self.statsRead = statsRead
+        self.stored = stored
+    }
+
+    var failure: IndexError? { lock.withLock { $0 } }
+
+    func submit(_ records: [ImageRecord], gone: [Int64]) {
+        room.wait()
+        queue.async { [self] in
+            defer { room.signal() }
+            guard failure == nil else { return }
+            do throws(IndexError) {
+                try store.write(records, root: root, statsRead: statsRead, stored: stored)
+                try store.deleteFiles(gone)
+            } catch {
+                lock.withLock { $0 = error }
+            }
+        }
+    }
+
+    /// Waits until every submitted batch is written (or failed).
+    func finish() { queue.sync {} }
 }

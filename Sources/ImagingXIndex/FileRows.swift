@@ -14,6 +14,8 @@ public struct StoredFile: Sendable, Equatable {
     public var ctimeNs: Int64?
     /// The file was read with `--stats`.
     public var statsRead: Bool
+    /// Its row has findings (rows in `file_findings` to clear when it is replaced).
+    public var hadFindings = false
 
     /// The walk's `stat` equals what was stored (device, inode, size, mtime and ctime, in ns).
     public func unchanged(_ s: FileStat) -> Bool {
@@ -36,65 +38,66 @@ enum FileRows {
         "device", "inode", "mtime_ns", "ctime_ns",
     ]
 
-    static let insertSQL = "INSERT OR REPLACE INTO files (" + columns.joined(separator: ", ") + ") VALUES ("
-        + Array(repeating: "?", count: columns.count).joined(separator: ", ") + ")"
+    /// New files: a plain single-row INSERT. (INSERT OR REPLACE would make SQLite journal every
+    /// page the statement touches into a statement journal: about 100 KB of copying per file.)
+    static let insertSQL = "INSERT INTO files (" + columns.dropFirst().joined(separator: ", ") + ") VALUES ("
+        + Array(repeating: "?", count: columns.count - 1).joined(separator: ", ") + ")"
 
-    /// The record's column values, in `columns` order.
-    static func arguments(_ r: ImageRecord, id: Int64?, rootID: Int64, datasetID: Int64?, statsRead: Bool) -> StatementArguments {
-        var values: [(any DatabaseValueConvertible)?] = []
-        values.reserveCapacity(columns.count)
-        values.append(id)
-        values.append(rootID)
-        values.append(r.path)
-        values.append(datasetID)
-        values.append(r.format.rawValue)
-        values.append(r.status.rawValue)
-        values.append(r.error)
-        values.append(r.errorCode?.rawValue)
-        values.append(r.errorOffset)
-        values.append(r.sizeBytes)
-        values.append(r.dims.map(intList))
-        values.append(r.dims?.count)
-        for k in 0..<3 { values.append(r.dims.flatMap { k < $0.count ? $0[k] : nil }) }
-        values.append(r.spacing.map(numberList))
-        for k in 0..<3 { values.append(r.spacing.flatMap { k < $0.count && $0[k].isFinite ? $0[k] : nil }) }
-        values.append(r.dtype?.rawValue)
-        values.append(r.channels)
-        values.append(r.bitsStored)
-        values.append(r.modality)
-        values.append(r.sopClassUID)
-        values.append(r.transferSyntax)
-        values.append(r.compressed)
-        values.append(finite(r.rescaleSlope))
-        values.append(finite(r.rescaleIntercept))
-        values.append(r.affine.map(affineText))
-        values.append(r.axcodes)
-        values.append(r.seriesKey)
-        values.append(r.referencedSeriesKeys.map { $0.joined(separator: ",") })
-        values.append(r.interlaced)
-        values.append(r.coding)
-        values.append(r.photometric)
-        values.append(r.findings.isEmpty ? "[]" : findingsText(r.findings))
-        values.append(r.findings.count)
-        values.append(statsRead)
-        values.append(r.statsError)
+    /// Changed files keep their row id: an UPDATE by id, the id bound last.
+    static let updateSQL = "UPDATE files SET " + columns.dropFirst().map { $0 + " = ?" }.joined(separator: ", ") + " WHERE id = ?"
+
+    /// Binds the record's column values, in `columns` order.
+    static func bind(_ r: ImageRecord, rootID: Int64, datasetID: Int64?, statsRead: Bool, into b: inout RowBinder) {
+        b.int64(rootID)
+        b.text(r.path)
+        b.int64(datasetID)
+        b.text(r.format.rawValue)
+        b.text(r.status.rawValue)
+        b.text(r.error)
+        b.text(r.errorCode?.rawValue)
+        b.int(r.errorOffset)
+        b.int(r.sizeBytes)
+        if let dims = r.dims { b.text(bytes: intList(dims)) } else { b.null() }
+        b.int(r.dims?.count)
+        for k in 0..<3 { b.int(r.dims.flatMap { k < $0.count ? $0[k] : nil }) }
+        if let spacing = r.spacing { b.text(bytes: numberList(spacing)) } else { b.null() }
+        for k in 0..<3 { b.double(r.spacing.flatMap { k < $0.count ? $0[k] : nil }) }
+        b.text(r.dtype?.rawValue)
+        b.int(r.channels)
+        b.int(r.bitsStored)
+        b.text(r.modality)
+        b.text(r.sopClassUID)
+        b.text(r.transferSyntax)
+        b.bool(r.compressed)
+        b.double(r.rescaleSlope)
+        b.double(r.rescaleIntercept)
+        if let affine = r.affine { b.text(bytes: affineText(affine)) } else { b.null() }
+        b.text(r.axcodes)
+        b.text(r.seriesKey)
+        b.text(r.referencedSeriesKeys.map { $0.joined(separator: ",") })
+        b.bool(r.interlaced)
+        b.text(r.coding)
+        b.text(r.photometric)
+        b.text(r.findings.isEmpty ? "[]" : findingsText(r.findings))
+        b.int(r.findings.count)
+        b.bool(statsRead)
+        b.text(r.statsError)
         if let s = r.stats {
-            values.append(s.count)
-            for v in [s.min, s.max, s.mean, s.std, s.p00_5, s.p50, s.p99_5] { values.append(v.isFinite ? v : nil) }
-            values.append(s.nanCount)
-            values.append(s.infCount)
+            b.int(s.count)
+            for v in [s.min, s.max, s.mean, s.std, s.p00_5, s.p50, s.p99_5] { b.double(v) }
+            b.int(s.nanCount)
+            b.int(s.infCount)
         } else {
-            values.append(contentsOf: Array(repeating: nil, count: 10))
+            for _ in 0..<10 { b.null() }
         }
         if let f = r.fileStat {
-            values.append(Int64(bitPattern: f.device))
-            values.append(Int64(bitPattern: f.inode))
-            values.append(f.mtimeNs)
-            values.append(f.ctimeNs)
+            b.int64(Int64(bitPattern: f.device))
+            b.int64(Int64(bitPattern: f.inode))
+            b.int64(f.mtimeNs)
+            b.int64(f.ctimeNs)
         } else {
-            values.append(contentsOf: [nil, nil, nil, nil])
+            for _ in 0..<4 { b.null() }
         }
-        return StatementArguments(values)
     }
 
     /// The columns `record(_:)` reads, in its order (after the root's path prefix).
@@ -165,15 +168,68 @@ enum FileRows {
 
     static func finite(_ v: Double?) -> Double? { v.flatMap { $0.isFinite ? $0 : nil } }
 
-    static func intList(_ a: [Int]) -> String { "[" + a.map(String.init).joined(separator: ",") + "]" }
-
-    /// Shortest round-trip decimal of each number; a non-finite one as null (as the sinks write it).
-    static func numberList(_ a: [Double]) -> String {
-        "[" + a.map { $0.isFinite ? "\($0)" : "null" }.joined(separator: ",") + "]"
+    static func intList(_ a: [Int]) -> [UInt8] {
+        var out: [UInt8] = [UInt8(ascii: "[")]
+        for (i, v) in a.enumerated() {
+            if i > 0 { out.append(UInt8(ascii: ",")) }
+            appendInteger(v, to: &out)
+        }
+        out.append(UInt8(ascii: "]"))
+        return out
     }
 
-    static func affineText(_ m: Matrix4) -> String {
-        "[" + (0..<4).map { r in numberList((0..<4).map { m[r, $0] }) }.joined(separator: ",") + "]"
+    static func appendInteger(_ v: Int, to out: inout [UInt8]) {
+        if v < 0 { out.append(UInt8(ascii: "-")) }
+        var m = v.magnitude
+        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
+                     UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        var n = 0
+        withUnsafeMutableBytes(of: &digits) { d in
+            repeat {
+                d[n] = UInt8(ascii: "0") + UInt8(m % 10)
+                m /= 10
+                n += 1
+            } while m > 0
+            for k in stride(from: n - 1, through: 0, by: -1) { out.append(d[k]) }
+        }
+    }
+
+    /// Each number as the shortest decimal that reads back exactly (whole numbers below 2^53
+    /// without a fraction, the common case in affines); a non-finite one as null (as the sinks write it).
+    static func appendNumber(_ v: Double, to out: inout [UInt8]) {
+        if !v.isFinite {
+            out += [UInt8(ascii: "n"), UInt8(ascii: "u"), UInt8(ascii: "l"), UInt8(ascii: "l")]
+        } else if v == v.rounded(), abs(v) < 9.0e15, !(v == 0 && v.sign == .minus) {
+            appendInteger(Int(v), to: &out)
+        } else {
+            out += Array(v.description.utf8)
+        }
+    }
+
+    static func numberList(_ a: [Double]) -> [UInt8] {
+        var out: [UInt8] = [UInt8(ascii: "[")]
+        for (i, v) in a.enumerated() {
+            if i > 0 { out.append(UInt8(ascii: ",")) }
+            appendNumber(v, to: &out)
+        }
+        out.append(UInt8(ascii: "]"))
+        return out
+    }
+
+    static func affineText(_ m: Matrix4) -> [UInt8] {
+        var out: [UInt8] = [UInt8(ascii: "[")]
+        out.reserveCapacity(96)
+        for r in 0..<4 {
+            out.append(UInt8(ascii: r == 0 ? "[" : ","))
+            if r > 0 { out.append(UInt8(ascii: "[")) }
+            for c in 0..<4 {
+                if c > 0 { out.append(UInt8(ascii: ",")) }
+                appendNumber(m[r, c], to: &out)
+            }
+            out.append(UInt8(ascii: "]"))
+        }
+        out.append(UInt8(ascii: "]"))
+        return out
     }
 
     static func parseInts(_ s: String) -> [Int] {

@@ -74,11 +74,11 @@ extension IndexStore {
             try pool.read { db in
                 var out: [String: StoredFile] = [:]
                 let rows = try Row.fetchCursor(db, sql: """
-                    SELECT path, id, dataset_id, device, inode, size_bytes, mtime_ns, ctime_ns, stats_read FROM files WHERE root_id = ?
+                    SELECT path, id, dataset_id, device, inode, size_bytes, mtime_ns, ctime_ns, stats_read, finding_count FROM files WHERE root_id = ?
                     """, arguments: [root])
                 while let row = try rows.next() {
                     out[row[0]] = StoredFile(id: row[1], datasetID: row[2], device: row[3], inode: row[4], size: row[5],
-                                             mtimeNs: row[6], ctimeNs: row[7], statsRead: row[8])
+                                             mtimeNs: row[6], ctimeNs: row[7], statsRead: row[8], hadFindings: (row[9] as Int) > 0)
                 }
                 return out
             }
@@ -91,15 +91,18 @@ extension IndexStore {
         try guarded {
             try pool.write { db in
                 let insert = try db.cachedStatement(sql: FileRows.insertSQL)
+                let update = try db.cachedStatement(sql: FileRows.updateSQL)
                 let clear = try db.cachedStatement(sql: "DELETE FROM file_findings WHERE file_id = ?")
                 let finding = try db.cachedStatement(sql: "INSERT INTO file_findings(file_id, code, level) VALUES (?, ?, ?)")
                 for r in records {
                     let old = stored[r.path]
-                    if let old { try clear.execute(arguments: [old.id]) }
-                    try insert.execute(arguments: FileRows.arguments(r, id: old?.id, rootID: root, datasetID: old?.datasetID,
-                                                                     statsRead: statsRead))
+                    if let old, old.hadFindings { try clear.execute(arguments: [old.id]) }
+                    var binder = RowBinder(old == nil ? insert : update)
+                    FileRows.bind(r, rootID: root, datasetID: old?.datasetID, statsRead: statsRead, into: &binder)
+                    if let old { binder.int64(old.id) }
+                    try binder.step(db)
                     guard !r.findings.isEmpty else { continue }
-                    let id = db.lastInsertedRowID
+                    let id = old?.id ?? db.lastInsertedRowID
                     for f in r.findings { try finding.execute(arguments: [id, f.code.rawValue, f.level.rawValue]) }
                 }
             }

@@ -71,8 +71,15 @@ public final class IndexStore: Sendable {
             // power loss can lose the last commits, never consistency).
             if !db.configuration.readonly {
                 try db.execute(sql: "PRAGMA synchronous = NORMAL")
+                // Bulk writes: 16 KiB pages (a quarter of the write calls of 4 KiB ones; takes
+                // effect when the file is created) and checkpoints every 64 MiB of WAL.
+                try db.execute(sql: "PRAGMA page_size = 16384")
+                try db.execute(sql: "PRAGMA wal_autocheckpoint = 4096")
             }
             try db.execute(sql: "PRAGMA cache_size = -65536")
+            // Statement journals (INSERT OR REPLACE, foreign keys) in memory, not in temp files:
+            // on disk they cost about 14 write calls per indexed file.
+            try db.execute(sql: "PRAGMA temp_store = MEMORY")
         }
         do {
             pool = try DatabasePool(path: path, configuration: config)

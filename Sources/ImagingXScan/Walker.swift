@@ -192,9 +192,9 @@ public struct Walker: Sendable {
             var statted = false
             if type == Int32(DT_DIR) || type == Int32(DT_LNK) || type == Int32(DT_UNKNOWN) {
                 statted = true
-                // Follow links; directories need their identity for loop detection.
-                let name = String(decoding: keys[start...], as: UTF8.self)
-                guard stat(base + name, &st) == 0 else { sink.skipped += 1; keys.removeLast(length); continue }
+                // Follow links; directories need their identity for loop detection. `fstatat`
+                // on the open directory skips the path lookup a full path would cost.
+                guard Self.statEntry(handle, entry, &st) else { sink.skipped += 1; keys.removeLast(length); continue }
                 let mode = st.st_mode & S_IFMT
                 type = mode == S_IFDIR ? Int32(DT_DIR) : mode == S_IFREG ? Int32(DT_REG) : Int32(DT_FIFO)
             }
@@ -205,8 +205,7 @@ public struct Walker: Sendable {
             }
             if type == Int32(DT_REG) {
                 if !statted, statFiles {
-                    let name = String(decoding: keys[start...], as: UTF8.self)
-                    statted = stat(base + name, &st) == 0
+                    statted = Self.statEntry(handle, entry, &st)
                 }
                 spans.append((Int32(start), Int32(length), nil, statted ? FileStat(st) : nil))
             } else if type == Int32(DT_DIR) {
@@ -248,6 +247,14 @@ public struct Walker: Sendable {
 }
 
 extension Walker {
+    /// `stat` of a directory entry (links followed), relative to its open directory.
+    static func statEntry(_ dir: OpaquePointer, _ entry: UnsafeMutablePointer<dirent>, _ st: inout stat) -> Bool {
+        let fd = dirfd(dir)
+        return withUnsafePointer(to: &entry.pointee.d_name) { name in
+            name.withMemoryRebound(to: CChar.self, capacity: 256) { fstatat(fd, $0, &st, 0) == 0 }
+        }
+    }
+
     /// The entry names of one directory (no "." or ".."), unsorted; empty if it cannot be read.
     package static func listNames(_ dir: String) -> [String] {
         guard let d = opendir(dir) else { return [] }
