@@ -54,9 +54,14 @@ extension IndexStore {
         }
     }
 
-    /// The end of a complete pass over a root.
+    /// The end of a complete pass over a root: its totals, and fresh planner statistics
+    /// (sampled, so bounded in time) so filtered queries pick the selective index.
     public func finishRoot(_ root: Int64, at time: String, withStats: Bool) throws(IndexError) {
         try guarded {
+            try pool.writeWithoutTransaction { db in
+                try db.execute(sql: "PRAGMA analysis_limit = 2000")
+                try db.execute(sql: "ANALYZE")
+            }
             try pool.write { db in
                 try db.execute(sql: """
                     UPDATE roots SET available = 1, unavailable_reason = NULL, indexed_at = ?,

@@ -67,14 +67,17 @@ extension IndexStore {
     public func files(_ q: FileQuery) throws(IndexError) -> (files: [IndexedFile], next: Int64?) {
         let (whereSQL, args) = q.clause()
         let limit = max(1, q.limit)
-        let sql = "SELECT f.id, r.path, f.dataset_id, f.stats_read, " + FileRows.selectColumns.map { "f." + $0 }.joined(separator: ", ")
-            + " FROM files f JOIN roots r ON r.id = f.root_id" + whereSQL + " ORDER BY f.id LIMIT \(limit + 1)"
+        // No join with roots: the planner then always walks the filter's index or the id order.
+        let sql = "SELECT f.id, f.root_id, f.dataset_id, f.stats_read, " + FileRows.selectColumns.map { "f." + $0 }.joined(separator: ", ")
+            + " FROM files f" + whereSQL + " ORDER BY f.id LIMIT \(limit + 1)"
         return try guarded {
             try pool.read { db in
                 var out: [IndexedFile] = []
+                let roots = Dictionary(try Row.fetchAll(db, sql: "SELECT id, path FROM roots").map { ($0[0] as Int64, $0[1] as String) },
+                                       uniquingKeysWith: { a, _ in a })
                 let rows = try Row.fetchCursor(db, sql: sql, arguments: StatementArguments(args))
                 while let row = try rows.next() {
-                    out.append(IndexedFile(id: row[0], root: row[1], datasetID: row[2], record: FileRows.record(row, offset: 4),
+                    out.append(IndexedFile(id: row[0], root: roots[row[1]] ?? "", datasetID: row[2], record: FileRows.record(row, offset: 4),
                                            statsRead: row[3]))
                 }
                 let next = out.count > limit ? out[limit - 1].id : nil

@@ -172,7 +172,7 @@ struct Routes: Sendable {
     static let fileFilters = ["root", "dataset", "format", "modality", "status", "dtype", "finding", "path", "ndim", "cursor", "limit"]
         + ["x", "y", "z"].flatMap { a in ["min_dim_\(a)", "max_dim_\(a)", "min_spacing_\(a)", "max_spacing_\(a)"] }
 
-    func fileQuery(_ request: Request, defaultLimit: Int = 100) throws -> FileQuery {
+    func fileQuery(_ request: Request, defaultLimit: Int = 50) throws -> FileQuery {
         let p = request.uri.queryParameters
         var q = FileQuery()
         func text(_ name: String) throws -> String? {
@@ -228,11 +228,15 @@ struct Routes: Sendable {
 
     func listFiles(_ request: Request) throws -> Response {
         let q = try fileQuery(request)
-        let page = try index { try state.store.files(q) }
-        let total = try index { try state.store.countFiles(q) }
-        let items = page.files.map(fileJSON).joined(separator: ",")
-        let body = "{\"items\":[" + items + "],\"next_cursor\":" + (page.next.map { "\"\($0)\"" } ?? "null") + ",\"total\":\(total)}"
-        return HTTP.json(Array(body.utf8))
+        // Counting every match costs a pass over them: only on request (`count=true`).
+        let countParameter = request.uri.queryParameters.get("count") ?? "false"
+        guard countParameter == "true" || countParameter == "false" else { throw APIError.badRequest("count must be true or false") }
+        let page = try index { try state.store.filePageJSON(q) }
+        let total = countParameter == "true" ? String(try index { try state.store.countFiles(q) }) : "null"
+        var body = Array("{\"items\":".utf8)
+        body += page.json
+        body += Array((",\"next_cursor\":" + (page.next.map { "\"\($0)\"" } ?? "null") + ",\"total\":" + total + "}").utf8)
+        return HTTP.json(body)
     }
 
     /// The matching records as `scan` writes them (CSV or JSON Lines), streamed page by page:

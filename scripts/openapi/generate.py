@@ -50,7 +50,7 @@ for a in "xyz":
                 q(f"min_spacing_{a}", {"type": "number"}, f"Smallest spacing along {a} (mm)"),
                 q(f"max_spacing_{a}", {"type": "number"}, f"Largest spacing along {a} (mm)")]
 page = [q("cursor", {"type": "string", "pattern": "^[0-9]{1,18}$"}, "next_cursor of the previous page"),
-        q("limit", {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100}, "Page size (1–1000)")]
+        q("limit", {"type": "integer", "minimum": 1, "maximum": 1000, "default": 50}, "Page size (1–1000)")]
 record = {"type": "object", "description": "A scan record (README, 'The record'): the same keys `imagingx scan` writes.",
           "required": ["path", "format", "status", "findings"],
           "properties": {"path": {"type": "string"}, "format": {"type": "string"}, "status": {"type": "string", "enum": ["ok", "error", "unsupported"]},
@@ -105,7 +105,7 @@ doc = {
      "get": op("One job's progress", {"200": ok(ref("Job")), "404": err("No such job")}, params=[idp], opid="getJob", tags=["index"])},
   "/api/v1/jobs/{id}/cancel": {
      "post": op("Cancel a job (it stops after its current batch; the index stays consistent)", {"200": ok(ref("Job")), "404": err("No such job")}, params=[idp], opid="cancelJob", tags=["index"])},
-  "/api/v1/files": {"get": op("Indexed files, filtered, one page at a time (ordered by id)", {"200": ok({"type": "object", "required": ["items", "next_cursor", "total"], "properties": {"items": {"type": "array", "items": ref("File")}, "next_cursor": {"type": ["string", "null"]}, "total": {"type": "integer"}}})}, params=filters + page, opid="listFiles", tags=["files"])},
+  "/api/v1/files": {"get": op("Indexed files, filtered, one page at a time (ordered by id)", {"200": ok({"type": "object", "required": ["items", "next_cursor", "total"], "properties": {"items": {"type": "array", "items": ref("File")}, "next_cursor": {"type": ["string", "null"]}, "total": {"type": ["integer", "null"], "description": "Matching files, with count=true (else null)"}}})}, params=filters + page + [q("count", {"type": "string", "enum": ["true", "false"]}, "Also count every match (costs a pass over them)")], opid="listFiles", tags=["files"])},
   "/api/v1/files/facets": {"get": op("Counts by format, modality, status, dtype and finding over the filtered files", {"200": ok({"type": "object", "additionalProperties": {"type": "object", "additionalProperties": {"type": "integer"}}})}, params=filters, opid="fileFacets", tags=["files"])},
   "/api/v1/files/download": {"get": op("The filtered records as `scan` writes them, streamed", {"200": {"description": "CSV or JSON Lines", "content": {"text/csv": {"schema": {"type": "string"}}, "application/x-ndjson": {"schema": {"type": "string"}}}}},
         params=filters + [q("output", {"type": "string", "enum": ["csv", "jsonl"]}, "csv (default jsonl)"), q("stats", {"type": "string", "enum": ["true", "false"]}, "Add stats columns")], opid="downloadFiles", tags=["files"])},
