@@ -69,19 +69,21 @@ extension Application {
     /// Fingerprints the root's datasets that hold a changed path (or were never fingerprinted);
     /// returns (fingerprinted, kept).
     static func indexDatasets(root: IndexRoot, changed: Set<String>, store: IndexStore, jobs: Int,
-                              progress: (String) -> Void) throws(IndexError) -> (Int, Int) {
+                              progress: (_ done: Int, _ total: Int) -> Void) throws(IndexError) -> (Int, Int) {
         let folders = datasetFolders(root: root.path)
         _ = try store.pruneDatasets(root: root.id, keeping: Set(folders))
         let known = Dictionary(try store.datasets(root: root.id).map { ($0.folder, $0) }, uniquingKeysWith: { a, _ in a })
         var fingerprinted = 0, kept = 0
-        for folder in folders {
+        // The datasets to fingerprint: never fingerprinted, or holding a changed path.
+        let todo = folders.filter { folder in
             let prefix = folder.isEmpty ? "" : folder + "/"
-            let touched = changed.contains { $0.hasPrefix(prefix) }
-            if let stored = known[folder], stored.fingerprintedAt != nil, !touched {
-                kept += 1
-                continue
-            }
-            progress(folder.isEmpty ? root.path : folder)
+            guard let stored = known[folder], stored.fingerprintedAt != nil else { return true }
+            return changed.contains { $0.hasPrefix(prefix) }
+        }
+        kept = folders.count - todo.count
+        progress(0, todo.count)
+        for folder in todo {
+            let prefix = folder.isEmpty ? "" : folder + "/"
             let full = folder.isEmpty ? root.path : root.path + "/" + folder
             let reuse = try known[folder].map { d throws(IndexError) in try store.caseSummaries(dataset: d.id) } ?? [:]
             let (info, cases) = summarizeIncrementally(full, prefix: prefix, changed: changed, stored: reuse, jobs: jobs)
@@ -93,6 +95,7 @@ extension Application {
                                                cases: cases, casesFailed: fingerprint.cases_failed.count, fingerprint: json),
                                   root: root.id, at: Timestamp.now())
             fingerprinted += 1
+            progress(fingerprinted, todo.count)
         }
         return (fingerprinted, kept)
     }

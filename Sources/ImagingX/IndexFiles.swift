@@ -67,7 +67,10 @@ public struct IndexProgress: Sendable, Codable, Equatable {
     public var bytes = 0
     public var walkFinished = false
     public var seconds = 0.0
+    /// "files", then "datasets" while the changed datasets are fingerprinted.
     public var phase = "files"
+    public var datasetsDone = 0
+    public var datasetsTotal = 0
 }
 
 /// A flag a caller sets to stop a running job after its current batch (the index stays consistent).
@@ -172,6 +175,8 @@ extension Application {
             progress(state)
             return chosen
         }, keepRecords: true) { batch in
+            state.seen = max(state.seen, batch.walked)
+            state.walkFinished = batch.walkFinished
             var records = batch.records
             var gone: [Int64] = []
             // A file that vanished between the walk and its reading is gone, not an error.
@@ -226,7 +231,11 @@ extension Application {
         if request.datasets {
             state.phase = "datasets"
             progress(state)
-            let (made, kept) = try indexDatasets(root: root, changed: changed, store: store, jobs: jobs) { _ in progress(state) }
+            let (made, kept) = try indexDatasets(root: root, changed: changed, store: store, jobs: jobs) { done, total in
+                state.datasetsDone = done
+                state.datasetsTotal = total
+                progress(state)
+            }
             outcome.datasetsFingerprinted = made
             outcome.datasetsKept = kept
         }

@@ -34,6 +34,16 @@ public struct ScanRequest: Sendable {
     var batchSize: Int { stats ? 256 : 4096 }
 }
 
+/// How far a scan is: files done, files the walk has found (the total once `walkFinished`),
+/// bytes of the files done, seconds since the start.
+public struct ScanProgress: Sendable {
+    public var done: Int
+    public var walked: Int
+    public var walkFinished: Bool
+    public var bytes: Int
+    public var seconds: Double
+}
+
 public struct ScanResult: Sendable {
     public var summary: ScanSummary
     public var rootErrors: [Walker.RootError]
@@ -126,9 +136,9 @@ public enum Application {
     }
 
     /// `imagingx scan`: walks, reads every header (and pixels with `stats`), writes the records
-    /// to the destination in path order. `progress` gets the files done and the seconds elapsed
+    /// to the destination in path order. `progress` gets the files done, found and sizes so far
     /// after each batch.
-    public static func scan(_ request: ScanRequest, progress: (Int, Double) -> Void = { _, _ in }) throws(ScanError) -> ScanResult {
+    public static func scan(_ request: ScanRequest, progress: (ScanProgress) -> Void = { _ in }) throws(ScanError) -> ScanResult {
         let started = DispatchTime.now().uptimeNanoseconds
         func elapsed() -> Double { Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9 }
         let jobs = request.jobs ?? Defaults.jobs
@@ -142,7 +152,8 @@ public enum Application {
                               options: ReadOptions(stats: request.stats, fileStat: request.fileStat))
         let outcome = scanner.scan(roots: request.paths, walker: walker, encoding: encoding, keepRecords: false) { batch in
             sink.write(batch.encoded)
-            progress(batch.done, elapsed())
+            progress(ScanProgress(done: batch.done, walked: batch.walked, walkFinished: batch.walkFinished, bytes: batch.bytes,
+                                  seconds: elapsed()))
             return .proceed
         }
         return ScanResult(summary: outcome.summary, rootErrors: outcome.rootErrors, skipped: outcome.skipped,

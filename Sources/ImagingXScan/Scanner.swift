@@ -16,9 +16,12 @@ public struct ScanSummary: Sendable {
     public var unsupported = 0
     public var bytesRead = 0
     public var withFindings = 0
+    /// Sum of the files' sizes (for MB/s).
+    public var sizeBytes = 0
 
     mutating func add(_ r: ImageRecord) {
         files += 1
+        sizeBytes += r.sizeBytes
         byFormat[r.format, default: 0] += 1
         if r.status == .error { errors += 1 }
         if r.status == .unsupported { unsupported += 1 }
@@ -32,6 +35,7 @@ public struct ScanSummary: Sendable {
         unsupported += o.unsupported
         bytesRead += o.bytesRead
         withFindings += o.withFindings
+        sizeBytes += o.sizeBytes
     }
 }
 
@@ -73,6 +77,11 @@ public struct ScanBatch {
     public var encoded: UnsafeRawBufferPointer
     /// Files scanned so far, this batch included (progress).
     public var done: Int
+    /// Files the walk has found so far, and whether it has finished (then `walked` is the total).
+    public var walked = 0
+    public var walkFinished = false
+    /// Sizes of the files scanned so far, in bytes.
+    public var bytes = 0
 }
 
 /// What a batch handler tells the scan.
@@ -133,9 +142,15 @@ public final class Scanner: Sendable {
         let queue = BatchQueue(capacity: 4)
         let result = Mutex<(errors: [Walker.RootError], skipped: Int)>(([], 0))
         let batchSize = self.batchSize
+        let walkedCount = Atomic<Int>(0)
+        let walkDone = Atomic<Bool>(false)
         let started = startThread {
-            let r = walker.walk(roots, batchSize: batchSize, until: { queue.push($0) })
+            let r = walker.walk(roots, batchSize: batchSize, until: { batch in
+                walkedCount.add(batch.count, ordering: .relaxed)
+                return queue.push(batch)
+            })
             result.withLock { $0 = r }
+            walkDone.store(true, ordering: .relaxed)
             queue.finish()
         }
         guard started else {
@@ -153,7 +168,13 @@ public final class Scanner: Sendable {
             let batch = select(walked)
             if batch.isEmpty { continue }
             done += batch.count
-            if context.scanBatch(batch, start: 0, end: batch.count, done: done, onBatch: onBatch) == .stop {
+            let progress = (walkedCount.load(ordering: .relaxed), walkDone.load(ordering: .relaxed))
+            if context.scanBatch(batch, start: 0, end: batch.count, done: done, onBatch: { b in
+                var b = b
+                b.walked = progress.0
+                b.walkFinished = progress.1
+                return onBatch(b)
+            }) == .stop {
                 cancelled = true
                 queue.cancel()
                 while queue.pop() != nil {}
@@ -305,8 +326,9 @@ public final class Scanner: Sendable {
                 for s in slots { batch.append(from: workers[s.worker].output, start: s.start, end: s.end) }
             }
             for w in workers { w.output.removeAll() }
+            let bytes = workers.reduce(0) { $0 + $1.summary.sizeBytes }
             return onBatch(ScanBatch(records: records, encoded: UnsafeRawBufferPointer(start: batch.base, count: batch.count),
-                                     done: done))
+                                     done: done, walked: done, walkFinished: false, bytes: bytes))
         }
     }
 

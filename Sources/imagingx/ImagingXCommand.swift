@@ -69,16 +69,15 @@ struct Scan: ParsableCommand {
         request.fileStat = fileStat
         if let output, output != "-" { request.destination = .file(output) }
 
-        let showProgress = !quiet && isatty(2) == 1
-        var lastProgress = -1.0
+        // A live line on a terminal only (never into a file or pipe).
+        let bar = ProgressBar(label: "scan", enabled: !quiet && isatty(2) == 1)
         let result: ScanResult
         do {
-            result = try Application.scan(request) { done, seconds in
-                guard showProgress, seconds - lastProgress > 0.2 else { return }
-                lastProgress = seconds
-                writeStderr("\r\u{1B}[Kscanned \(done) files, \(Int(seconds > 0 ? Double(done) / seconds : 0)) files/s")
+            result = try Application.scan(request) { p in
+                bar.update(done: p.done, total: p.walkFinished ? p.walked : nil, found: p.walked, bytes: p.bytes, seconds: p.seconds)
             }
         } catch {
+            bar.clear()
             switch error {
             case .wouldOverwriteImageData:
                 writeStderr("imagingx: \(error)\n")
@@ -91,7 +90,7 @@ struct Scan: ParsableCommand {
         for e in result.rootErrors {
             logger.error("cannot read root \(e.root): \(e.message)")
         }
-        if showProgress { writeStderr("\r\u{1B}[K") }
+        bar.clear()
         if !quiet {
             let summary = result.summary
             var lines: [String] = []

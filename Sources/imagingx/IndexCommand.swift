@@ -129,6 +129,13 @@ final class ProgressBar {
     }
 
     func update(_ p: IndexProgress) {
+        if p.phase == "datasets" {
+            guard enabled, p.seconds - lastDraw >= 0.2 || p.datasetsDone == p.datasetsTotal else { return }
+            lastDraw = p.seconds
+            writeStderr("\r\u{1B}[K\(label): fingerprinting changed datasets \(p.datasetsDone)/\(p.datasetsTotal)")
+            drawn = true
+            return
+        }
         update(done: p.done, total: p.walkFinished ? p.seen : nil, found: p.seen, bytes: p.bytes, seconds: p.seconds)
     }
 

@@ -61,6 +61,24 @@ func scanStats(_ format: String, jobs: Int) -> Int {
     return bytes
 }
 
+// The index beside the scan (README "Index speed"): a first `index --no-datasets` of one
+// format's folder into a new index file, and a pass over the unchanged folder (nothing opened).
+let indexFolder = FileManager.default.temporaryDirectory.appendingPathComponent("imagingx-bench-index").path
+
+func index(_ format: String, fresh: Bool) -> Int {
+    try? FileManager.default.createDirectory(atPath: indexFolder, withIntermediateDirectories: true)
+    let db = indexFolder + "/\(format).sqlite"
+    if fresh {
+        for suffix in ["", "-wal", "-shm", "-writer.lock"] { try? FileManager.default.removeItem(atPath: db + suffix) }
+    }
+    var request = IndexRequest(paths: [corpus + "/" + format], database: db)
+    request.jobs = 2
+    request.datasets = false
+    let result = try! Application.index(request)
+    precondition(result.roots[0].seen == filesPerFormat, "corpus changed")
+    return result.roots[0].read
+}
+
 /// What counts as a regression when a run is checked against the committed thresholds
 /// (`scripts/bench-check`, `Benchmarks/Thresholds/`, p90 of a run) or against another baseline
 /// (p50): wall clock more than 15 % slower at p50, or 40 % at p90 (two runs of one build on this
@@ -89,6 +107,20 @@ let benchmarks: @Sendable () -> Void = {
                 for _ in benchmark.scaledIterations {
                     blackHole(scan(format, jobs: jobs))
                 }
+            }
+        }
+    }
+    for format in ["dicom", "nii"] {
+        Benchmark("Index.first.\(format).jobs2") { benchmark in
+            for _ in benchmark.scaledIterations {
+                blackHole(index(format, fresh: true))
+            }
+        }
+        Benchmark("Index.unchanged.\(format).jobs2") { benchmark in
+            _ = index(format, fresh: true)
+            benchmark.startMeasurement()
+            for _ in benchmark.scaledIterations {
+                blackHole(index(format, fresh: false))
             }
         }
     }
