@@ -91,9 +91,15 @@ extension Application {
             let json = (try? Fingerprinter.encode(fingerprint)) ?? Array("{}\n".utf8)
             let modality = fingerprint.by_modality.max { $0.value < $1.value || ($0.value == $1.value && $0.key > $1.key) }?.key
             let name = info.name ?? (folder.isEmpty ? String(root.path.split(separator: "/").last ?? "") : String(folder.split(separator: "/").last!))
-            try store.saveDataset(DatasetWrite(folder: folder, name: name, layout: fingerprint.layout.rawValue, modality: modality,
-                                               cases: cases, casesFailed: fingerprint.cases_failed.count, fingerprint: json),
-                                  root: root.id, at: Timestamp.now())
+            // The dataset's DICOM series volumes, as `imagingx series` gives them (headers only),
+            // written in the dataset's own transaction.
+            let candidates = CaseFinder.dicomCandidates(full)
+            let volumes = candidates.isEmpty ? []
+                : SeriesAssembler.scan(candidates.map { WalkEntry(fullPath: full + "/" + $0, path: prefix + $0) }, jobs: jobs, stats: false)
+            var write = DatasetWrite(folder: folder, name: name, layout: fingerprint.layout.rawValue, modality: modality,
+                                     cases: cases, casesFailed: fingerprint.cases_failed.count, fingerprint: json)
+            write.series = volumes
+            try store.saveDataset(write, root: root.id, at: Timestamp.now())
             fingerprinted += 1
             progress(fingerprinted, todo.count)
         }

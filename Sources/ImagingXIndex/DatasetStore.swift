@@ -35,6 +35,8 @@ public struct DatasetWrite: Sendable {
     public var cases: [CaseSummary]
     public var casesFailed: Int
     public var fingerprint: [UInt8]
+    /// The dataset's DICOM series volumes (paths relative to the root).
+    public var series: [SeriesRecord] = []
 
     public init(folder: String, name: String, layout: String, modality: String?, cases: [CaseSummary], casesFailed: Int,
                 fingerprint: [UInt8]) {
@@ -105,6 +107,7 @@ extension IndexStore {
         encoder.outputFormatting = [.sortedKeys]
         encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
         let summaries: [(String, String)] = try guarded { try w.cases.map { ($0.id, String(decoding: try encoder.encode($0), as: UTF8.self)) } }
+        let series: [String] = try guarded { try w.series.map { String(decoding: try encoder.encode($0), as: UTF8.self) } }
         try guarded {
             try pool.write { db in
                 try db.execute(sql: """
@@ -126,6 +129,7 @@ extension IndexStore {
                     try db.execute(sql: "UPDATE files SET dataset_id = ? WHERE root_id = ? AND path >= ? AND path < ? AND dataset_id IS NOT ?",
                                    arguments: [id, root, w.folder + "/", w.folder + "0", id])
                 }
+                try Self.replaceSeries(w.series, encoded: series, dataset: id, root: root, db: db)
                 try db.execute(sql: """
                     UPDATE datasets SET files = (SELECT count(*) FROM files WHERE dataset_id = ?),
                         bytes = (SELECT coalesce(sum(size_bytes), 0) FROM files WHERE dataset_id = ?) WHERE id = ?
@@ -199,6 +203,38 @@ extension IndexStore {
             try pool.write { db in
                 try db.execute(sql: "INSERT INTO compat_results(created_at, request, result) VALUES (?, ?, ?)", arguments: [time, request, result])
                 return db.lastInsertedRowID
+            }
+        }
+    }
+}
+
+extension IndexStore {
+    static func replaceSeries(_ records: [SeriesRecord], encoded: [String], dataset: Int64, root: Int64, db: Database) throws {
+        try db.execute(sql: "DELETE FROM series WHERE dataset_id = ?", arguments: [dataset])
+        let insert = try db.cachedStatement(sql: """
+            INSERT INTO series(root_id, dataset_id, series_key, first_file, modality, slices, regular_volume, record)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+            """)
+        for (r, json) in zip(records, encoded) {
+            try insert.execute(arguments: [root, dataset, r.series_key, r.first_file, r.modality, r.files, r.regular_volume, json])
+        }
+    }
+
+    /// Series volumes as JSON objects (`imagingx series` records with the index's ids), filtered by dataset.
+    public func seriesJSON(dataset: Int64?, limit: Int) throws(IndexError) -> [UInt8] {
+        try guarded {
+            try pool.read { db in
+                let rows = try Row.fetchAll(db, sql: "SELECT id, dataset_id, record FROM series"
+                                            + (dataset != nil ? " WHERE dataset_id = ?" : "") + " ORDER BY id LIMIT \(max(1, limit))",
+                                            arguments: dataset.map { [$0] } ?? [])
+                var out = "["
+                for (i, row) in rows.enumerated() {
+                    let id: Int64 = row[0]
+                    let datasetID: Int64? = row[1]
+                    out += (i > 0 ? "," : "") + "{\"id\":\(id),\"dataset_id\":" + (datasetID.map(String.init) ?? "null")
+                        + ",\"series\":" + (row[2] as String) + "}"
+                }
+                return Array((out + "]").utf8)
             }
         }
     }

@@ -16,7 +16,7 @@ struct Routes: Sendable {
         ("files/:id", "GET"), ("files/:id/thumbnail", "GET"), ("datasets", "GET"), ("datasets/:id", "GET"),
         ("datasets/:id/fingerprint", "GET"), ("datasets/:id/nnunet-fingerprint", "GET"), ("datasets/:id/cases", "GET"),
         ("compat", "POST"), ("plans", "POST"), ("plans/:id", "GET"), ("plans/:id/export", "GET"), ("catalog", "GET"),
-        ("catalog/search", "GET"), ("catalog/blueprint", "POST"),
+        ("catalog/search", "GET"), ("catalog/blueprint", "POST"), ("series", "GET"),
     ].map { ("/api/v1/" + $0.0, $0.1) }
 
     static let maxPage = 1000
@@ -87,6 +87,15 @@ struct Routes: Sendable {
         }
 
         api.get("datasets/:id/cases") { _, context in try datasetCases(try dataset(context)) }
+        api.get("series") { request, _ in
+            var dataset: Int64?
+            if let d = request.uri.queryParameters.get("dataset") {
+                guard let v = Int64(d), v >= 0, v <= Self.maxInteger else { throw APIError.badRequest("dataset must be a dataset id") }
+                dataset = v
+            }
+            let bytes = try index { try state.store.seriesJSON(dataset: dataset, limit: 10_000) }
+            return HTTP.json(Array("{\"items\":".utf8) + bytes + Array("}".utf8))
+        }
         api.get("files/:id/thumbnail") { _, context in try thumbnail(Int64(try intParameter(context, "id"))) }
         api.post("compat") { request, _ in try await compat(request) }
         api.post("plans") { request, _ in try await makePlan(request) }
