@@ -323,10 +323,11 @@ export async function render(main, route, ctx) {
   }
 
   function renderCharts(list) {
+    const center = (f) => ({ center: fmt(list.filter((e) => (e[f] || []).length).length), centerLabel: "datasets" });
     charts.replaceChildren(
-      h("div.chart-cell", { id: "chart-modality" }, donut(tally(list, "modality"), { label: "Modality" })),
-      h("div.chart-cell", { id: "chart-task" }, donut(tally(list, "task").map((d) => ({ ...d, label: TASK_NAMES[d.label] || d.label })), { label: "Task" })),
-      h("div.chart-cell", { id: "chart-dim" }, donut(tally(list, "dim"), { label: "Dimension" })),
+      h("div.chart-cell", { id: "chart-modality" }, donut(tally(list, "modality"), { label: "Modality", ...center("modality") })),
+      h("div.chart-cell", { id: "chart-task" }, donut(tally(list, "task").map((d) => ({ ...d, label: TASK_NAMES[d.label] || d.label })), { label: "Task", ...center("task") })),
+      h("div.chart-cell", { id: "chart-dim" }, donut(tally(list, "dim"), { label: "Dimension", ...center("dim") })),
       h("div.chart-cell.wide", { id: "chart-anatomy" }, bars(tally(list, "anatomy"), { label: "Anatomy", limit: 12, onPick: (d) => { state.anatomy = d.label; update(); } })));
   }
 

@@ -50,7 +50,7 @@ function empty(label, text) {
 }
 
 /// A donut of `items` [{label, value}], with a legend. One slice per item with value > 0.
-export function donut(items, { label, unit = "" } = {}) {
+export function donut(items, { label, unit = "", center, centerLabel } = {}) {
   const data = items.filter((d) => d.value > 0);
   const box = document.createElement("figure");
   box.className = "donut-box";
@@ -80,7 +80,8 @@ export function donut(items, { label, unit = "" } = {}) {
     }
     svg.append(titled(svgEl("path", { d: path, class: `slice c${i % PALETTE}`, "fill-rule": "evenodd", "data-label": d.label, "data-value": d.value }), text));
   });
-  svg.append(svgEl("text", { x: cx, y: cy + 5, class: "donut-total", "text-anchor": "middle" }, fmt(total)));
+  svg.append(svgEl("text", { x: cx, y: cy + (centerLabel ? 2 : 6), class: "donut-total", "text-anchor": "middle" }, center ?? fmt(total)));
+  if (centerLabel) svg.append(svgEl("text", { x: cx, y: cy + 17, class: "donut-sub", "text-anchor": "middle" }, centerLabel));
   box.append(svg);
   const legend = document.createElement("ul");
   legend.className = "legend";
@@ -116,7 +117,7 @@ export function bars(items, { label, unit = "", limit = 12, onPick } = {}) {
   if (!data.length) { box.append(empty(label, "Nothing to count.")); return box; }
   const shown = data.slice(0, limit);
   if (data.length > limit) cap.textContent = `${label} (top ${limit} of ${data.length})`;
-  const rowH = 22, labelW = 150, width = 460, valueW = 70;
+  const rowH = 22, labelW = 120, width = 340, valueW = 56;
   const height = shown.length * rowH + 6;
   const max = Math.max(...shown.map((d) => d.value));
   const svg = frame(width, height, `${label}: ${shown.length} bars`);
@@ -124,7 +125,7 @@ export function bars(items, { label, unit = "", limit = 12, onPick } = {}) {
   shown.forEach((d, i) => {
     const y = i * rowH + 3;
     const w = Math.max(1, ((width - labelW - valueW) * d.value) / max);
-    const lab = d.label.length > 22 ? d.label.slice(0, 21) + "…" : d.label;
+    const lab = d.label.length > 18 ? d.label.slice(0, 17) + "…" : d.label;
     svg.append(svgEl("text", { x: labelW - 6, y: y + 14, class: "axis-label", "text-anchor": "end" }, lab));
     const bar = titled(svgEl("rect", { x: labelW, y, width: w.toFixed(2), height: rowH - 6, class: `bar c${i % PALETTE}`, "data-label": d.label, "data-value": d.value }),
       `${d.label}: ${fmt(d.value)}${unit}${d.note ? " — " + d.note : ""}`);
