@@ -290,7 +290,7 @@ export async function render(main, route, ctx) {
             .sort((a, b) => counts.get(b) - counts.get(a) || a.localeCompare(b));
           for (const v of kids) {
             if (!open && depth === 0 && rows >= 10 && state.anatomy !== v) continue;
-            rows++;
+            if (depth === 0) rows++;
             const li = h("li", valueButton(f, v, counts.get(v), depth));
             const sub = h("ul");
             walk(v, depth + 1, sub);

@@ -92,10 +92,11 @@ export async function render(main, route, ctx) {
     result.replaceChildren(
       h("h2", "Pair scores"), legend, map, breakdown,
       h("h2", "Fusion groups"),
+      h("p.muted", `Datasets joined by pairs scoring at least ${r.threshold ?? 0.6}. Cases with the same voxels in two datasets count once.`),
       groups.length ? h("div.table-wrap", h("table", { id: "groups-table" },
         h("thead", h("tr", h("th", "Datasets"), h("th.n", "Cases"), h("th.n.hide-narrow", "Voxels"), h("th.n.hide-narrow", "Size"), h("th", "Labels"), h("th", "Modalities"), h("th", h("span.sr-only", "Plan")))),
         h("tbody", groups.map((g) => h("tr",
-          h("td", g.datasets.join(" + ")), h("td.n", fmt(g.cases)), h("td.n.hide-narrow", fmt(g.voxels)), h("td.n.hide-narrow", bytes(g.bytes)),
+          h("td", g.datasets.join(" + ")), h("td.n", fmt(g.cases), g.duplicate_cases ? h("div.muted", `${fmt(g.duplicate_cases)} duplicates`) : null), h("td.n.hide-narrow", fmt(g.voxels)), h("td.n.hide-narrow", bytes(g.bytes)),
           h("td", (g.labels || []).join(", ") || "–"), h("td", (g.modalities || []).join(", ") || "–"),
           h("td", h("a", { href: `#/plan?ids=${g.datasets.map((n) => idOf.get(n)).filter((x) => x !== undefined).join(",")}` }, "Plan this group")))))))
         : emptyState("No group: no pair scores high enough to fuse."));

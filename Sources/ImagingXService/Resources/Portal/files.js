@@ -44,12 +44,9 @@ export async function render(main, route, ctx) {
   let seq = 0;
 
   const params = () => { const p = {}; for (const k of FILTERS) if (state[k]) p[k] = state[k]; return p; };
-  // The download's own `format` (csv|jsonl) shares its name with the file-format filter in the
-  // contract, so a format filter cannot travel with a download (reported to the service).
+  // The download's own kind is `output` (csv|jsonl); `format` stays the file-format filter.
   const downloadAs = (as) => {
-    const p = params();
-    delete p.format;
-    download("/api/v1/files/download" + query({ ...p, format: as }), `imagingx-files.${as}`).catch((e) => summary.append(errorBox(e, "Download")));
+    download("/api/v1/files/download" + query({ ...params(), output: as }), `imagingx-files.${as}`).catch((e) => summary.append(errorBox(e, "Download")));
   };
   dlCSV.addEventListener("click", () => downloadAs("csv"));
   dlJSONL.addEventListener("click", () => downloadAs("jsonl"));
@@ -60,7 +57,7 @@ export async function render(main, route, ctx) {
       const counts = facets[k] || {};
       const cur = state[k] || "";
       sel.replaceChildren(h("option", { value: "" }, "any"),
-        Object.entries(counts).sort((a, b) => b[1] - a[1]).map(([v, n]) => h("option", { value: v }, `${v} (${fmt(n)})`)));
+        ...Object.entries(counts).sort((a, b) => b[1] - a[1]).map(([v, n]) => h("option", { value: v }, `${v} (${fmt(n)})`)));
       if (cur && !(cur in counts)) sel.append(h("option", { value: cur }, `${cur} (0)`));
       sel.value = cur;
     }
@@ -106,6 +103,7 @@ export async function render(main, route, ctx) {
   async function page(first) {
     const mine = seq;
     const p = { ...params(), limit: LIMIT };
+    if (first) p.count = "true";
     if (!first && cursor) p.cursor = cursor;
     const res = await api("/api/v1/files" + query(p));
     if (mine !== seq || !ctx.isCurrent()) return null;

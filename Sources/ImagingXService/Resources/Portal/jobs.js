@@ -1,7 +1,7 @@
 // Index jobs: the roots, a button to re-index one (or a folder inside it), a live progress bar per
 // job with the terminal's figures (done/total, percent, files/s, MB/s, ETA; a count with a rate
 // while the walk is still counting), cancel, and the errors each job met.
-import { api } from "./api.js";
+import { api, offers } from "./api.js";
 import { h, field, emptyState, errorBox, loading, chip, bytes } from "./dom.js";
 import { progressBar, setProgress, fmt } from "./charts.js";
 
@@ -104,7 +104,10 @@ export async function render(main, route, ctx) {
   }
 
   async function cancel(id) {
-    try { await api(`/api/v1/jobs/${id}`, { method: "DELETE" }); } catch (err) { message.replaceChildren(errorBox(err, "Cancel")); }
+    try {
+      if (await offers("post", "/api/v1/jobs/{id}/cancel")) await api(`/api/v1/jobs/${id}/cancel`, { method: "POST" });
+      else await api(`/api/v1/jobs/${id}`, { method: "DELETE" });
+    } catch (err) { message.replaceChildren(errorBox(err, "Cancel")); }
     await refresh();
   }
 
