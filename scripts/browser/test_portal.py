@@ -115,8 +115,8 @@ def settle(page):
     page.wait_for_timeout(150)
 
 
-def goto(page, hash_):
-    page.goto(BASE + hash_)
+def goto(page, hash_, base=BASE):
+    page.goto(base + hash_)
     settle(page)
 
 
@@ -589,7 +589,7 @@ def token_flow_asks_once(browser):
     assert page.locator("#totals").inner_text().startswith("Index:"), page.locator("#totals").inner_text()
     assert strict_count(page) > 0
     for name in ("datasets", "files", "jobs"):
-        goto(page, f"#/{name}")
+        goto(page, f"#/{name}", base=TOKEN_URL)
         assert not page.locator("#token-dialog[open]").count(), f"asked again on {name}"
     assert len(dialogs) == 1, f"asked {len(dialogs)} times"
     assert page.evaluate("() => sessionStorage.getItem('imagingx.token')") == TOKEN, "the token is not kept in sessionStorage"

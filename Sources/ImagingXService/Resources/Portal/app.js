@@ -1,7 +1,7 @@
 // The portal shell: header totals, navigation, hash routing (#/catalog, #/blueprint, #/datasets,
 // #/datasets/ID, #/files, #/compat, #/plan, #/jobs).
 import { api } from "./api.js";
-import { h, parseHash, errorBox } from "./dom.js";
+import { h, fill, parseHash, errorBox } from "./dom.js";
 import * as catalog from "./catalog.js";
 import * as blueprint from "./blueprint.js";
 import * as datasets from "./datasets.js";
@@ -49,7 +49,7 @@ async function route() {
   }
   if (cleanup) { try { cleanup(); } catch { /* ignore */ } cleanup = null; }
   const main = document.getElementById("main");
-  main.replaceChildren();
+  fill(main);
   main.dataset.page = page;
   main.setAttribute("aria-busy", "true");
   document.title = `${pages[page].title} · ImagingX`;

@@ -3,7 +3,7 @@
 // edited in a form or pasted as JSON; POST /api/v1/catalog/blueprint gives the candidate groups
 // with their totals, shown and downloadable (CSV, JSON) exactly as the server returns them.
 import { api, offers, saveText } from "./api.js";
-import { h, field, emptyState, errorBox, loading, unavailable, toCSV, chip } from "./dom.js";
+import { h, fill, field, emptyState, errorBox, loading, unavailable, toCSV, chip } from "./dom.js";
 import { bars, fmt } from "./charts.js";
 import { loadCatalog, TASK_NAMES } from "./catalog.js";
 
@@ -95,7 +95,7 @@ export async function render(main, route, ctx) {
     if (available) run(r);
   });
 
-  main.replaceChildren(
+  fill(main, 
     h("div.page-head", h("h1", "MDFP blueprint"),
       h("p.muted", "The survey's rules for a multi-dataset fusion pool, applied to the catalog: which task types, which access, labelled only, how many images at least, which anatomy, which release years, and whether 3D volumes may serve as 2D slices. The result is one candidate group per task type.")),
     available ? null : unavailable("The blueprint builder", "POST /api/v1/catalog/blueprint"),
@@ -107,11 +107,11 @@ export async function render(main, route, ctx) {
   let lastResult = null;
   async function run(body) {
     if (!available) return;
-    result.replaceChildren(loading("Applying the rules…"));
+    fill(result, loading("Applying the rules…"));
     let r;
     try { r = await api(ENDPOINT, { method: "POST", body: body || rules }); } catch (err) {
-      if (err.missing) result.replaceChildren(unavailable("The blueprint builder", "POST " + ENDPOINT));
-      else result.replaceChildren(errorBox(err, "The rules were refused"));
+      if (err.missing) fill(result, unavailable("The blueprint builder", "POST " + ENDPOINT));
+      else fill(result, errorBox(err, "The rules were refused"));
       return;
     }
     if (!ctx.isCurrent()) return;
@@ -128,7 +128,7 @@ export async function render(main, route, ctx) {
       saveText(toCSV(["group", "name", "url", "year", "modality", "anatomy", "task", "dim", "samples", "samples_unit", "labelled", "access", "licence"], rows), "imagingx-blueprint.csv", "text/csv");
     } }, "Download CSV");
     const groups = r.groups || [];
-    result.replaceChildren(
+    fill(result, 
       h("h2", "Candidate groups"),
       h("p.summary", h("strong", { id: "bp-total-datasets", "data-value": r.total_datasets }, fmt(r.total_datasets)), ` datasets, `,
         h("strong", { id: "bp-total-images", "data-value": r.total_images }, fmt(r.total_images)), " images in ",

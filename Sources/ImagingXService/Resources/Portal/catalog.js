@@ -9,7 +9,7 @@
 // Year is not a server constraint: it filters here, and a strict match of the wrong year becomes
 // a near match that misses "year".
 import { api, offers, query, saveText } from "./api.js";
-import { h, field, emptyState, errorBox, loading, chip, debounce, toCSV, setHashParams } from "./dom.js";
+import { h, fill, field, emptyState, errorBox, loading, chip, debounce, toCSV, setHashParams } from "./dom.js";
 import { donut, bars, fmt } from "./charts.js";
 
 export const TASK_NAMES = {
@@ -120,7 +120,7 @@ export async function render(main, route, ctx) {
   try {
     [cat, parent] = await Promise.all([loadCatalog(), loadTree()]);
   } catch (err) {
-    main.replaceChildren(h("h1", "Dataset catalog"), errorBox(err, "The catalog could not be read"));
+    fill(main, h("h1", "Dataset catalog"), errorBox(err, "The catalog could not be read"));
     return;
   }
   if (!ctx.isCurrent()) return;
@@ -156,7 +156,7 @@ export async function render(main, route, ctx) {
   const exportCSV = h("button.secondary", { type: "button", id: "export-csv" }, "Export CSV");
   const exportJSON = h("button.secondary", { type: "button", id: "export-json" }, "Export JSON");
 
-  main.replaceChildren(
+  fill(main, 
     h("div.page-head",
       h("h1", "Dataset catalog"),
       h("p.muted", `${entries.length.toLocaleString("en-US")} public datasets from ${cat.source}. The search understands synonyms and spellings ("lungs", "MRI", "head and neck"); "ct" never finds OCT.`)),
@@ -207,12 +207,12 @@ export async function render(main, route, ctx) {
       result = await api("/api/v1/catalog/search" + query(params));
     } catch (err) {
       if (mine !== seq || !ctx.isCurrent()) return;
-      errorSlot.replaceChildren(errorBox(err, "The search failed"));
+      fill(errorSlot, errorBox(err, "The search failed"));
       main.setAttribute("aria-busy", "false");
       return;
     }
     if (mine !== seq || !ctx.isCurrent()) return;
-    errorSlot.replaceChildren();
+    fill(errorSlot);
     const serverStrict = result.strict;
     const serverNear = result.near.map((n) => ({ entry: n.entry, misses: n.misses }));
     const yearOK = (e) => !state.year || String(e.year) === state.year;
@@ -242,7 +242,7 @@ export async function render(main, route, ctx) {
     const items = [];
     if (state.q) items.push(["q", `text “${state.q}”`]);
     for (const f of FACETS) if (state[f.key]) items.push([f.key, `${f.label.toLowerCase()}: ${valueLabel(f.key, state[f.key])}`]);
-    active.replaceChildren();
+    fill(active);
     if (!items.length) return;
     active.append(h("span.muted", "Filters: "));
     for (const [k, text] of items) {
@@ -261,7 +261,7 @@ export async function render(main, route, ctx) {
   }
 
   function renderFacets(base) {
-    facetsBox.replaceChildren(h("h2.sr-only", "Facets"));
+    fill(facetsBox, h("h2.sr-only", "Facets"));
     for (const f of FACETS) {
       const set = base(f);
       const fs = h("fieldset.facet", { "data-facet": f.key }, h("legend", f.label));
@@ -324,7 +324,7 @@ export async function render(main, route, ctx) {
 
   function renderCharts(list) {
     const center = (f) => ({ center: fmt(list.filter((e) => (e[f] || []).length).length), centerLabel: "datasets" });
-    charts.replaceChildren(
+    fill(charts, 
       h("div.chart-cell", { id: "chart-modality" }, donut(tally(list, "modality"), { label: "Modality", ...center("modality") })),
       h("div.chart-cell", { id: "chart-task" }, donut(tally(list, "task").map((d) => ({ ...d, label: TASK_NAMES[d.label] || d.label })), { label: "Task", ...center("task") })),
       h("div.chart-cell", { id: "chart-dim" }, donut(tally(list, "dim"), { label: "Dimension", ...center("dim") })),
@@ -352,7 +352,7 @@ export async function render(main, route, ctx) {
   }
 
   function renderList(box, titleId, title, list, which, isNear) {
-    box.replaceChildren(h("h2", { id: titleId }, title));
+    fill(box, h("h2", { id: titleId }, title));
     if (!list.length) {
       box.append(emptyState(isNear ? "No near matches." : "No dataset matches every filter.",
         isNear ? "Near matches miss exactly one constraint; with fewer than two constraints there are none." : "Remove a filter, or look at the near matches below."));
@@ -369,14 +369,14 @@ export async function render(main, route, ctx) {
 
   function renderResults() {
     const { strict, near } = current;
-    summary.replaceChildren(
+    fill(summary, 
       h("strong", { id: "strict-count", "data-count": strict.length }, fmt(strict.length)),
       ` ${strict.length === 1 ? "dataset matches" : "datasets match"}`,
       near.length ? ` · ${fmt(near.length)} near ${near.length === 1 ? "match misses" : "matches miss"} one constraint` : "");
     renderList(strictBox, "strict-title", `Matches (${fmt(strict.length)})`, strict, "strict", false);
     if (near.length || SERVER_KEYS.filter((k) => state[k]).length + (state.year ? 1 : 0) > 1) {
       renderList(nearBox, "near-title", `Near matches (${fmt(near.length)}): one constraint missed`, current.near, "near", true);
-    } else nearBox.replaceChildren();
+    } else fill(nearBox);
     exportCSV.textContent = `Export ${fmt(strict.length)} as CSV`;
     exportJSON.textContent = "Export JSON";
   }

@@ -1,7 +1,7 @@
 // Compatibility of chosen local datasets: a heatmap of pair scores whose cell opens the factor
 // breakdown (score, weight, reason per factor), factor weights as inputs, and the fusion groups.
 import { api, offers } from "./api.js";
-import { h, field, emptyState, errorBox, loading, unavailable, chip, bytes } from "./dom.js";
+import { h, fill, field, emptyState, errorBox, loading, unavailable, chip, bytes } from "./dom.js";
 import { heatmap, fmt } from "./charts.js";
 import { selection, setSelection } from "./datasets.js";
 
@@ -25,11 +25,19 @@ export function presetIds(route) {
   return new Set(ids.length ? ids : selection());
 }
 
+function sharedText(shared) {
+  const list = Array.isArray(shared) ? shared : [];
+  const n = Array.isArray(shared) ? shared.length : Number(shared) || 0;
+  if (!n) return "No case has the same voxels in both datasets.";
+  const names = list.slice(0, 10).map((c) => (typeof c === "string" ? c : JSON.stringify(c))).join(", ");
+  return `${fmt(n)} ${n === 1 ? "case has" : "cases have"} the same voxels in both (counted once when fused)${names ? ": " + names : ""}${list.length > 10 ? ", …" : ""}.`;
+}
+
 export async function render(main, route, ctx) {
   main.append(h("h1", "Compatibility"), loading());
   const available = await offers("post", ENDPOINT);
   let datasets;
-  try { datasets = (await api("/api/v1/datasets")).items; } catch (err) { main.replaceChildren(h("h1", "Compatibility"), errorBox(err, "The datasets could not be listed")); return; }
+  try { datasets = (await api("/api/v1/datasets")).items; } catch (err) { fill(main, h("h1", "Compatibility"), errorBox(err, "The datasets could not be listed")); return; }
   if (!ctx.isCurrent()) return;
   const preset = presetIds(route);
   const picker = datasetPicker(datasets, preset, "Datasets to compare (two or more)");
@@ -39,7 +47,7 @@ export async function render(main, route, ctx) {
   });
   const result = h("section", { id: "compat-result" });
   const run = h("button", { type: "submit", id: "compat-run", disabled: !available }, "Compare");
-  main.replaceChildren(
+  fill(main, 
     h("div.page-head", h("h1", "Compatibility"),
       h("p.muted", "How safely datasets can be fused voxel-wise: 0 = do not fuse, 1 = fuse as is. A score is the weighted mean of factor scores, and 0 when the modalities are known and disjoint (gated). Select a cell for its reasons.")),
     available ? null : unavailable("The compatibility matrix", "POST /api/v1/compat"),
@@ -52,12 +60,12 @@ export async function render(main, route, ctx) {
 
   async function compare() {
     const ids = picker.chosen();
-    if (ids.length < 2) { result.replaceChildren(emptyState("Choose at least two datasets.")); return; }
+    if (ids.length < 2) { fill(result, emptyState("Choose at least two datasets.")); return; }
     const body = { datasets: ids, weights: Object.fromEntries(weights.map(([n, i]) => [n, Number(i.value)])) };
-    result.replaceChildren(loading("Comparing…"));
+    fill(result, loading("Comparing…"));
     let r;
     try { r = await api(ENDPOINT, { method: "POST", body }); } catch (err) {
-      result.replaceChildren(err.missing ? unavailable("The compatibility matrix", "POST " + ENDPOINT) : errorBox(err, "The comparison failed"));
+      fill(result, err.missing ? unavailable("The compatibility matrix", "POST " + ENDPOINT) : errorBox(err, "The comparison failed"));
       return;
     }
     if (!ctx.isCurrent()) return;
@@ -72,13 +80,13 @@ export async function render(main, route, ctx) {
     const breakdown = h("div", { id: "compat-breakdown", "aria-live": "polite" });
     const pick = (i, j) => {
       const p = pair.get(names[i] + "\u0000" + names[j]);
-      if (!p) { breakdown.replaceChildren(emptyState("No score for this pair.")); return; }
-      breakdown.replaceChildren(h("div.panel",
+      if (!p) { fill(breakdown, emptyState("No score for this pair.")); return; }
+      fill(breakdown, h("div.panel",
         h("h3", { tabindex: "-1" }, `${p.a} × ${p.b}: ${p.score.toFixed(3)}`, p.gated ? [" ", chip("gated: modalities disjoint", "bad")] : ""),
         h("div.table-wrap", h("table", { id: "factor-table" },
           h("thead", h("tr", h("th", "Factor"), h("th.n", "Score"), h("th.n", "Weight"), h("th", "Reason"))),
           h("tbody", (p.factors || []).map((f) => h("tr", h("td", f.name), h("td.n", fmt(f.score)), h("td.n", fmt(f.weight)), h("td", f.reason)))))),
-        h("p.muted", `Cases with the same voxels in both: ${fmt(p.shared_cases ?? 0)}`)));
+        h("p.muted", sharedText(p.shared_cases))));
       breakdown.querySelector("h3").focus();
     };
     const map = heatmap(names, (i, j) => {
@@ -89,7 +97,7 @@ export async function render(main, route, ctx) {
     map.id = "compat-heatmap";
     const legend = h("div.heat-legend", "0", ["h0", "h3", "h5", "h7", "h9"].map((c) => h("span.sw." + c)), "1", h("span", " · red border: gated"));
     const groups = r.groups || [];
-    result.replaceChildren(
+    fill(result, 
       h("h2", "Pair scores"), legend, map, breakdown,
       h("h2", "Fusion groups"),
       h("p.muted", `Datasets joined by pairs scoring at least ${r.threshold ?? 0.6}. Cases with the same voxels in two datasets count once.`),

@@ -3,7 +3,7 @@
 // label volumes, orientation counts; outliers, findings and failed cases linking to their files;
 // per-case middle-slice thumbnails on request.
 import { api, offers, query, blobURL, download } from "./api.js";
-import { h, field, emptyState, errorBox, loading, chip, bytes, debounce, setHashParams, unavailable } from "./dom.js";
+import { h, fill, field, emptyState, errorBox, loading, chip, bytes, debounce, setHashParams, unavailable } from "./dom.js";
 import { scatter, histogram, bars, fmt } from "./charts.js";
 
 const SELECTION_KEY = "imagingx.selection";
@@ -25,7 +25,7 @@ async function renderList(main, route, ctx) {
   const state = { q: p.get("q") || "", modality: p.get("modality") || "", layout: p.get("layout") || "", sort: p.get("sort") || "name" };
   main.append(h("h1", "Local datasets"), loading());
   let all;
-  try { all = (await api("/api/v1/datasets")).items; } catch (err) { main.replaceChildren(h("h1", "Local datasets"), errorBox(err, "The datasets could not be listed")); return; }
+  try { all = (await api("/api/v1/datasets")).items; } catch (err) { fill(main, h("h1", "Local datasets"), errorBox(err, "The datasets could not be listed")); return; }
   if (!ctx.isCurrent()) return;
   const modalities = [...new Set(all.map((d) => d.modality).filter(Boolean))].sort();
   const layouts = [...new Set(all.map((d) => d.layout).filter(Boolean))].sort();
@@ -37,7 +37,7 @@ async function renderList(main, route, ctx) {
   const count = h("p.summary", { "aria-live": "polite" });
   const tableBox = h("div");
   const selBar = h("div.selection-bar");
-  main.replaceChildren(
+  fill(main, 
     h("div.page-head", h("h1", "Local datasets"),
       h("p.muted", "Datasets found in the indexed folders by the same layout rules as `imagingx fingerprint`. Select two or more to compare them or to plan their fusion.")),
     h("form.row.panel", { onsubmit: (e) => e.preventDefault(), "aria-label": "Filter datasets" },
@@ -48,7 +48,7 @@ async function renderList(main, route, ctx) {
   function renderSelBar() {
     const ids = [...selected];
     const n = ids.length;
-    selBar.replaceChildren(
+    fill(selBar, 
       h("span", n ? `${n} selected` : "None selected"),
       h("a.button", { href: `#/compat?ids=${ids.join(",")}`, "aria-disabled": n < 2 ? "true" : undefined, class: n < 2 ? "disabled" : undefined, id: "compare-selected" }, "Compare selected"),
       h("a.button", { href: `#/plan?ids=${ids.join(",")}`, "aria-disabled": n < 1 ? "true" : undefined, class: n < 1 ? "disabled" : undefined, id: "plan-selected" }, "Plan fusion"),
@@ -59,15 +59,15 @@ async function renderList(main, route, ctx) {
     Object.assign(state, { q: q.value.trim(), modality: mod.value, layout: lay.value, sort: sort.value });
     setHashParams("datasets", { ...state, sort: state.sort === "name" ? "" : state.sort });
     let items;
-    try { items = (await api("/api/v1/datasets" + query(state))).items; } catch (err) { tableBox.replaceChildren(errorBox(err, "The datasets could not be listed")); return; }
+    try { items = (await api("/api/v1/datasets" + query(state))).items; } catch (err) { fill(tableBox, errorBox(err, "The datasets could not be listed")); return; }
     if (!ctx.isCurrent()) return;
     renderSelBar();
     count.textContent = `${items.length} of ${all.length} datasets`;
     if (!all.length) {
-      tableBox.replaceChildren(emptyState("No datasets in the index yet.", "Index a folder on the Index jobs page (or run `imagingx index FOLDER`).", h("a", { href: "#/jobs" }, "Go to index jobs")));
+      fill(tableBox, emptyState("No datasets in the index yet.", "Index a folder on the Index jobs page (or run `imagingx index FOLDER`).", h("a", { href: "#/jobs" }, "Go to index jobs")));
       return;
     }
-    if (!items.length) { tableBox.replaceChildren(emptyState("No dataset matches these filters.")); return; }
+    if (!items.length) { fill(tableBox, emptyState("No dataset matches these filters.")); return; }
     const rows = items.map((d) => {
       const box = h("input", { type: "checkbox", checked: selected.has(d.id), "aria-label": `Select ${d.name}`, "data-id": d.id });
       box.addEventListener("change", () => { if (box.checked) selected.add(d.id); else selected.delete(d.id); setSelection([...selected]); renderSelBar(); box.closest("tr").classList.toggle("selected", box.checked); });
@@ -79,7 +79,7 @@ async function renderList(main, route, ctx) {
         h("td.n", fmt(d.cases)), h("td.n", d.cases_failed ? h("span.chip.bad", fmt(d.cases_failed)) : "0"),
         h("td.n.hide-narrow", fmt(d.files)), h("td.n.hide-narrow", bytes(d.bytes)));
     });
-    tableBox.replaceChildren(h("div.table-wrap", h("table", { id: "datasets-table" },
+    fill(tableBox, h("div.table-wrap", h("table", { id: "datasets-table" },
       h("thead", h("tr", h("th", h("span.sr-only", "Select")), h("th", "Dataset"), h("th", "Modality"), h("th.hide-narrow", "Layout"),
         h("th.n", "Cases"), h("th.n", "Failed"), h("th.n.hide-narrow", "Files"), h("th.n.hide-narrow", "Size"))),
       h("tbody", rows))));
@@ -114,7 +114,7 @@ async function renderDataset(main, idText, ctx) {
       api(`/api/v1/datasets/${id}/nnunet-fingerprint`).catch(() => null),
     ]);
   } catch (err) {
-    main.replaceChildren(h("p", h("a", { href: "#/datasets" }, "← All datasets")), errorBox(err, `Dataset ${idText}`));
+    fill(main, h("p", h("a", { href: "#/datasets" }, "← All datasets")), errorBox(err, `Dataset ${idText}`));
     return;
   }
   if (!ctx.isCurrent()) return;
@@ -142,7 +142,7 @@ async function renderDataset(main, idText, ctx) {
   ];
   if (fp && fp.__error) {
     out.push(errorBox(fp.__error, "The fingerprint could not be read"));
-    main.replaceChildren(...out);
+    fill(main, ...out);
     return;
   }
   const failed = fp.cases_failed || [];
@@ -184,9 +184,9 @@ async function renderDataset(main, idText, ctx) {
     const tabs = channels.length > 1 ? h("div.tabs", { role: "group", "aria-label": "Channel" }, channels.map((c) =>
       h("button.secondary", { type: "button", "aria-pressed": String(c === channel), onclick: () => { channel = c; drawHists(); } }, `channel ${c}`))) : null;
     const stats = (s) => h("p.note", `${fmt(s.count)} voxels · mean ${fmt(s.mean)} · std ${fmt(s.std)} · median ${fmt(s.median)} · p0.5 ${fmt(s.percentile_00_5)} · p99.5 ${fmt(s.percentile_99_5)} · min ${fmt(s.min)} · max ${fmt(s.max)}${s.exact_percentiles ? " (exact)" : ""}`);
-    histBox.replaceChildren(tabs || "", pooled ? histogram(pooled.histogram, opts(pooled, `Intensity, pooled over cases${channels.length > 1 ? ` (channel ${channel})` : ""}`)) : emptyState("No pooled intensities.", "The index has no pixel statistics for this dataset: index it with statistics (`imagingx index --stats`, or `serve --stats`)."),
+    fill(histBox, tabs || "", pooled ? histogram(pooled.histogram, opts(pooled, `Intensity, pooled over cases${channels.length > 1 ? ` (channel ${channel})` : ""}`)) : emptyState("No pooled intensities.", "The index has no pixel statistics for this dataset: index it with statistics (`imagingx index --stats`, or `serve --stats`)."),
       pooled ? stats(pooled) : "", h("label.check", logBox, " log counts"));
-    fgBox.replaceChildren(fg ? histogram(fg.histogram, opts(fg, "Foreground intensity (voxels where the label > 0)")) : emptyState("No foreground intensities.", fp.cases_with_labels ? "No statistics were read for the labelled cases." : "This dataset has no label maps."),
+    fill(fgBox, fg ? histogram(fg.histogram, opts(fg, "Foreground intensity (voxels where the label > 0)")) : emptyState("No foreground intensities.", fp.cases_with_labels ? "No statistics were read for the labelled cases." : "This dataset has no label maps."),
       fg ? stats(fg) : "");
   }
   logBox.addEventListener("change", drawHists);
@@ -234,9 +234,9 @@ async function renderDataset(main, idText, ctx) {
         const url = await blobURL(`/api/v1/files/${c.file_id}/thumbnail`);
         const img = h("img", { alt: `Middle slice of ${c.id}`, src: url });
         img.addEventListener("load", () => setTimeout(() => URL.revokeObjectURL(url), 1000));
-        fig.replaceChildren(h("figcaption", c.id), img);
+        fill(fig, h("figcaption", c.id), img);
       } catch (err) {
-        fig.replaceChildren(h("figcaption", c.id), h("p.muted", err.message));
+        fill(fig, h("figcaption", c.id), h("p.muted", err.message));
       }
     };
     const withFile = cases.filter((c) => c.file_id !== undefined && c.file_id !== null && !c.error);
@@ -262,5 +262,5 @@ async function renderDataset(main, idText, ctx) {
         h("tbody", rows))));
   }
   out.push(casesBox);
-  main.replaceChildren(...out);
+  fill(main, ...out);
 }

@@ -104,3 +104,10 @@ export function setHashParams(page, params, replace = true) {
   if (replace) history.replaceState(null, "", hash);
   else location.hash = hash;
 }
+
+/// Replaces el's children, skipping null/false and flattening arrays.
+export function fill(el, ...children) {
+  el.replaceChildren();
+  append(el, children);
+  return el;
+}

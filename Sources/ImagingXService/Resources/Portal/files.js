@@ -1,7 +1,7 @@
 // Indexed files: filters (dataset, format, modality, status, dtype, finding, path, dims), facet
 // counts from the server, cursor pagination, one file's record, and CSV/JSONL download.
 import { api, query, download, offers, blobURL } from "./api.js";
-import { h, field, emptyState, errorBox, loading, chip, bytes, debounce, setHashParams } from "./dom.js";
+import { h, fill, field, emptyState, errorBox, loading, chip, bytes, debounce, setHashParams } from "./dom.js";
 import { fmt } from "./charts.js";
 
 const FILTERS = ["dataset", "format", "modality", "status", "dtype", "finding", "path", "ndim"];
@@ -30,7 +30,7 @@ export async function render(main, route, ctx) {
   const moreBtn = h("button.secondary.more", { type: "button", hidden: true }, "Load more");
   const dlCSV = h("button.secondary", { type: "button" }, "Download CSV");
   const dlJSONL = h("button.secondary", { type: "button" }, "Download JSONL");
-  main.replaceChildren(
+  fill(main, 
     h("div.page-head", h("h1", "Files"), h("p.muted", "Every indexed file with its scan record. Filters combine; counts beside each value are for the current filters.")),
     h("form.row.panel", { onsubmit: (e) => e.preventDefault(), "aria-label": "Filter files" },
       field("Dataset", ds), field("Format", controls.format), field("Modality", controls.modality), field("Status", controls.status),
@@ -56,7 +56,7 @@ export async function render(main, route, ctx) {
       const sel = controls[k];
       const counts = facets[k] || {};
       const cur = state[k] || "";
-      sel.replaceChildren(h("option", { value: "" }, "any"),
+      fill(sel, h("option", { value: "" }, "any"),
         ...Object.entries(counts).sort((a, b) => b[1] - a[1]).map(([v, n]) => h("option", { value: v }, `${v} (${fmt(n)})`)));
       if (cur && !(cur in counts)) sel.append(h("option", { value: cur }, `${cur} (0)`));
       sel.value = cur;
@@ -78,25 +78,25 @@ export async function render(main, route, ctx) {
   }
 
   async function showDetail(fid) {
-    detail.replaceChildren(loading("Loading the record…"));
+    fill(detail, loading("Loading the record…"));
     try {
       const f = await api(`/api/v1/files/${fid}`);
-      const close = h("button.secondary", { type: "button", onclick: () => detail.replaceChildren() }, "Close");
+      const close = h("button.secondary", { type: "button", onclick: () => fill(detail) }, "Close");
       const thumbBox = h("div");
       const thumbBtn = hasThumb && f.record.status === "ok" ? h("button.secondary", { type: "button" }, "Show middle slice") : null;
       if (thumbBtn) thumbBtn.addEventListener("click", async () => {
         thumbBtn.disabled = true;
-        try { const url = await blobURL(`/api/v1/files/${fid}/thumbnail`); thumbBox.replaceChildren(h("figure.thumb", h("img", { src: url, alt: `Middle slice of ${f.record.path}` }))); }
-        catch (err) { thumbBox.replaceChildren(errorBox(err, "Thumbnail")); }
+        try { const url = await blobURL(`/api/v1/files/${fid}/thumbnail`); fill(thumbBox, h("figure.thumb", h("img", { src: url, alt: `Middle slice of ${f.record.path}` }))); }
+        catch (err) { fill(thumbBox, errorBox(err, "Thumbnail")); }
       });
-      detail.replaceChildren(h("div.panel",
+      fill(detail, h("div.panel",
         h("div.row", h("h2", { tabindex: "-1", id: "file-detail-title" }, f.record.path), close, thumbBtn),
         h("p.muted", `${f.root} · file ${f.id}`, f.dataset_id !== null && f.dataset_id !== undefined ? [" · ", h("a", { href: `#/datasets/${f.dataset_id}` }, "its dataset")] : ""),
         thumbBox,
         h("pre.record", JSON.stringify(f.record, null, 2))));
       detail.querySelector("h2").focus();
     } catch (err) {
-      detail.replaceChildren(errorBox(err, "The file could not be read"));
+      fill(detail, errorBox(err, "The file could not be read"));
     }
   }
 
@@ -128,10 +128,10 @@ export async function render(main, route, ctx) {
           h("th.hide-narrow", "Spacing"), h("th.hide-narrow", "Type"), h("th.n.hide-narrow", "Size"), h("th", "Error or findings"))), tbody));
       const res = await page(true);
       if (!res) return;
-      summary.replaceChildren(h("strong", { id: "files-total", "data-total": res.total }, fmt(res.total)), ` ${res.total === 1 ? "file" : "files"}`);
-      tableBox.replaceChildren(res.total ? table : emptyState("No file matches these filters.", "Clear a filter, or index a folder on the Index jobs page."));
+      fill(summary, h("strong", { id: "files-total", "data-total": res.total }, fmt(res.total)), ` ${res.total === 1 ? "file" : "files"}`);
+      fill(tableBox, res.total ? table : emptyState("No file matches these filters.", "Clear a filter, or index a folder on the Index jobs page."));
     } catch (err) {
-      if (mine === seq) tableBox.replaceChildren(errorBox(err, "The files could not be listed"));
+      if (mine === seq) fill(tableBox, errorBox(err, "The files could not be listed"));
     }
   }
   moreBtn.addEventListener("click", async () => { moreBtn.disabled = true; try { await page(false); } catch (err) { tableBox.append(errorBox(err)); } moreBtn.disabled = false; });

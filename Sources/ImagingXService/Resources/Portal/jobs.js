@@ -2,7 +2,7 @@
 // job with the terminal's figures (done/total, percent, files/s, MB/s, ETA; a count with a rate
 // while the walk is still counting), cancel, and the errors each job met.
 import { api, offers } from "./api.js";
-import { h, field, emptyState, errorBox, loading, chip, bytes } from "./dom.js";
+import { h, fill, field, emptyState, errorBox, loading, chip, bytes } from "./dom.js";
 import { progressBar, setProgress, fmt } from "./charts.js";
 
 function duration(s) {
@@ -41,7 +41,7 @@ export async function render(main, route, ctx) {
   const rootsBox = h("section", { id: "roots" });
   const jobsBox = h("section", { id: "jobs" });
   const message = h("div", { "aria-live": "polite" });
-  main.replaceChildren(
+  fill(main, 
     h("div.page-head", h("h1", "Index jobs"),
       h("p.muted", "Bring the index up to date with the files on disk: only new or changed files are read again; removed files leave the index. The service indexes only folders inside its configured roots.")),
     message, rootsBox, jobsBox);
@@ -51,23 +51,23 @@ export async function render(main, route, ctx) {
   const bars = new Map();
 
   async function start(path) {
-    message.replaceChildren();
+    fill(message);
     try {
       const job = await api("/api/v1/jobs", { method: "POST", body: { root: path } });
-      message.replaceChildren(h("p.summary", { role: "status" }, `Started job ${job.id} on ${job.root}.`));
+      fill(message, h("p.summary", { role: "status" }, `Started job ${job.id} on ${job.root}.`));
       await refresh();
     } catch (err) {
       const what = err.status === 409 ? "That root is already being indexed" : err.status === 403 ? "Not allowed" : "The job could not start";
-      message.replaceChildren(errorBox(err, what));
+      fill(message, errorBox(err, what));
     }
   }
 
   async function renderRoots() {
     let roots;
-    try { roots = await api("/api/v1/roots"); } catch (err) { rootsBox.replaceChildren(errorBox(err, "The roots could not be listed")); return; }
+    try { roots = await api("/api/v1/roots"); } catch (err) { fill(rootsBox, errorBox(err, "The roots could not be listed")); return; }
     if (!ctx.isCurrent()) return;
     const folder = h("input", { type: "text", id: "job-path", placeholder: roots[0] ? roots[0].path : "/path/inside/a/root", value: roots[0] ? roots[0].path : "" });
-    rootsBox.replaceChildren(h("h2", "Roots"),
+    fill(rootsBox, h("h2", "Roots"),
       roots.length ? h("div.table-wrap", h("table", { id: "roots-table" },
         h("thead", h("tr", h("th", "Folder"), h("th", "State"), h("th.n", "Files"), h("th.hide-narrow", "Last indexed"), h("th", h("span.sr-only", "Action")))),
         h("tbody", roots.map((r) => h("tr",
@@ -107,7 +107,7 @@ export async function render(main, route, ctx) {
     try {
       if (await offers("post", "/api/v1/jobs/{id}/cancel")) await api(`/api/v1/jobs/${id}/cancel`, { method: "POST" });
       else await api(`/api/v1/jobs/${id}`, { method: "DELETE" });
-    } catch (err) { message.replaceChildren(errorBox(err, "Cancel")); }
+    } catch (err) { fill(message, errorBox(err, "Cancel")); }
     await refresh();
   }
 
@@ -116,10 +116,10 @@ export async function render(main, route, ctx) {
     clearTimeout(timer);
     if (stopped) return;
     let jobs;
-    try { jobs = await api("/api/v1/jobs"); } catch (err) { jobsBox.replaceChildren(h("h2", "Jobs"), errorBox(err, "The jobs could not be listed")); return; }
+    try { jobs = await api("/api/v1/jobs"); } catch (err) { fill(jobsBox, h("h2", "Jobs"), errorBox(err, "The jobs could not be listed")); return; }
     if (stopped || !ctx.isCurrent()) return;
     jobs.sort((a, b) => b.id - a.id);
-    jobsBox.replaceChildren(h("h2", "Jobs"), jobs.length ? h("div", jobs.map(jobCard)) : emptyState("No index job has run since the service started.", "Press “Re-index” beside a root to start one."));
+    fill(jobsBox, h("h2", "Jobs"), jobs.length ? h("div", jobs.map(jobCard)) : emptyState("No index job has run since the service started.", "Press “Re-index” beside a root to start one."));
     const running = jobs.some((j) => j.state === "running");
     if (wasRunning && !running) { ctx.refreshTotals(); renderRoots(); }
     if (running) ctx.refreshTotals();

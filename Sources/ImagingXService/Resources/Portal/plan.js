@@ -1,7 +1,7 @@
 // The fusion plan for chosen local datasets: target spacing and orientation, normalisation,
 // label map, warnings, the per-case table, and exports (nnU-Net, MONAI, MDFP, CSV).
 import { api, offers, download } from "./api.js";
-import { h, field, emptyState, errorBox, loading, unavailable, chip, bytes } from "./dom.js";
+import { h, fill, field, emptyState, errorBox, loading, unavailable, chip, bytes } from "./dom.js";
 import { fmt } from "./charts.js";
 import { datasetPicker, presetIds } from "./compat.js";
 
@@ -13,7 +13,7 @@ export async function render(main, route, ctx) {
   const available = await offers("post", ENDPOINT);
   const canExport = await offers("get", "/api/v1/plans/{id}/export");
   let datasets;
-  try { datasets = (await api("/api/v1/datasets")).items; } catch (err) { main.replaceChildren(h("h1", "Fusion plan"), errorBox(err, "The datasets could not be listed")); return; }
+  try { datasets = (await api("/api/v1/datasets")).items; } catch (err) { fill(main, h("h1", "Fusion plan"), errorBox(err, "The datasets could not be listed")); return; }
   if (!ctx.isCurrent()) return;
   const preset = presetIds(route);
   const picker = datasetPicker(datasets, preset, "Datasets to fuse");
@@ -21,7 +21,7 @@ export async function render(main, route, ctx) {
   const custom = h("input", { type: "radio", name: "target", value: "custom", id: "target-custom" });
   const zyx = ["z", "y", "x"].map((a) => h("input", { type: "number", min: "0.01", step: "0.01", placeholder: "mm", "data-axis": a, size: "6" }));
   const result = h("section", { id: "plan-result" });
-  main.replaceChildren(
+  fill(main, 
     h("div.page-head", h("h1", "Fusion plan"),
       h("p.muted", "One target grid for the chosen datasets (nnU-Net's rule by default), with each case's resampling, a shared label map and the normalisation per modality. Warnings say what needs a decision.")),
     available ? null : unavailable("Planning", "POST /api/v1/plans"),
@@ -36,16 +36,16 @@ export async function render(main, route, ctx) {
 
   async function makePlan() {
     const ids = picker.chosen();
-    if (!ids.length) { result.replaceChildren(emptyState("Choose at least one dataset.")); return; }
+    if (!ids.length) { fill(result, emptyState("Choose at least one dataset.")); return; }
     let target = "auto";
     if (custom.checked) {
       target = zyx.map((i) => Number(i.value));
-      if (target.some((v) => !(v > 0))) { result.replaceChildren(errorBox({ message: "Give a positive spacing for z, y and x." }, "Target spacing")); return; }
+      if (target.some((v) => !(v > 0))) { fill(result, errorBox({ message: "Give a positive spacing for z, y and x." }, "Target spacing")); return; }
     }
-    result.replaceChildren(loading("Planning…"));
+    fill(result, loading("Planning…"));
     let r;
     try { r = await api(ENDPOINT, { method: "POST", body: { datasets: ids, target } }); } catch (err) {
-      result.replaceChildren(err.missing ? unavailable("Planning", "POST " + ENDPOINT) : errorBox(err, "The plan could not be made"));
+      fill(result, err.missing ? unavailable("Planning", "POST " + ENDPOINT) : errorBox(err, "The plan could not be made"));
       return;
     }
     if (!ctx.isCurrent()) return;
@@ -59,16 +59,16 @@ export async function render(main, route, ctx) {
     let shown = ROWS;
     const tbody = h("tbody");
     const more = h("button.secondary.more", { type: "button" });
-    const fill = () => {
-      tbody.replaceChildren(...cases.slice(0, shown).map((c) => h("tr",
+    const fillRows = () => {
+      fill(tbody, ...cases.slice(0, shown).map((c) => h("tr",
         h("td", c.dataset), h("td", c.id), h("td", (c.dims || []).join(" × ")), h("td.hide-narrow", (c.spacing || []).map((s) => fmt(s)).join(" × ")),
         h("td", (c.new_shape || []).join(" × ")), h("td.hide-narrow", (c.resampling || []).join("; ")), h("td", c.orientation || "–"),
         h("td.n.hide-narrow", bytes(c.output_bytes)), h("td", (c.warnings || []).map((w) => chip(w, "warn"))))));
       more.hidden = cases.length <= shown;
       more.textContent = `Show more (${fmt(cases.length - shown)} left)`;
     };
-    more.addEventListener("click", () => { shown += ROWS * 5; fill(); });
-    fill();
+    more.addEventListener("click", () => { shown += ROWS * 5; fillRows(); });
+    fillRows();
     const exportBtn = (fmtName, label) => {
       const b = h("button.secondary", { type: "button", "data-format": fmtName, disabled: !canExport }, label);
       b.addEventListener("click", () => download(`/api/v1/plans/${r.id}/export?format=${fmtName}`, `imagingx-plan-${r.id}.${fmtName === "csv" ? "csv" : "json"}`)
@@ -76,7 +76,7 @@ export async function render(main, route, ctx) {
       return b;
     };
     const ts = plan.target_spacing || [];
-    result.replaceChildren(
+    fill(result, 
       h("h2", `Plan ${r.id}`),
       h("ul.kpis",
         h("li", h("span.k", "Target spacing (x × y × z)"), h("span.v", ts.map((s) => fmt(s)).join(" × ") || "–")),
