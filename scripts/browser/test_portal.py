@@ -120,8 +120,8 @@ def goto(page, hash_, base=BASE):
     settle(page)
 
 
-def shot(page, name):
-    page.screenshot(path=os.path.join(SHOTS, name + ".png"), full_page=True)
+def shot(page, name, full=True):
+    page.screenshot(path=os.path.join(SHOTS, name + ".png"), full_page=full)
 
 
 def count(page, selector):
@@ -190,7 +190,7 @@ def every_page_loads_clean(browser):
             if viewport is NARROW:
                 overflow = page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
                 assert overflow <= 1, f"{name}: the narrow page scrolls sideways by {overflow} px"
-            shot(page, f"{name}{suffix}")
+            shot(page, f"{name}{suffix}", full=viewport is WIDE)
             watch.check(f"{name}{suffix}")
         context.close()
 

@@ -147,7 +147,7 @@ export async function render(main, route, ctx) {
   const search = h("input", { type: "search", id: "catalog-q", placeholder: "e.g. lung nodule, glioma, fundus…", value: state.q || "", autocomplete: "off" });
   const quick = h("div.quick", { role: "group", "aria-label": "Quick filters" });
   const active = h("div.active-filters", { "aria-live": "polite" });
-  const facetsBox = h("aside.facets", { "aria-label": "Facets" });
+  const facetsBox = h("aside.facets", { "aria-label": "Facets", id: "catalog-facets" });
   const charts = h("section.charts", { "aria-label": "Distributions of the matches" });
   const summary = h("p.summary", { id: "catalog-summary", "aria-live": "polite" });
   const strictBox = h("section.results", { id: "strict-results", "aria-labelledby": "strict-title" });
@@ -159,11 +159,13 @@ export async function render(main, route, ctx) {
   fill(main, 
     h("div.page-head",
       h("h1", "Dataset catalog"),
-      h("p.muted", `${entries.length.toLocaleString("en-US")} public datasets from ${cat.source}. The search understands synonyms and spellings ("lungs", "MRI", "head and neck"); "ct" never finds OCT.`)),
+      h("p.muted", `${entries.length.toLocaleString("en-US")} public datasets (catalog: ${String(cat.source).split("/").pop()}). The search understands synonyms and spellings ("lungs", "MRI", "head and neck"); "ct" never finds OCT.`)),
     h("form.searchbar", { role: "search", onsubmit: (ev) => { ev.preventDefault(); state.q = search.value.trim(); update(); } },
       field("Search the catalog", search),
       h("button", { type: "submit" }, "Search")),
     quick, active,
+    h("button.secondary.show-narrow", { type: "button", id: "toggle-facets", "aria-expanded": "false", "aria-controls": "catalog-facets",
+      onclick: (ev) => { const open = facetsBox.classList.toggle("open"); ev.currentTarget.setAttribute("aria-expanded", String(open)); ev.currentTarget.textContent = open ? "Hide facets" : "Show facets"; } }, "Show facets"),
     h("div.catalog-layout", facetsBox,
       h("div.catalog-main", charts,
         h("div.result-bar", summary, h("div.buttons", exportCSV, exportJSON)),

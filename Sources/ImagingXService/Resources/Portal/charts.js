@@ -191,12 +191,13 @@ export function histogram(bins, { label, binWidth = 1, xLabel = "value", yLabel 
     svg.append(titled(svgEl("rect", { x: x.toFixed(2), y: y.toFixed(2), width: w.toFixed(2), height: (height - bottom - y).toFixed(2), class: "bar c0" }),
       `${fmt(d.x)} … ${fmt(d.x + d.w)}: ${fmt(d.c)}`));
   }
-  for (const m of marks) {
-    if (!Number.isFinite(m.x) || m.x < lo || m.x > hi) continue;
+  marks.forEach((m, k) => {
+    if (!Number.isFinite(m.x) || m.x < lo || m.x > hi) return;
     const x = sx(m.x);
+    const atEnd = x > width - right - 60;
     svg.append(titled(svgEl("line", { x1: x, y1: top, x2: x, y2: height - bottom, class: "ref-line" }), `${m.label}: ${fmt(m.x)}`));
-    svg.append(svgEl("text", { x: x + 3, y: top + 10, class: "ref-label" }, m.label));
-  }
+    svg.append(svgEl("text", { x: atEnd ? x - 3 : x + 3, y: top + 10 + k * 11, class: "ref-label", "text-anchor": atEnd ? "end" : "start" }, `${m.label} ${fmt(m.x)}`));
+  });
   box.append(svg);
   return box;
 }
