@@ -19,7 +19,7 @@ export async function render(main, route, ctx) {
   const picker = datasetPicker(datasets, preset, "Datasets to fuse");
   const auto = h("input", { type: "radio", name: "target", value: "auto", checked: true, id: "target-auto" });
   const custom = h("input", { type: "radio", name: "target", value: "custom", id: "target-custom" });
-  const zyx = ["z", "y", "x"].map((a) => h("input", { type: "number", min: "0.01", step: "0.01", placeholder: "mm", "data-axis": a, size: "6" }));
+  const zyx = ["z", "y", "x"].map((a) => h("input.spacing-input", { type: "number", min: "0.001", max: "1000", step: "any", placeholder: "auto", "data-axis": a }));
   const result = h("section", { id: "plan-result" });
   fill(main, 
     h("div.page-head", h("h1", "Fusion plan"),
@@ -29,7 +29,7 @@ export async function render(main, route, ctx) {
       picker.box,
       h("fieldset.checks", h("legend", "Target spacing"),
         h("label.check", auto, " automatic (median per axis; an anisotropic axis takes its 10th percentile)"),
-        h("label.check", custom, " fixed (mm):"), zyx.map((i) => field(i.dataset.axis, i))),
+        h("div.row", h("label.check", custom, " fixed (mm):"), zyx.map((i) => field(`${i.dataset.axis} (mm)`, i)))),
       h("div.row-end", h("button", { type: "submit", id: "plan-run", disabled: !available }, "Make the plan"))),
     result);
   for (const i of zyx) i.addEventListener("input", () => { custom.checked = true; });
