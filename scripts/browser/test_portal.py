@@ -108,7 +108,7 @@ class Watch:
 
 def settle(page):
     try:
-        page.wait_for_load_state("networkidle", timeout=5000)
+        page.wait_for_load_state("networkidle", timeout=2500)
     except Exception:  # noqa: BLE001 - Chromium may never report it after a modal dialog; aria-busy decides
         pass
     page.wait_for_function("() => document.querySelector('main').getAttribute('aria-busy') === 'false'")
@@ -429,6 +429,10 @@ def dataset_pages_plot_every_case(browser):
         settle(page)
         total = int(page.locator("#files-total").get_attribute("data-total"))
         assert total >= 1, "the failed case's link finds no file"
+        failed_path = ok(f"/api/v1/datasets/{broken[0]['id']}/fingerprint")["cases_failed"][0]["path"]
+        if total == 1:  # one file: its record opens by itself
+            record = json.loads(page.locator("#file-detail pre.record").inner_text())
+            assert record["path"].endswith(failed_path) and record["status"] != "ok", (record["path"], failed_path)
     watch.check("dataset pages")
     context.close()
 

@@ -204,7 +204,9 @@ async function renderDataset(main, idText, ctx) {
   out.push(h("h2", "Fingerprint"), plots);
 
   // Outliers, findings, failed cases.
-  const fileLink = (text, path) => h("a", { href: `#/files?dataset=${id}&path=${encodeURIComponent(path)}` }, text);
+  // A case's first file when the cases are listed (its path is exact), else the case id (part of its file names).
+  const caseFile = new Map((cases || []).map((c) => [c.id, (c.images || [])[0]]).filter(([, p]) => p));
+  const fileLink = (text, path) => h("a", { href: `#/files?dataset=${id}&path=${encodeURIComponent(caseFile.get(path) || path)}` }, text);
   const issues = h("section", { id: "dataset-issues" }, h("h2", "Outliers and findings"));
   const outliers = fp.outliers || [];
   const findings = Object.entries(fp.findings || {});

@@ -130,6 +130,8 @@ export async function render(main, route, ctx) {
       if (!res) return;
       fill(summary, h("strong", { id: "files-total", "data-total": res.total }, fmt(res.total)), ` ${res.total === 1 ? "file" : "files"}`);
       fill(tableBox, res.total ? table : emptyState("No file matches these filters.", "Clear a filter, or index a folder on the Index jobs page."));
+      // Arriving from a link that names one file: open its record.
+      if (res.total === 1 && state.path && res.items.length === 1) await showDetail(res.items[0].id);
     } catch (err) {
       if (mine === seq) fill(tableBox, errorBox(err, "The files could not be listed"));
     }
