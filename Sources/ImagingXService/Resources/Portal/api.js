@@ -31,8 +31,8 @@ function askToken(refused) {
     const input = dialog.querySelector("#token-input");
     const note = dialog.querySelector("#token-note");
     note.textContent = refused
-      ? "The server refused that token. Enter the token from the file given to `imagingx serve --token-file`."
-      : "This service needs an access token: the one line in the file given to `imagingx serve --token-file`.";
+      ? "The server refused that token. Enter the token from the file given to “imagingx serve --token-file”."
+      : "This service needs an access token: the one line in the file given to “imagingx serve --token-file”.";
     input.value = "";
     const done = (value) => {
       form.removeEventListener("submit", onSubmit);

@@ -122,6 +122,7 @@ export function bars(items, { label, unit = "", limit = 12, onPick } = {}) {
   const max = Math.max(...shown.map((d) => d.value));
   const svg = frame(width, height, `${label}: ${shown.length} bars`);
   svg.classList.add("bars");
+  if (onPick) svg.setAttribute("role", "group"); // its bars are buttons, which role=img would hide
   shown.forEach((d, i) => {
     const y = i * rowH + 3;
     const w = Math.max(1, ((width - labelW - valueW) * d.value) / max);
@@ -246,6 +247,7 @@ export function heatmap(names, cell, { label, onPick } = {}) {
   const width = labelW + n * cs + 8, height = top + n * cs + 8;
   const svg = frame(width, height, `${label}: ${n} × ${n} cells`);
   svg.classList.add("heatmap");
+  svg.setAttribute("role", "group");
   svg.setAttribute("width", String(width));
   svg.setAttribute("height", String(height));
   const short = (s) => (s.length > 24 ? s.slice(0, 23) + "…" : s);
