@@ -39,7 +39,7 @@ async function renderList(main, route, ctx) {
   const selBar = h("div.selection-bar");
   fill(main, 
     h("div.page-head", h("h1", "Local datasets"),
-      h("p.muted", "Datasets found in the indexed folders by the same layout rules as `imagingx fingerprint`. Select two or more to compare them or to plan their fusion.")),
+      h("p.muted", "Datasets found in the indexed folders by the same layout rules as “imagingx fingerprint”. Select two or more to compare them or to plan their fusion.")),
     h("form.row.panel", { onsubmit: (e) => e.preventDefault(), "aria-label": "Filter datasets" },
       field("Search", q), field("Modality", mod), field("Layout", lay), field("Sort by", sort)),
     selBar, count, tableBox);
@@ -64,7 +64,7 @@ async function renderList(main, route, ctx) {
     renderSelBar();
     count.textContent = `${items.length} of ${all.length} datasets`;
     if (!all.length) {
-      fill(tableBox, emptyState("No datasets in the index yet.", "Index a folder on the Index jobs page (or run `imagingx index FOLDER`).", h("a", { href: "#/jobs" }, "Go to index jobs")));
+      fill(tableBox, emptyState("No datasets in the index yet.", "Index a folder on the Index jobs page (or run “imagingx index FOLDER”).", h("a", { href: "#/jobs" }, "Go to index jobs")));
       return;
     }
     if (!items.length) { fill(tableBox, emptyState("No dataset matches these filters.")); return; }
@@ -184,7 +184,7 @@ async function renderDataset(main, idText, ctx) {
     const tabs = channels.length > 1 ? h("div.tabs", { role: "group", "aria-label": "Channel" }, channels.map((c) =>
       h("button.secondary", { type: "button", "aria-pressed": String(c === channel), onclick: () => { channel = c; drawHists(); } }, `channel ${c}`))) : null;
     const stats = (s) => h("p.note", `${fmt(s.count)} voxels · mean ${fmt(s.mean)} · std ${fmt(s.std)} · median ${fmt(s.median)} · p0.5 ${fmt(s.percentile_00_5)} · p99.5 ${fmt(s.percentile_99_5)} · min ${fmt(s.min)} · max ${fmt(s.max)}${s.exact_percentiles ? " (exact)" : ""}`);
-    fill(histBox, tabs || "", pooled ? histogram(pooled.histogram, opts(pooled, `Intensity, pooled over cases${channels.length > 1 ? ` (channel ${channel})` : ""}`)) : emptyState("No pooled intensities.", "The index has no pixel statistics for this dataset: index it with statistics (`imagingx index --stats`, or `serve --stats`)."),
+    fill(histBox, tabs || "", pooled ? histogram(pooled.histogram, opts(pooled, `Intensity, pooled over cases${channels.length > 1 ? ` (channel ${channel})` : ""}`)) : emptyState("No pooled intensities.", "The index has no pixel statistics for this dataset: index it with statistics (“imagingx index --stats”, or “imagingx serve --stats”)."),
       pooled ? stats(pooled) : "", h("label.check", logBox, " log counts"));
     fill(fgBox, fg ? histogram(fg.histogram, opts(fg, "Foreground intensity (voxels where the label > 0)")) : emptyState("No foreground intensities.", fp.cases_with_labels ? "No statistics were read for the labelled cases." : "This dataset has no label maps."),
       fg ? stats(fg) : "");

@@ -76,7 +76,7 @@ export async function render(main, route, ctx) {
           h("td.n", fmt(r.files)),
           h("td.hide-narrow", r.indexed_at ? r.indexed_at.replace("T", " ").replace("Z", " UTC") : "never"),
           h("td", h("button", { type: "button", "data-root": r.path, onclick: () => start(r.path), "aria-label": `Re-index ${r.path}` }, "Re-index")))))))
-        : emptyState("No root is configured.", "Start the service with `--root FOLDER` to let the portal index folders."),
+        : emptyState("No root is configured.", "Start the service with “--root FOLDER” to let the portal index folders."),
       roots.length ? h("form.row.panel", { onsubmit: (e) => { e.preventDefault(); const v = folder.value.trim(); if (v) start(v); } },
         field("Index a folder (inside a root)", folder), h("button", { type: "submit" }, "Start index job")) : null);
   }
