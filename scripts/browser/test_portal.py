@@ -418,6 +418,9 @@ def dataset_pages_plot_every_case(browser):
             assert count(page, "#plot-intensity rect.bar") > 0, f"{d['name']}: no intensity histogram"
         if fp.get("foreground_intensity_per_channel"):
             assert count(page, "#plot-foreground rect.bar") > 0, f"{d['name']}: no foreground histogram"
+        if offered("GET", "/api/v1/series"):
+            series = ok(f"/api/v1/series?dataset={d['id']}")["items"]
+            assert count(page, "#series-table tbody tr") == len(series), f"{d['name']}: series rows"
         failed_links = count(page, "#dataset-issues a[href*='#/files']")
         listed = len(fp["cases_failed"]) + len(fp.get("outliers") or []) + len(fp.get("findings") or {})
         assert failed_links == listed, f"{d['name']}: {failed_links} links for {listed} failed cases, outliers and findings"

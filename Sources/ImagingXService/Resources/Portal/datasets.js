@@ -218,6 +218,26 @@ async function renderDataset(main, idText, ctx) {
   if (failed.length) issues.append(h("h3", `Failed cases (${failed.length})`), h("ul.finding-list", failed.map((f) => h("li", fileLink(f.case_id, f.path), ": ", h("span.muted", f.reason)))));
   out.push(issues);
 
+  // DICOM series volumes and their geometry checks (when the server lists them).
+  if (await offers("get", "/api/v1/series")) {
+    let series = [];
+    try { series = (await api(`/api/v1/series?dataset=${id}`)).items; } catch (err) { out.push(errorBox(err, "The DICOM series could not be listed")); }
+    if (!ctx.isCurrent()) return;
+    if (series.length) {
+      const flags = ["regular_volume", "single_orientation", "orthogonal_orientation", "unique_positions", "uniform_spacing", "consistent_pixel_spacing", "consistent_dimensions"];
+      out.push(h("section", { id: "dataset-series" }, h("h2", `DICOM series (${series.length})`),
+        h("div.table-wrap", h("table", { id: "series-table" },
+          h("thead", h("tr", h("th", "First file"), h("th.n", "Files"), h("th", "Dims"), h("th.hide-narrow", "Spacing (mm)"), h("th", "Axes"), h("th", "Geometry"))),
+          h("tbody", series.map(({ series: v }) => h("tr",
+            h("td", fileLink(v.first_file || v.series_key, v.first_file || "")),
+            h("td.n", fmt(v.files)), h("td", (v.dims || []).join(" × ") || "–"),
+            h("td.hide-narrow", (v.spacing || []).map((x) => fmt(x)).join(" × ") || "–"), h("td", v.axcodes || "–"),
+            h("td", v.regular_volume ? chip("regular 3D volume", "ok") : flags.filter((f) => v[f] === false).map((f) => chip(f.replace(/_/g, " ") + ": no", "warn")),
+              v.missing_slices ? chip(`${v.missing_slices} missing slices`, "bad") : null,
+              v.gantry_tilt_degrees ? chip(`gantry tilt ${fmt(v.gantry_tilt_degrees)}°`, "warn") : null))))))));
+    }
+  }
+
   // Cases with thumbnails.
   const casesBox = h("section", { id: "dataset-cases" }, h("h2", "Cases"));
   if (!hasCases) {

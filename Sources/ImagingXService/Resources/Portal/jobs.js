@@ -13,11 +13,26 @@ function duration(s) {
 }
 
 /// The figures a person reads off a job's progress.
-export function figures(job) {
+/// Rates over the last 5 s of polled samples (as the terminal bar shows them), else over the whole job.
+const history = new Map();
+function rates(job) {
   const p = job.progress || {};
   const secs = p.seconds || 0;
-  const rate = secs > 0 ? p.done / secs : null;
-  const mbps = secs > 0 ? p.bytes / secs / 1e6 : null;
+  let samples = history.get(job.id) || [];
+  if (!samples.length || samples[samples.length - 1].t !== secs) samples.push({ t: secs, done: p.done || 0, bytes: p.bytes || 0 });
+  samples = samples.filter((x) => x.t >= secs - 5);
+  history.set(job.id, samples);
+  const first = samples[0];
+  if (job.state === "running" && samples.length > 1 && secs - first.t >= 1) {
+    const dt = secs - first.t;
+    return { rate: ((p.done || 0) - first.done) / dt, mbps: ((p.bytes || 0) - first.bytes) / dt / 1e6 };
+  }
+  return { rate: secs > 0 ? (p.done || 0) / secs : null, mbps: secs > 0 ? (p.bytes || 0) / secs / 1e6 : null };
+}
+
+export function figures(job) {
+  const p = job.progress || {};
+  const { rate, mbps } = rates(job);
   const finished = job.state !== "running";
   let fraction = null, text;
   if (finished && job.state === "finished") fraction = 1;
