@@ -13,7 +13,7 @@ export const FACTORS = [["modality", 3], ["dim", 2], ["task", 1], ["anatomy", 1]
 /// A checkbox list of local datasets; returns {box, chosen()}.
 export function datasetPicker(datasets, preset, legend) {
   const boxes = datasets.map((d) => h("label.check", h("input", { type: "checkbox", value: String(d.id), checked: preset.has(d.id), name: "dataset" }),
-    ` ${d.name}`, h("span.muted", ` · ${fmt(d.cases)} cases${d.modality ? " · " + d.modality : ""}`)));
+    ` ${d.name}`, h("span.muted", ` · ${fmt(d.cases)} ${d.cases === 1 ? "case" : "cases"}${d.modality ? " · " + d.modality : ""}`)));
   const box = h("fieldset.checks", { id: "dataset-picker" }, h("legend", legend), boxes);
   const chosen = () => boxes.map((l) => l.firstChild).filter((c) => c.checked).map((c) => Number(c.value));
   box.addEventListener("change", () => setSelection(chosen()));

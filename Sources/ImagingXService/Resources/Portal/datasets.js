@@ -193,7 +193,7 @@ async function renderDataset(main, idText, ctx) {
   drawHists();
   plots.append(histBox, fgBox);
 
-  const labels = (fp.labels || []).map((l) => ({ label: `${l.value}${l.name ? " " + l.name : ""}`, value: l.median_volume_mm3 ?? 0, note: `${fmt(l.voxels)} voxels in ${l.cases} cases` }));
+  const labels = (fp.labels || []).map((l) => ({ label: `${l.value}${l.name ? " " + l.name : ""}`, value: l.median_volume_mm3 ?? 0, note: `${fmt(l.voxels)} voxels in ${l.cases} ${l.cases === 1 ? "case" : "cases"}` }));
   const labBars = bars(labels, { label: "Label volumes (median mm³ per case)", unit: " mm³" });
   labBars.id = "plot-labels";
   plots.append(h("div.plot", labels.length ? labBars : h("div", h("figcaption", "Label volumes"), emptyState("No label maps in this dataset."))));
@@ -277,7 +277,7 @@ async function renderDataset(main, idText, ctx) {
         h("td", btn || ""));
     });
     casesBox.append(
-      h("div.row", hasThumb ? h("button", { type: "button", id: "show-thumbs", onclick: (ev) => { ev.target.disabled = true; withFile.slice(0, 24).forEach((c) => showThumb(c)); } }, `Show middle slices (${Math.min(24, withFile.length)} cases)`) : unavailable("Thumbnails", "GET /api/v1/files/{id}/thumbnail")),
+      h("div.row", hasThumb ? h("button", { type: "button", id: "show-thumbs", onclick: (ev) => { ev.target.disabled = true; withFile.slice(0, 24).forEach((c) => showThumb(c)); } }, `Show middle slices (${Math.min(24, withFile.length)} ${Math.min(24, withFile.length) === 1 ? "case" : "cases"})`) : unavailable("Thumbnails", "GET /api/v1/files/{id}/thumbnail")),
       thumbs,
       h("div.table-wrap", h("table", { id: "cases-table" },
         h("thead", h("tr", h("th", "Case"), h("th", "Dims"), h("th", "Spacing (mm)"), h("th.hide-narrow", "Axes"), h("th.hide-narrow", "Type"), h("th.hide-narrow", "Label voxels"), h("th", "Findings"), h("th", h("span.sr-only", "Thumbnail")))),
