@@ -39,7 +39,7 @@ const FACETS = [
   { key: "platform", label: "Platform", miss: (m) => m.startsWith("platform ") },
   { key: "year", label: "Release year", local: true },
 ];
-const SERVER_KEYS = ["q", "modality", "anatomy", "task", "dim", "labelled", "access", "platform"];
+const SERVER_KEYS = ["q", "disease", "modality", "anatomy", "task", "dim", "labelled", "access", "platform"];
 
 const QUICK = [
   ["CT", { modality: "CT" }], ["MR", { modality: "MR" }], ["X-ray", { modality: "X-ray" }],
@@ -145,6 +145,7 @@ export async function render(main, route, ctx) {
 
   // Layout.
   const search = h("input", { type: "search", id: "catalog-q", placeholder: "e.g. lung nodule, glioma, fundus…", value: state.q || "", autocomplete: "off" });
+  const disease = h("input", { type: "search", id: "catalog-disease", placeholder: "e.g. glioma", value: state.disease || "", autocomplete: "off" });
   const quick = h("div.quick", { role: "group", "aria-label": "Quick filters" });
   const active = h("div.active-filters", { "aria-live": "polite" });
   const facetsBox = h("aside.facets", { "aria-label": "Facets", id: "catalog-facets" });
@@ -160,8 +161,9 @@ export async function render(main, route, ctx) {
     h("div.page-head",
       h("h1", "Dataset catalog"),
       h("p.muted", `${entries.length.toLocaleString("en-US")} public datasets (catalog: ${String(cat.source).split("/").pop()}). The search understands synonyms and spellings ("lungs", "MRI", "head and neck"); "ct" never finds OCT.`)),
-    h("form.searchbar", { role: "search", onsubmit: (ev) => { ev.preventDefault(); state.q = search.value.trim(); update(); } },
+    h("form.searchbar", { role: "search", onsubmit: (ev) => { ev.preventDefault(); state.q = search.value.trim(); state.disease = disease.value.trim(); update(); } },
       field("Search the catalog", search),
+      field("Disease", disease),
       h("button", { type: "submit" }, "Search")),
     quick, active,
     h("button.secondary.show-narrow", { type: "button", id: "toggle-facets", "aria-expanded": "false", "aria-controls": "catalog-facets",
@@ -171,8 +173,9 @@ export async function render(main, route, ctx) {
         h("div.result-bar", summary, h("div.buttons", exportCSV, exportJSON)),
         errorSlot, strictBox, nearBox)));
 
-  const runSearch = debounce(() => { state.q = search.value.trim(); update(); }, 300);
+  const runSearch = debounce(() => { state.q = search.value.trim(); state.disease = disease.value.trim(); update(); }, 300);
   search.addEventListener("input", runSearch);
+  disease.addEventListener("input", runSearch);
 
   for (const [label, set] of QUICK) {
     const [k, v] = Object.entries(set)[0];
@@ -201,6 +204,7 @@ export async function render(main, route, ctx) {
     setHashParams("catalog", state);
     for (const b of quick.querySelectorAll("button")) b.setAttribute("aria-pressed", String(state[b.dataset.key] === b.dataset.value));
     if (search.value.trim() !== (state.q || "")) search.value = state.q || "";
+    if (disease.value.trim() !== (state.disease || "")) disease.value = state.disease || "";
     const params = {};
     for (const k of SERVER_KEYS) if (state[k]) params[k] = state[k];
     main.setAttribute("aria-busy", "true");
@@ -243,14 +247,15 @@ export async function render(main, route, ctx) {
   function renderActive() {
     const items = [];
     if (state.q) items.push(["q", `text “${state.q}”`]);
+    if (state.disease) items.push(["disease", `disease “${state.disease}”`]);
     for (const f of FACETS) if (state[f.key]) items.push([f.key, `${f.label.toLowerCase()}: ${valueLabel(f.key, state[f.key])}`]);
     fill(active);
     if (!items.length) return;
     active.append(h("span.muted", "Filters: "));
     for (const [k, text] of items) {
-      active.append(h("button.filter-chip", { type: "button", "aria-label": `Remove filter ${text}`, onclick: () => { state[k] = undefined; if (k === "q") search.value = ""; update(); } }, text, h("span", { "aria-hidden": "true" }, " ×")));
+      active.append(h("button.filter-chip", { type: "button", "aria-label": `Remove filter ${text}`, onclick: () => { state[k] = undefined; if (k === "q") search.value = ""; if (k === "disease") disease.value = ""; update(); } }, text, h("span", { "aria-hidden": "true" }, " ×")));
     }
-    active.append(h("button.link", { type: "button", onclick: () => { for (const k of Object.keys(state)) state[k] = undefined; search.value = ""; update(); } }, "Clear all"));
+    active.append(h("button.link", { type: "button", onclick: () => { for (const k of Object.keys(state)) state[k] = undefined; search.value = ""; disease.value = ""; update(); } }, "Clear all"));
   }
 
   function valueButton(f, v, n, depth = 0) {
