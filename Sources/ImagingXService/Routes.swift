@@ -16,7 +16,7 @@ struct Routes: Sendable {
         ("files/:id", "GET"), ("files/:id/thumbnail", "GET"), ("datasets", "GET"), ("datasets/:id", "GET"),
         ("datasets/:id/fingerprint", "GET"), ("datasets/:id/nnunet-fingerprint", "GET"), ("datasets/:id/cases", "GET"),
         ("compat", "POST"), ("plans", "POST"), ("plans/:id", "GET"), ("plans/:id/export", "GET"), ("catalog", "GET"),
-        ("catalog/search", "GET"), ("catalog/blueprint", "POST"), ("series", "GET"),
+        ("catalog/search", "GET"), ("catalog/blueprint", "POST"), ("series", "GET"), ("catalog/vocabulary", "GET"),
     ].map { ("/api/v1/" + $0.0, $0.1) }
 
     static let maxPage = 1000
@@ -107,6 +107,13 @@ struct Routes: Sendable {
         api.get("plans/:id/export") { request, context in try exportPlan(request, id: try intParameter(context, "id")) }
         api.post("catalog/blueprint") { request, _ in try await blueprint(request) }
         api.get("catalog") { request, _ in try catalogEntries(request) }
+        api.get("catalog/vocabulary") { _, _ in
+            // The controlled vocabularies the catalog is normalised to (the portal's anatomy tree).
+            var anatomy: [String: String?] = [:]
+            for (term, parent) in Vocabulary.anatomyParent { anatomy[term] = parent }
+            return try json(VocabularyBody(anatomy: anatomy, tasks: Vocabulary.tasks,
+                                           modalities: Modality.allCases.map(\.rawValue), dims: ["2D", "3D", "4D", "video"]))
+        }
         api.get("catalog/search") { request, _ in try searchCatalog(request) }
 
         router.get("openapi.json") { _, _ in
@@ -313,6 +320,34 @@ struct Routes: Sendable {
     func catalogEntries(_ request: Request) throws -> Response {
         let c = try catalog()
         return try json(CatalogBody(source: c.source, entries: c.entries))
+    }
+
+    struct VocabularyBody: Encodable {
+        var anatomy: [String: String?]
+        var tasks: [String]
+        var modalities: [String]
+        var dims: [String]
+
+        enum CodingKeys: String, CodingKey { case anatomy, tasks, modalities, dims }
+        func encode(to encoder: Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            // A top region's parent is written as null, not left out.
+            var nested = c.nestedContainer(keyedBy: AnyKey.self, forKey: .anatomy)
+            for (term, parent) in anatomy.sorted(by: { $0.key < $1.key }) {
+                try nested.encode(parent, forKey: AnyKey(term))
+            }
+            try c.encode(tasks, forKey: .tasks)
+            try c.encode(modalities, forKey: .modalities)
+            try c.encode(dims, forKey: .dims)
+        }
+    }
+
+    struct AnyKey: CodingKey {
+        var stringValue: String
+        var intValue: Int? { nil }
+        init(_ s: String) { stringValue = s }
+        init?(stringValue: String) { self.stringValue = stringValue }
+        init?(intValue: Int) { nil }
     }
 
     struct CatalogBody: Encodable {
