@@ -140,12 +140,16 @@ extension Application {
 
     static func indexRoot(_ root: IndexRoot, request: IndexRequest, store: IndexStore, jobs: Int, cancel: CancelFlag?,
                           outcome: inout RootOutcome, progress: (IndexProgress) -> Void) throws(IndexError) {
-        let stored = try store.storedFiles(root: root.id)
-        var remaining = stored
+        // The stored files are merged with the walk in path order, a page at a time: a pass over
+        // a root of any size holds one page of stored state and the files of the batch in flight.
+        let storedCount = try store.fileCount(root: root.id)
+        let cursor = try StoredCursor(store: store, root: root.id)
+        var passed: [(path: String, file: StoredFile)] = []
+        var inFlight: [String: StoredFile] = [:]
         var walker = Walker(includeHidden: request.includeHidden)
         // Only a root with stored files needs the walk's `stat` to compare: on a first pass every
         // file is read, and the reader's own `fstat` is what gets stored.
-        walker.statFiles = !stored.isEmpty
+        walker.statFiles = storedCount > 0
         var options = ReadOptions(stats: request.stats, fileStat: true)
         options.keepHistogram = false
         let scanner = Scanner(jobs: jobs, batchSize: request.stats ? 256 : 4096, options: options)
@@ -155,19 +159,20 @@ extension Application {
         let wantStats = request.stats
         var result = outcome
         var changed = Set<String>()
-        let writer = BatchWriter(store: store, root: root.id, statsRead: request.stats, stored: stored)
+        let writer = BatchWriter(store: store, root: root.id, statsRead: request.stats)
         let scan = scanner.scan(roots: [root.path], walker: walker, select: { walked in
             var chosen: [WalkEntry] = []
             for e in walked {
                 result.seen += 1
+                let (gone, old) = storedCount > 0 ? cursor.advance(to: e.path) : ([], nil)
+                passed += gone
                 if e.walkError != nil {
                     unreadableDirectories.append(e.path)
-                } else if let st = e.stat, let old = remaining[e.path], old.unchanged(st), old.statsRead || !wantStats {
-                    remaining[e.path] = nil
+                } else if let st = e.stat, let old, old.unchanged(st), old.statsRead || !wantStats {
                     result.unchanged += 1
                     continue
                 }
-                remaining[e.path] = nil
+                if let old { inFlight[e.path] = old }
                 chosen.append(e)
             }
             state.seen = result.seen
@@ -177,7 +182,10 @@ extension Application {
         }, keepRecords: true) { batch in
             state.seen = max(state.seen, batch.walked)
             state.walkFinished = batch.walkFinished
+            if let error = cursor.failure ?? writer.failure { failure = error; return .stop }
             var records = batch.records
+            var stored: [String: StoredFile] = [:]
+            for r in records { if let old = inFlight.removeValue(forKey: r.path) { stored[r.path] = old } }
             var gone: [Int64] = []
             // A file that vanished between the walk and its reading is gone, not an error.
             records.removeAll { r in
@@ -189,8 +197,7 @@ extension Application {
                 return true
             }
             // Written on the writer's thread while the workers read the next batch.
-            if let error = writer.failure { failure = error; return .stop }
-            writer.submit(records, gone: gone)
+            writer.submit(records, gone: gone, stored: stored)
             for r in records { changed.insert(r.path) }
             result.read += records.count
             result.removed += gone.count
@@ -204,7 +211,7 @@ extension Application {
         }
         writer.finish()
         outcome = result
-        if let failure = failure ?? writer.failure { throw failure }
+        if let failure = failure ?? cursor.failure ?? writer.failure { throw failure }
         if !scan.rootErrors.isEmpty {
             outcome.available = false
             outcome.reason = scan.rootErrors.map { $0.message }.joined(separator: "; ")
@@ -213,18 +220,20 @@ extension Application {
         }
         if scan.cancelled { return }
         // The folder is empty now but held files: an unmounted disk's mount point, not a wiped dataset.
-        if outcome.seen == 0, !stored.isEmpty {
+        if outcome.seen == 0, storedCount > 0 {
             outcome.available = false
-            outcome.reason = "the folder is empty but the index holds \(stored.count) files under it (an unmounted disk?); "
+            outcome.reason = "the folder is empty but the index holds \(storedCount) files under it (an unmounted disk?); "
                 + "its rows are kept"
             try store.markUnavailable(root: root.id, reason: outcome.reason!)
             return
         }
+        if storedCount > 0 { passed += cursor.rest() }
+        if let error = cursor.failure { throw error }
         // Files not walked are gone, except under a folder that could not be listed this time.
-        let removed = remaining.filter { path, _ in !unreadableDirectories.contains { path.hasPrefix($0) } }
-        try store.deleteFiles(removed.map(\.value.id))
+        let removed = passed.filter { row in !unreadableDirectories.contains { row.path.hasPrefix($0) } }
+        try store.deleteFiles(removed.map(\.file.id))
         outcome.removed += removed.count
-        changed.formUnion(removed.keys)
+        changed.formUnion(removed.map(\.path))
         state.walkFinished = true
         progress(state)
         try store.finishRoot(root.id, at: Timestamp.now(), withStats: wantStats)
@@ -338,21 +347,20 @@ final class BatchWriter: @unchecked Sendable {
     let store: IndexStore
     let root: Int64
     let statsRead: Bool
-    let stored: [String: StoredFile]
     private let queue = DispatchQueue(label: "imagingx.index.writer")
     private let room = DispatchSemaphore(value: 2)
     private let lock = Mutex<IndexError?>(nil)
 
-    init(store: IndexStore, root: Int64, statsRead: Bool, stored: [String: StoredFile]) {
+    init(store: IndexStore, root: Int64, statsRead: Bool) {
         self.store = store
         self.root = root
         self.statsRead = statsRead
-        self.stored = stored
     }
 
     var failure: IndexError? { lock.withLock { $0 } }
 
-    func submit(_ records: [ImageRecord], gone: [Int64]) {
+    /// Writes `records` (`stored`: what the index held of those already in it) and removes `gone`.
+    func submit(_ records: [ImageRecord], gone: [Int64], stored: [String: StoredFile]) {
         room.wait()
         queue.async { [self] in
             defer { room.signal() }

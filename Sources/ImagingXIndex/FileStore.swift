@@ -1,5 +1,6 @@
 import GRDB
 import ImagingXModel
+import ImagingXScan
 
 /// A root as stored.
 public struct IndexRoot: Sendable, Equatable, Codable {
@@ -167,5 +168,90 @@ extension IndexStore {
                     """, arguments: [root, limit]).map { (path: $0[0], message: $0[1]) }
             }
         }
+    }
+}
+
+/// The stored files of a root in path order, read in pages as a walk (also in path order)
+/// advances: a pass over a root of any size holds one page of stored state, not all of it.
+/// Rows written after the cursor was made (`id` above `maxID`: this job's new files) are never
+/// returned, so a file the job has just added is not taken for one that disappeared.
+public final class StoredCursor {
+    let store: IndexStore
+    let root: Int64
+    let maxID: Int64
+    static let page = 4096
+    private var buffer: [(path: String, file: StoredFile)] = []
+    private var index = 0
+    private var lastKey = ""
+    private var exhausted = false
+    /// The first failure to read a page (the pass then stops).
+    public private(set) var failure: IndexError?
+
+    public init(store: IndexStore, root: Int64) throws(IndexError) {
+        self.store = store
+        self.root = root
+        maxID = try store.guarded { try store.pool.read { db in try Int64.fetchOne(db, sql: "SELECT coalesce(max(id), 0) FROM files") ?? 0 } }
+    }
+
+    private func fill() {
+        guard !exhausted, failure == nil, index >= buffer.count else { return }
+        do throws(IndexError) {
+            let (root, after, maxID) = (self.root, lastKey, self.maxID)
+            buffer = try store.guarded {
+                try store.pool.read { db in
+                    try Row.fetchAll(db, sql: """
+                        SELECT path, id, dataset_id, device, inode, size_bytes, mtime_ns, ctime_ns, stats_read, finding_count
+                        FROM files WHERE root_id = ? AND path > ? AND id <= ? ORDER BY path LIMIT \(Self.page)
+                        """, arguments: [root, after, maxID]).map { row in
+                        (path: row[0] as String,
+                         file: StoredFile(id: row[1], datasetID: row[2], device: row[3], inode: row[4], size: row[5],
+                                          mtimeNs: row[6], ctimeNs: row[7], statsRead: row[8], hadFindings: (row[9] as Int) > 0))
+                    }
+                }
+            }
+            index = 0
+            if let last = buffer.last { lastKey = last.path }
+            if buffer.count < Self.page { exhausted = true }
+        } catch {
+            failure = error
+            buffer = []
+            exhausted = true
+        }
+    }
+
+    /// Moves to `path` (paths must come in byte order): the stored files passed over (not on
+    /// disk any more, unless the walk skipped them) and the stored file at `path`, if any.
+    public func advance(to path: String) -> (passed: [(path: String, file: StoredFile)], match: StoredFile?) {
+        var passed: [(path: String, file: StoredFile)] = []
+        while true {
+            fill()
+            guard index < buffer.count else { return (passed, nil) }
+            let next = buffer[index]
+            if next.path == path {
+                index += 1
+                return (passed, next.file)
+            }
+            if Walker.bytewiseLess(path, next.path) { return (passed, nil) }
+            passed.append(next)
+            index += 1
+        }
+    }
+
+    /// Every stored file not reached yet.
+    public func rest() -> [(path: String, file: StoredFile)] {
+        var out: [(path: String, file: StoredFile)] = []
+        while true {
+            fill()
+            guard index < buffer.count else { return out }
+            out.append(contentsOf: buffer[index...])
+            index = buffer.count
+        }
+    }
+}
+
+extension IndexStore {
+    /// How many files the index holds under a root.
+    public func fileCount(root: Int64) throws(IndexError) -> Int {
+        try guarded { try pool.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM files WHERE root_id = ?", arguments: [root]) ?? 0 } }
     }
 }
