@@ -74,23 +74,6 @@ extension IndexStore {
 
     // MARK: Files
 
-    /// What is stored of each file under `root`, by root-relative path.
-    public func storedFiles(root: Int64) throws(IndexError) -> [String: StoredFile] {
-        try guarded {
-            try pool.read { db in
-                var out: [String: StoredFile] = [:]
-                let rows = try Row.fetchCursor(db, sql: """
-                    SELECT path, id, dataset_id, device, inode, size_bytes, mtime_ns, ctime_ns, stats_read, finding_count FROM files WHERE root_id = ?
-                    """, arguments: [root])
-                while let row = try rows.next() {
-                    out[row[0]] = StoredFile(id: row[1], datasetID: row[2], device: row[3], inode: row[4], size: row[5],
-                                             mtimeNs: row[6], ctimeNs: row[7], statsRead: row[8], hadFindings: (row[9] as Int) > 0)
-                }
-                return out
-            }
-        }
-    }
-
     /// Writes a batch of records in one transaction: each replaces the row of the same path.
     public func write(_ records: [ImageRecord], root: Int64, statsRead: Bool, stored: [String: StoredFile]) throws(IndexError) {
         guard !records.isEmpty else { return }

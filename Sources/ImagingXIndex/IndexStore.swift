@@ -251,7 +251,6 @@ enum Schema {
         CREATE INDEX files_format ON files(format);
         CREATE INDEX files_modality ON files(modality);
         CREATE INDEX files_status ON files(status);
-        CREATE INDEX files_series ON files(series_key);
         -- Slice thickness is the range filter users reach for first.
         CREATE INDEX files_spacing2 ON files(spacing2);
 
