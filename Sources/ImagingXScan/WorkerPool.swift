@@ -14,6 +14,7 @@ public struct WorkerPool: Sendable {
     /// thread at a time.
     public func run<Worker: AnyObject>(_ count: Int, workers: [Worker], _ body: (Worker, Int) -> Void) {
         guard count > 0 else { return }
+        WorkProgress.total.add(count, ordering: .relaxed)
         let next = Counter()
         withoutActuallyEscaping(body) { body in
             let shared = Shared(workers: workers, body: body)
@@ -23,6 +24,7 @@ public struct WorkerPool: Sendable {
                     let i = next.take()
                     if i >= count { break }
                     shared.body(worker, i)
+                    WorkProgress.done.add(1, ordering: .relaxed)
                 }
             }
             let threads = min(workers.count, count)
@@ -60,5 +62,17 @@ public struct WorkerPool: Sendable {
     private struct Slots<Result>: @unchecked Sendable {
         let base: UnsafeMutableBufferPointer<Result?>
         init(_ b: UnsafeMutableBufferPointer<Result?>) { base = b }
+    }
+}
+
+/// Items handed to the worker pool and finished, for the whole process: the progress of the
+/// commands whose work runs in several pool passes (`fingerprint`, `series`), whose sizes become
+/// known one after another. A terminal's progress line reads it; nothing else does.
+public enum WorkProgress {
+    static let total = Atomic<Int>(0)
+    static let done = Atomic<Int>(0)
+
+    public static var snapshot: (done: Int, total: Int) {
+        (done.load(ordering: .relaxed), total.load(ordering: .relaxed))
     }
 }

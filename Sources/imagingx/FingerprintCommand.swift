@@ -71,7 +71,9 @@ struct Fingerprint: ParsableCommand {
                                          jobs: jobs ?? Defaults.jobs, layout: DatasetLayout(rawValue: layout),
                                          datalist: datalist)
         let result: FingerprintResult
-        do { result = try FingerprintDataset.run(request) } catch { throw error.cliError }
+        let line = PoolProgressLine(label: "fingerprint", enabled: isatty(2) == 1)
+        do { result = try FingerprintDataset.run(request) } catch { line.stop(); throw error.cliError }
+        line.stop()
         // The layout, dataset findings and failed cases, on standard error (standard output may be the JSON).
         let how = folder == nil && datalist == nil ? "from the --merge files" : layout == "auto" && datalist == nil ? "detected" : "given"
         var lines = ["layout: \(result.fingerprint.layout.rawValue) (\(how))"]

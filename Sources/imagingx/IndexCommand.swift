@@ -1,4 +1,5 @@
 import ArgumentParser
+import Dispatch
 import ImagingX
 #if canImport(Glibc)
 import Glibc
@@ -149,16 +150,18 @@ final class ProgressBar {
         let span = max(seconds - first.t, 1e-3)
         let rate = Double(done - first.done) / span
         let mbps = Double(bytes - first.bytes) / span / 1e6
+        // The worker pool's line knows items, not bytes: no MB/s there.
+        let speed = "\(Int(rate)) files/s" + (bytes > 0 ? " \(formatted(mbps, 1)) MB/s" : "")
         var line: String
         if let total, total > 0 {
             let fraction = Double(done) / Double(total)
             let width = 24
             let filled = Int(fraction * Double(width))
             line = "\(label) [" + String(repeating: "#", count: filled) + String(repeating: "-", count: width - filled) + "] "
-                + "\(done)/\(total) (\(Int(fraction * 100))%) \(Int(rate)) files/s \(formatted(mbps, 1)) MB/s"
+                + "\(done)/\(total) (\(Int(fraction * 100))%) " + speed
             if rate > 0 { line += " ETA \(Int((Double(total - done) / rate).rounded())) s" }
         } else {
-            line = "\(label): \(done) files done, \(found) found so far (walking) \(Int(rate)) files/s \(formatted(mbps, 1)) MB/s"
+            line = "\(label): \(done) files done, \(found) found so far (walking) " + speed
         }
         writeStderr("\r\u{1B}[K" + line)
         drawn = true
@@ -167,5 +170,37 @@ final class ProgressBar {
     func clear() {
         if drawn { writeStderr("\r\u{1B}[K") }
         drawn = false
+    }
+}
+
+/// Draws the worker pool's progress (`WorkProgress`) every 0.2 s on its own queue, for the
+/// commands without batch callbacks (`fingerprint`, `series`); a terminal only.
+final class PoolProgressLine: @unchecked Sendable {
+    private let queue = DispatchQueue(label: "imagingx.progress")
+    private let bar: ProgressBar
+    private var running = true
+    private let start = DispatchTime.now().uptimeNanoseconds
+
+    init(label: String, enabled: Bool) {
+        bar = ProgressBar(label: label, enabled: enabled)
+        guard enabled else { running = false; return }
+        tick()
+    }
+
+    private func tick() {
+        queue.asyncAfter(deadline: .now() + 0.2) { [self] in
+            guard running else { return }
+            let p = WorkProgress.snapshot
+            let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+            bar.update(done: p.done, total: p.total > 0 ? p.total : nil, found: p.total, bytes: 0, seconds: seconds)
+            tick()
+        }
+    }
+
+    func stop() {
+        queue.sync {
+            running = false
+            bar.clear()
+        }
     }
 }

@@ -39,7 +39,9 @@ struct Series: ParsableCommand {
         request.jobs = jobs
         request.includeHidden = all
         request.stats = stats
+        let line = PoolProgressLine(label: "series", enabled: isatty(2) == 1)
         let result = Application.series(request)
+        line.stop()
         for e in result.rootErrors { writeStderr("imagingx: cannot read root \(e.root): \(e.message)\n") }
         let bytes = try result.jsonLines()
         if let output, output != "-" {
