@@ -8,7 +8,7 @@
 // catalog when that facet is the only constraint), so a count is what selecting the value gives.
 // Year is not a server constraint: it filters here, and a strict match of the wrong year becomes
 // a near match that misses "year".
-import { api, offers, query, saveText } from "./api.js";
+import { api, query, saveText } from "./api.js";
 import { h, fill, field, emptyState, errorBox, loading, chip, debounce, toCSV, setHashParams } from "./dom.js";
 import { donut, bars, fmt } from "./charts.js";
 
@@ -56,18 +56,16 @@ export async function loadCatalog() {
   return catalogCache;
 }
 
-/// term → parent (null at the top): the server's vocabulary when offered, else the portal's copy.
+/// term → parent (null at the top): the server's vocabulary (GET /api/v1/catalog/vocabulary), the
+/// one the catalog was normalised with. Without it the anatomy facet is a flat list.
 async function loadTree() {
   if (!treeCache) {
     treeCache = (async () => {
-      if (await offers("get", "/api/v1/catalog/vocabulary")) {
-        try {
-          const v = await api("/api/v1/catalog/vocabulary");
-          if (v && v.anatomy) return v.anatomy;
-        } catch { /* fall back */ }
-      }
-      const r = await fetch("/portal/anatomy.json");
-      return r.ok ? (await r.json()).parent : {};
+      try {
+        const v = await api("/api/v1/catalog/vocabulary");
+        if (v && v.anatomy) return v.anatomy;
+      } catch { /* a flat list */ }
+      return {};
     })();
   }
   return treeCache;
