@@ -159,7 +159,7 @@ extension Application {
         let wantStats = request.stats
         var result = outcome
         var changed = Set<String>()
-        let writer = BatchWriter(store: store, root: root.id, statsRead: request.stats)
+        let writer = BatchWriter(store: store, root: root.id, statsRead: request.stats, notePaths: request.datasets)
         let scan = scanner.scan(roots: [root.path], walker: walker, select: { walked in
             var chosen: [WalkEntry] = []
             for e in walked {
@@ -185,24 +185,35 @@ extension Application {
             if let error = cursor.failure ?? writer.failure { failure = error; return .stop }
             var records = batch.records
             var stored: [String: StoredFile] = [:]
-            for r in records { if let old = inFlight.removeValue(forKey: r.path) { stored[r.path] = old } }
+            // (Indices, not `for r in records`: a loop variable copies the whole record.)
+            if !inFlight.isEmpty {
+                for i in records.indices {
+                    if let old = inFlight.removeValue(forKey: records[i].path) { stored[records[i].path] = old }
+                }
+            }
             var gone: [Int64] = []
             // A file that vanished between the walk and its reading is gone, not an error.
-            records.removeAll { r in
-                guard r.status == .error, r.errorCode == .io, r.fileStat == nil else { return false }
+            // (Only looked for first: removing from `records`, which the batch shares, copies it.)
+            func unread(_ r: ImageRecord) -> Bool { r.status == .error && r.errorCode == .io && r.fileStat == nil }
+            if records.contains(where: unread) {
+                records.removeAll { r in
+                guard unread(r) else { return false }
                 var st = stat()
                 guard stat(root.path + "/" + r.path, &st) != 0, errno == ENOENT else { return false }
                 if let old = stored[r.path] { gone.append(old.id) }
                 changed.insert(r.path)
                 return true
+                }
             }
-            // Written on the writer's thread while the workers read the next batch.
+            let (errors, bytes) = records.reduce((0, 0)) { ($0.0 + ($1.status == .error ? 1 : 0), $0.1 + $1.sizeBytes) }
+            let count = records.count
+            // Written (and, for the dataset pass, the paths noted) on the writer's thread while
+            // the workers read the next batch: this handler runs while they wait.
             writer.submit(records, gone: gone, stored: stored)
-            for r in records { changed.insert(r.path) }
-            result.read += records.count
+            result.read += count
             result.removed += gone.count
-            result.errors += records.count { $0.status == .error }
-            result.bytes += records.reduce(0) { $0 + $1.sizeBytes }
+            result.errors += errors
+            result.bytes += bytes
             state.read = result.read
             state.bytes = result.bytes
             state.done = result.unchanged + result.read
@@ -210,6 +221,7 @@ extension Application {
             return cancel?.isCancelled == true ? .stop : .proceed
         }
         writer.finish()
+        changed.formUnion(writer.paths)
         outcome = result
         if let failure = failure ?? cursor.failure ?? writer.failure { throw failure }
         if !scan.rootErrors.isEmpty {
@@ -347,14 +359,18 @@ final class BatchWriter: @unchecked Sendable {
     let store: IndexStore
     let root: Int64
     let statsRead: Bool
+    let notePaths: Bool
+    /// With `notePaths`, the path of every record written (read it after `finish`).
+    private(set) var paths = Set<String>()
     private let queue = DispatchQueue(label: "imagingx.index.writer")
     private let room = DispatchSemaphore(value: 2)
     private let lock = Mutex<IndexError?>(nil)
 
-    init(store: IndexStore, root: Int64, statsRead: Bool) {
+    init(store: IndexStore, root: Int64, statsRead: Bool, notePaths: Bool) {
         self.store = store
         self.root = root
         self.statsRead = statsRead
+        self.notePaths = notePaths
     }
 
     var failure: IndexError? { lock.withLock { $0 } }
@@ -365,6 +381,7 @@ final class BatchWriter: @unchecked Sendable {
         queue.async { [self] in
             defer { room.signal() }
             guard failure == nil else { return }
+            if notePaths { for i in records.indices { paths.insert(records[i].path) } }
             do throws(IndexError) {
                 try store.write(records, root: root, statsRead: statsRead, stored: stored)
                 try store.deleteFiles(gone)
@@ -377,3 +394,4 @@ final class BatchWriter: @unchecked Sendable {
     /// Waits until every submitted batch is written (or failed).
     func finish() { queue.sync {} }
 }
+

@@ -1,4 +1,5 @@
 import GRDB
+import GRDBSQLite
 import ImagingXModel
 import ImagingXScan
 
@@ -182,14 +183,37 @@ public final class StoredCursor {
             let (root, after, maxID) = (self.root, lastKey, self.maxID)
             buffer = try store.guarded {
                 try store.pool.read { db in
-                    try Row.fetchAll(db, sql: """
+                    // Read column by column through SQLite's C API: this is the whole cost of
+                    // re-indexing an unchanged tree besides the walk's `stat`, and generic `Row`
+                    // decoding spent most of it looking up type metadata.
+                    let statement = try db.cachedStatement(sql: """
                         SELECT path, id, dataset_id, device, inode, size_bytes, mtime_ns, ctime_ns, stats_read, finding_count
                         FROM files WHERE root_id = ? AND path > ? AND id <= ? ORDER BY path LIMIT \(Self.page)
-                        """, arguments: [root, after, maxID]).map { row in
-                        (path: row[0] as String,
-                         file: StoredFile(id: row[1], datasetID: row[2], device: row[3], inode: row[4], size: row[5],
-                                          mtimeNs: row[6], ctimeNs: row[7], statsRead: row[8], hadFindings: (row[9] as Int) > 0))
+                        """)
+                    try statement.setArguments([root, after, maxID])
+                    let s = statement.sqliteStatement
+                    defer { sqlite3_reset(s) }
+                    func optional(_ column: Int32) -> Int64? {
+                        sqlite3_column_type(s, column) == SQLITE_NULL ? nil : sqlite3_column_int64(s, column)
                     }
+                    var page: [(path: String, file: StoredFile)] = []
+                    page.reserveCapacity(Self.page)
+                    while true {
+                        let code = sqlite3_step(s)
+                        if code == SQLITE_DONE { break }
+                        guard code == SQLITE_ROW else {
+                            throw DatabaseError(resultCode: ResultCode(rawValue: code), message: String(cString: sqlite3_errmsg(db.sqliteConnection)))
+                        }
+                        let text = sqlite3_column_text(s, 0)
+                        let length = Int(sqlite3_column_bytes(s, 0))
+                        let path = text.map { String(decoding: UnsafeBufferPointer(start: $0, count: length), as: UTF8.self) } ?? ""
+                        page.append((path: path,
+                                     file: StoredFile(id: sqlite3_column_int64(s, 1), datasetID: optional(2), device: optional(3),
+                                                      inode: optional(4), size: sqlite3_column_int64(s, 5), mtimeNs: optional(6),
+                                                      ctimeNs: optional(7), statsRead: sqlite3_column_int64(s, 8) != 0,
+                                                      hadFindings: sqlite3_column_int64(s, 9) > 0)))
+                    }
+                    return page
                 }
             }
             index = 0

@@ -2,6 +2,7 @@ import ImagingXBytes
 import ImagingXModel
 import ImagingXFormats
 import ImagingXPixels
+import Dispatch
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -174,6 +175,7 @@ public struct Walker: Sendable {
         // is sorted by memcmp over it, so sorting moves integers, not strings.
         var keys: [UInt8] = []
         var spans: [(start: Int32, length: Int32, directory: DirectoryID?, stat: FileStat?)] = []
+        var pendingStat: [Int] = []
         let base = dir.hasSuffix("/") ? dir : dir + "/"
         while let entry = readdir(handle) {
             let start = keys.count
@@ -204,9 +206,8 @@ public struct Walker: Sendable {
                 continue
             }
             if type == Int32(DT_REG) {
-                if !statted, statFiles {
-                    statted = Self.statEntry(handle, entry, &st)
-                }
+                // Files are `stat`ed after the listing, several at a time (`statPending`).
+                if !statted, statFiles { pendingStat.append(spans.count) }
                 spans.append((Int32(start), Int32(length), nil, statted ? FileStat(st) : nil))
             } else if type == Int32(DT_DIR) {
                 keys.append(0x2F)
@@ -215,6 +216,10 @@ public struct Walker: Sendable {
                 sink.skipped += 1  // fifo, socket, device, dangling link: never opened
                 keys.removeLast(length)
             }
+        }
+        if !pendingStat.isEmpty {
+            let stats = Self.statPending(dirfd(handle), names: keys, spans: pendingStat.map { (spans[$0].start, spans[$0].length) })
+            for (k, i) in pendingStat.enumerated() { spans[i].stat = stats[k] }
         }
         closedir(handle)
         var order = Array(0..<spans.count)
@@ -247,6 +252,42 @@ public struct Walker: Sendable {
 }
 
 extension Walker {
+    /// `stat` (links followed) of the names at `spans` in `names`, relative to the directory
+    /// `fd`; nil where it fails. A large directory is split among the machine's cores: the
+    /// system calls are what an incremental pass over an unchanged tree costs, and they are
+    /// independent of each other.
+    static func statPending(_ fd: Int32, names: [UInt8], spans: [(start: Int32, length: Int32)]) -> [FileStat?] {
+        let chunk = 64
+        let count = spans.count
+        let out = UnsafeMutableBufferPointer<FileStat?>.allocate(capacity: count)
+        defer { out.deallocate() }
+        names.withUnsafeBufferPointer { k in
+            // Each chunk writes its own slots of `out`, reading the names and spans only.
+            struct Shared: @unchecked Sendable {
+                let names: UnsafeBufferPointer<UInt8>
+                let out: UnsafeMutableBufferPointer<FileStat?>
+                let spans: [(start: Int32, length: Int32)]
+            }
+            let shared = Shared(names: k, out: out, spans: spans)
+            let run: @Sendable (Int) -> Void = { c in
+                var name = [CChar](repeating: 0, count: 4097)
+                var st = stat()
+                for j in c * chunk..<min(count, (c + 1) * chunk) {
+                    let (start, length) = (Int(shared.spans[j].start), Int(shared.spans[j].length))
+                    guard length < name.count else { (shared.out.baseAddress! + j).initialize(to: nil); continue }
+                    name.withUnsafeMutableBufferPointer { n in
+                        for b in 0..<length { n[b] = CChar(bitPattern: shared.names[start + b]) }
+                        n[length] = 0
+                    }
+                    (shared.out.baseAddress! + j).initialize(to: fstatat(fd, name, &st, 0) == 0 ? FileStat(st) : nil)
+                }
+            }
+            let chunks = (count + chunk - 1) / chunk
+            if chunks == 1 { run(0) } else { DispatchQueue.concurrentPerform(iterations: chunks, execute: run) }
+        }
+        return Array(out)
+    }
+
     /// `stat` of a directory entry (links followed), relative to its open directory.
     static func statEntry(_ dir: OpaquePointer, _ entry: UnsafeMutablePointer<dirent>, _ st: inout stat) -> Bool {
         let fd = dirfd(dir)
