@@ -354,7 +354,8 @@ extension Application {
 
 /// Writes an index job's batches on a thread of its own, at most two batches behind the
 /// readers, each in one transaction. The first failure stops the writes; the job reads it from
-/// `failure` and stops the scan.
+/// `failure` and stops the scan. The thread runs at the priority of the one that made the
+/// writer (a service's background job runs below the requests it answers).
 final class BatchWriter: @unchecked Sendable {
     let store: IndexStore
     let root: Int64
@@ -362,36 +363,66 @@ final class BatchWriter: @unchecked Sendable {
     let notePaths: Bool
     /// With `notePaths`, the path of every record written (read it after `finish`).
     private(set) var paths = Set<String>()
-    private let queue = DispatchQueue(label: "imagingx.index.writer")
+    private struct Work {
+        var records: [ImageRecord]
+        var gone: [Int64]
+        var stored: [String: StoredFile]
+    }
     private let room = DispatchSemaphore(value: 2)
-    private let lock = Mutex<IndexError?>(nil)
+    private let ready = DispatchSemaphore(value: 0)
+    private let done = DispatchSemaphore(value: 0)
+    /// Submitted batches in order; nil asks the thread to end.
+    private let pending = Mutex<[Work?]>([])
+    private let failed = Mutex<IndexError?>(nil)
+    private var threaded = false
 
     init(store: IndexStore, root: Int64, statsRead: Bool, notePaths: Bool) {
         self.store = store
         self.root = root
         self.statsRead = statsRead
         self.notePaths = notePaths
-    }
-
-    var failure: IndexError? { lock.withLock { $0 } }
-
-    /// Writes `records` (`stored`: what the index held of those already in it) and removes `gone`.
-    func submit(_ records: [ImageRecord], gone: [Int64], stored: [String: StoredFile]) {
-        room.wait()
-        queue.async { [self] in
-            defer { room.signal() }
-            guard failure == nil else { return }
-            if notePaths { for i in records.indices { paths.insert(records[i].path) } }
-            do throws(IndexError) {
-                try store.write(records, root: root, statsRead: statsRead, stored: stored)
-                try store.deleteFiles(gone)
-            } catch {
-                lock.withLock { $0 = error }
+        let niceness = getpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0)
+        threaded = startThread { [self] in
+            if niceness > 0 { _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, niceness) }
+            while true {
+                ready.wait()
+                guard let work = pending.withLock({ $0.removeFirst() }) else { break }
+                write(work)
+                room.signal()
             }
+            done.signal()
         }
     }
 
-    /// Waits until every submitted batch is written (or failed).
-    func finish() { queue.sync {} }
+    var failure: IndexError? { failed.withLock { $0 } }
+
+    /// Writes `records` (`stored`: what the index held of those already in it) and removes `gone`.
+    func submit(_ records: [ImageRecord], gone: [Int64], stored: [String: StoredFile]) {
+        let work = Work(records: records, gone: gone, stored: stored)
+        // No thread to be had: write here, before the next batch is read.
+        guard threaded else { return write(work) }
+        room.wait()
+        pending.withLock { $0.append(work) }
+        ready.signal()
+    }
+
+    private func write(_ work: Work) {
+        guard failure == nil else { return }
+        if notePaths { for i in work.records.indices { paths.insert(work.records[i].path) } }
+        do throws(IndexError) {
+            try store.write(work.records, root: root, statsRead: statsRead, stored: work.stored)
+            try store.deleteFiles(work.gone)
+        } catch {
+            failed.withLock { $0 = error }
+        }
+    }
+
+    /// Waits until every submitted batch is written (or failed); the thread then ends.
+    func finish() {
+        guard threaded else { return }
+        pending.withLock { $0.append(nil) }
+        ready.signal()
+        done.wait()
+    }
 }
 

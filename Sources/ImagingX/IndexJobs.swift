@@ -55,6 +55,8 @@ public final class IndexJobs: Sendable {
     public let roots: [String]
     let stats: Bool
     private let state = Mutex<(next: Int, jobs: [Int: IndexJob], flags: [Int: CancelFlag])>((1, [:], [:]))
+    /// The `nice` value of a job's threads (Linux: per thread; 0 is the service's own).
+    static let niceness: Int32 = 10
     /// One writer at a time inside this process (the flock guards against other processes).
     private let writer = Mutex<Void>(())
 
@@ -104,8 +106,13 @@ public final class IndexJobs: Sendable {
             }
         let job = try made.get()
         let id = job.id
-        let body: @Sendable () -> Void = { [self] in run(id: id, root: root, flag: flag) }
-        if !startThread(body) { DispatchQueue.global().async(execute: body) }
+        // The job runs below the requests the service answers meanwhile: on its own thread at
+        // `nice` 10, and so do the threads it starts (its readers and its writer).
+        let niced: @Sendable () -> Void = { [self] in
+            _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, Self.niceness)
+            run(id: id, root: root, flag: flag)
+        }
+        if !startThread(niced) { DispatchQueue.global().async { [self] in run(id: id, root: root, flag: flag) } }
         return job
     }
 

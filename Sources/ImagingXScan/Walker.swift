@@ -2,7 +2,6 @@ import ImagingXBytes
 import ImagingXModel
 import ImagingXFormats
 import ImagingXPixels
-import Dispatch
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -283,7 +282,7 @@ extension Walker {
                 }
             }
             let chunks = (count + chunk - 1) / chunk
-            if chunks == 1 { run(0) } else { DispatchQueue.concurrentPerform(iterations: chunks, execute: run) }
+            if chunks == 1 { run(0) } else { parallelPerform(chunks, run) }
         }
         return Array(out)
     }

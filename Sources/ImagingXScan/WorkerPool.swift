@@ -1,5 +1,10 @@
 import Dispatch
 import Synchronization
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
 
 /// The one worker pool behind scan, series and fingerprint: `jobs` workers, each with state of
 /// its own (a `FileReader` and its buffers, say), take item indices from one atomic counter, so
@@ -28,7 +33,7 @@ public struct WorkerPool: Sendable {
                 }
             }
             let threads = min(workers.count, count)
-            if threads <= 1 { loop(0) } else { DispatchQueue.concurrentPerform(iterations: threads, execute: loop) }
+            if threads <= 1 { loop(0) } else { parallelPerform(threads, loop) }
         }
     }
 
@@ -63,6 +68,40 @@ public struct WorkerPool: Sendable {
         let base: UnsafeMutableBufferPointer<Result?>
         init(_ b: UnsafeMutableBufferPointer<Result?>) { base = b }
     }
+}
+
+/// Runs `body(0..<count)` in parallel and returns when all have run. From a thread of normal
+/// priority this is Dispatch's `concurrentPerform`. From a thread that lowered its priority (a
+/// background index job of the service, `nice` > 0) the work runs on threads of its own at that
+/// same priority: Dispatch's shared threads would run it at full priority (and a thread's
+/// priority, once lowered, cannot be raised again without privileges), so the job would take
+/// CPU from the requests the service answers meanwhile.
+package func parallelPerform(_ count: Int, _ body: @escaping @Sendable (Int) -> Void) {
+    let niceness = getpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0)
+    guard niceness > 0, count > 1 else {
+        DispatchQueue.concurrentPerform(iterations: count, execute: body)
+        return
+    }
+    var threads: [pthread_t] = []
+    for i in 1..<count {
+        final class Box { let run: () -> Void; init(_ r: @escaping () -> Void) { run = r } }
+        let context = Unmanaged.passRetained(Box {
+            _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, niceness)
+            body(i)
+        }).toOpaque()
+        var thread = pthread_t()
+        if pthread_create(&thread, nil, { raw in
+            Unmanaged<Box>.fromOpaque(raw!).takeRetainedValue().run()
+            return nil
+        }, context) == 0 {
+            threads.append(thread)
+        } else {
+            Unmanaged<Box>.fromOpaque(context).release()
+            body(i)  // no thread to be had: run it here
+        }
+    }
+    body(0)
+    for t in threads { pthread_join(t, nil) }
 }
 
 /// Items handed to the worker pool and finished, for the whole process: the progress of the
