@@ -1,3 +1,4 @@
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -176,6 +177,7 @@ public final class ByteSource {
             done += n
         }
         s.pointee.bytesRead += done
+        ReadCounter.add(done)
         s.pointee.windowStart = offset
         s.pointee.windowCount = done
         guard done >= needed else {
@@ -221,8 +223,17 @@ extension ByteSource {
                 got += n
             }
             s.pointee.bytesRead += got
+            ReadCounter.add(got)
             try body(UnsafeRawBufferPointer(start: buffer.baseAddress, count: got))
             done += got
         }
     }
+}
+
+/// Bytes read from files by every `ByteSource` of the process: the MB/s of a terminal's progress
+/// line for the commands whose work runs in pool passes (`fingerprint`, `series`).
+public enum ReadCounter {
+    private static let total = Atomic<Int>(0)
+    public static var bytes: Int { total.load(ordering: .relaxed) }
+    static func add(_ n: Int) { total.add(n, ordering: .relaxed) }
 }

@@ -1,32 +1,13 @@
 import GRDB
 import GRDBSQLite
+import ImagingXModel
 
 /// The API's file pages written straight from SQLite's columns into JSON: the array columns
 /// (dims, spacing, affine, findings) already hold JSON and go in as they are, so a page costs
 /// no record decoding and no number formatting beyond the few scalar doubles. (About 5× less
 /// work per row than decoding an `ImageRecord` and writing it; the list is the service's hot path.)
 enum FilePageJSON {
-    /// A string's JSON escaping (without the quotes).
-    static func escape(_ text: String) -> String {
-        var out = ""
-        for u in text.unicodeScalars {
-            switch u {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if u.value < 0x20 {
-                    let hex = String(u.value, radix: 16)
-                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-                } else {
-                    out.unicodeScalars.append(u)
-                }
-            }
-        }
-        return out
-    }
+    static func escape(_ text: String) -> String { JSONString.escape(text) }
 
     /// Columns in the order `write` reads them.
     static let columns = [

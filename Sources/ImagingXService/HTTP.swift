@@ -1,8 +1,9 @@
 import Hummingbird
 import HTTPTypes
+import enum ImagingX.JSONString
 
-// HTTP plumbing that needs nothing of ImagingX (this file imports Hummingbird only, so
-// NIO's ByteBuffer is the only one in sight).
+// HTTP plumbing that needs nothing else of ImagingX (this file imports only the JSON escaper of
+// it, so NIO's ByteBuffer is the only one in sight).
 
 /// An API error: its status and a JSON body `{"code": …, "message": …}`.
 public struct APIError: HTTPResponseError, Sendable {
@@ -58,26 +59,7 @@ enum HTTP {
     }
 
     /// A JSON string literal.
-    static func quote(_ s: String) -> String {
-        var out = "\""
-        for u in s.unicodeScalars {
-            switch u {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if u.value < 0x20 {
-                    let hex = String(u.value, radix: 16)
-                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-                } else {
-                    out.unicodeScalars.append(u)
-                }
-            }
-        }
-        return out + "\""
-    }
+    static func quote(_ s: String) -> String { JSONString.quote(s) }
 
     /// The request body, at most `limit` bytes (413 beyond).
     static func body(_ request: Request, limit: Int = 1 << 20) async throws -> [UInt8] {

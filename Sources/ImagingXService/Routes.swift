@@ -293,17 +293,15 @@ struct Routes: Sendable {
 
     func listDatasets(_ request: Request) throws -> Response {
         let p = request.uri.queryParameters
-        var all = try index { try state.store.datasets() }
-        if let m = p.get("modality") { all = all.filter { $0.modality == m } }
-        if let layout = p.get("layout") { all = all.filter { $0.layout == layout } }
-        if let q = p.get("q")?.lowercased(), !q.isEmpty { all = all.filter { $0.name.lowercased().contains(q) || $0.folder.lowercased().contains(q) } }
-        switch p.get("sort") ?? "name" {
-        case "name": all.sort { ($0.name.lowercased(), $0.id) < ($1.name.lowercased(), $1.id) }
-        case "files": all.sort { ($1.files, $0.id) < ($0.files, $1.id) }
-        case "cases": all.sort { ($1.cases, $0.id) < ($0.cases, $1.id) }
-        case "bytes": all.sort { ($1.bytes, $0.id) < ($0.bytes, $1.id) }
-        default: throw APIError.badRequest("sort must be name, files, cases or bytes")
+        var q = DatasetQuery()
+        q.modality = p.get("modality")
+        q.layout = p.get("layout")
+        q.text = p.get("q")
+        if let sort = p.get("sort") {
+            guard let s = DatasetQuery.Sort(rawValue: sort) else { throw APIError.badRequest("sort must be name, files, cases or bytes") }
+            q.sort = s
         }
+        let all = try index { try state.store.datasets(matching: q) }
         return try json(DatasetList(items: all))
     }
 

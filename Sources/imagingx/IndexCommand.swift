@@ -150,8 +150,8 @@ final class ProgressBar {
         let span = max(seconds - first.t, 1e-3)
         let rate = Double(done - first.done) / span
         let mbps = Double(bytes - first.bytes) / span / 1e6
-        // The worker pool's line knows items, not bytes: no MB/s there.
-        let speed = "\(Int(rate)) files/s" + (bytes > 0 ? " \(formatted(mbps, 1)) MB/s" : "")
+        // MB/s: file sizes for scan and index, bytes read for the worker pool's line.
+        let speed = samples.count < 2 ? "" : "\(Int(rate)) files/s" + (bytes > 0 ? " \(formatted(mbps, 1)) MB/s" : "")
         var line: String
         if let total, total > 0 {
             let fraction = Double(done) / Double(total)
@@ -180,6 +180,7 @@ final class PoolProgressLine: @unchecked Sendable {
     private let bar: ProgressBar
     private var running = true
     private let start = DispatchTime.now().uptimeNanoseconds
+    private let startBytes = ReadCounter.bytes
 
     init(label: String, enabled: Bool) {
         bar = ProgressBar(label: label, enabled: enabled)
@@ -192,7 +193,7 @@ final class PoolProgressLine: @unchecked Sendable {
             guard running else { return }
             let p = WorkProgress.snapshot
             let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-            bar.update(done: p.done, total: p.total > 0 ? p.total : nil, found: p.total, bytes: 0, seconds: seconds)
+            bar.update(done: p.done, total: p.total > 0 ? p.total : nil, found: p.total, bytes: ReadCounter.bytes - startBytes, seconds: seconds)
             tick()
         }
     }
