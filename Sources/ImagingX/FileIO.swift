@@ -14,6 +14,12 @@ package enum FileIO {
     }
 
     /// `strerror` as a Swift string.
+    /// Both paths name one existing file (same device and inode).
+    package static func sameFile(_ a: String, _ b: String) -> Bool {
+        var x = stat(), y = stat()
+        return stat(a, &x) == 0 && stat(b, &y) == 0 && x.st_dev == y.st_dev && x.st_ino == y.st_ino
+    }
+
     package static func message(_ code: Int32) -> String { String(cString: strerror(code)) }
 
     /// The path with trailing slashes removed ("a/b/" and "a/b" name one dataset).

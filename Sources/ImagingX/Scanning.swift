@@ -27,8 +27,15 @@ public struct ScanRequest: Sendable {
     /// Add the file's device, inode and times (`device`, `inode`, `mtime_ns`, `ctime_ns`).
     public var fileStat = false
     public var destination: RecordDestination = .standardOutput
+    /// Only this shard's directories; the output file gets a manifest beside it (`merge`).
+    public var shard: Shard?
 
     public init(paths: [String]) { self.paths = paths }
+
+    /// The options that change what a scan writes (a merge checks its parts agree on them).
+    var outputOptions: [String: String] {
+        ["format": format.rawValue, "stats": String(stats), "file_stat": String(fileStat), "include_hidden": String(includeHidden)]
+    }
 
     /// Header scans hand out large batches; pixel scans smaller ones, so progress moves.
     var batchSize: Int { stats ? 256 : 4096 }
@@ -58,9 +65,12 @@ public enum ScanError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The output file already holds image data (`format`; gzip data counts as such).
     case wouldOverwriteImageData(path: String, format: String)
     case cannotWrite(path: String, reason: String)
+    /// A shard's records need a file (its manifest goes beside it).
+    case shardNeedsFile
 
     public var description: String {
         switch self {
+        case .shardNeedsFile: "--shard needs --output FILE (the part's manifest is written beside it)"
         case .wouldOverwriteImageData(let path, let format): "refusing to overwrite \(path): it holds \(format) data"
         case .cannotWrite(let path, let reason): "cannot write \(path): \(reason)"
         }
@@ -142,19 +152,31 @@ public enum Application {
         let started = DispatchTime.now().uptimeNanoseconds
         func elapsed() -> Double { Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9 }
         let jobs = request.jobs ?? Defaults.jobs
+        if request.shard != nil, case .standardOutput = request.destination { throw .shardNeedsFile }
         let sink = try openSink(request.destination)
         defer { sink.close() }
         let encoding = RecordEncoding(format: request.format, stats: request.stats, fileStat: request.fileStat)
         sink.write(encoding.header)
         var walker = Walker(includeHidden: request.includeHidden)
+        walker.shard = request.shard
         if let own = sink.identity { walker.excluded = [own] }
+        var records = 0
         let scanner = Scanner(jobs: jobs, format: request.format, batchSize: request.batchSize,
                               options: ReadOptions(stats: request.stats, fileStat: request.fileStat))
         let outcome = scanner.scan(roots: request.paths, walker: walker, encoding: encoding, keepRecords: false) { batch in
             sink.write(batch.encoded)
+            records = batch.done
             progress(ScanProgress(done: batch.done, walked: batch.walked, walkFinished: batch.walkFinished, bytes: batch.bytes,
                                   seconds: elapsed()))
             return .proceed
+        }
+        if let shard = request.shard, case .file(let path) = request.destination {
+            var st = stat()
+            _ = fstat(sink.fd, &st)
+            let manifest = ShardManifest(command: "scan", roots: request.paths, options: request.outputOptions,
+                                         shard: shard.index, shards: shard.count, records: records, bytes: Int(st.st_size),
+                                         rootErrors: outcome.rootErrors.map { "\($0.root): \($0.message)" })
+            do { try manifest.write(beside: path) } catch { throw .cannotWrite(path: ShardManifest.path(for: path), reason: error.description) }
         }
         return ScanResult(summary: outcome.summary, rootErrors: outcome.rootErrors, skipped: outcome.skipped,
                           jobs: jobs, seconds: elapsed())

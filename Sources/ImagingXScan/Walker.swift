@@ -52,6 +52,9 @@ public struct Walker: Sendable {
     /// Files never listed, by (device, inode): the scan's own output file when it is written
     /// inside a scanned folder.
     public var excluded: [(device: UInt64, inode: UInt64)] = []
+    /// Only the files of directories this shard owns (subdirectories are still walked: their
+    /// files may belong to it). A directory that cannot be read is reported by its own shard.
+    public var shard: Shard?
 
     public struct RootError: Error, Sendable {
         public var root: String
@@ -104,8 +107,11 @@ public struct Walker: Sendable {
         typed.sort { Walker.bytewiseLess($0.key, $1.key) }
         for (root, key, st) in typed where !sink.stopped {
             if (st.st_mode & S_IFMT) == S_IFREG {
-                sink.add(WalkEntry(fullPath: root, path: root, stat: FileStat(st)))
-            } else if let message = walkDirectory(root, relative: key, id: DirectoryID(st), visited: &visited, sink: sink) {
+                if shard?.owns(directory: EmptyCollection<UInt8>()) ?? true {
+                    sink.add(WalkEntry(fullPath: root, path: root, stat: FileStat(st)))
+                }
+            } else if let message = walkDirectory(root, relative: key, rootKey: key.utf8.count, id: DirectoryID(st),
+                                                  visited: &visited, sink: sink) {
                 errors.append(RootError(root: root, message: message))
             }
         }
@@ -166,9 +172,17 @@ public struct Walker: Sendable {
     /// Walks one directory depth-first, children in byte order, so a single root's entries
     /// come out already sorted without a global sort (a directory name sorts as "name/", which
     /// is where its files' paths sort). Returns an error message when it cannot be opened.
-    private func walkDirectory(_ dir: String, relative: String, id: DirectoryID, visited: inout Set<DirectoryID>,
+    private func walkDirectory(_ dir: String, relative: String, rootKey: Int, id: DirectoryID, visited: inout Set<DirectoryID>,
                                sink: Sink) -> String? {
         guard visited.insert(id).inserted else { return nil }
+        // `relative` is the root's key (empty for a single root), then the directory's path
+        // under the root with a trailing "/".
+        func owned(_ relative: String) -> Bool {
+            guard let shard else { return true }
+            let under = relative.utf8.dropFirst(rootKey)
+            return shard.owns(directory: under.last == 0x2F ? under.dropLast() : under)
+        }
+        let mine = owned(relative)
         guard let handle = opendir(dir) else { return String(cString: strerror(errno)) }
         // Names go into one flat byte buffer (directories with a trailing "/"); an index array
         // is sorted by memcmp over it, so sorting moves integers, not strings.
@@ -195,13 +209,17 @@ public struct Walker: Sendable {
                 statted = true
                 // Follow links; directories need their identity for loop detection. `fstatat`
                 // on the open directory skips the path lookup a full path would cost.
-                guard Self.statEntry(handle, entry, &st) else { sink.skipped += 1; keys.removeLast(length); continue }
+                guard Self.statEntry(handle, entry, &st) else { if mine { sink.skipped += 1 }; keys.removeLast(length); continue }
                 let mode = st.st_mode & S_IFMT
                 type = mode == S_IFDIR ? Int32(DT_DIR) : mode == S_IFREG ? Int32(DT_REG) : Int32(DT_FIFO)
             }
             if type == Int32(DT_REG), !excluded.isEmpty,
                excluded.contains(where: { $0.inode == UInt64(entry.pointee.d_ino) && $0.device == id.device }) {
                 keys.removeLast(length)
+                continue
+            }
+            if type == Int32(DT_REG), !mine {
+                keys.removeLast(length)  // another shard's
                 continue
             }
             if type == Int32(DT_REG) {
@@ -212,7 +230,7 @@ public struct Walker: Sendable {
                 keys.append(0x2F)
                 spans.append((Int32(start), Int32(length + 1), DirectoryID(st), nil))
             } else {
-                sink.skipped += 1  // fifo, socket, device, dangling link: never opened
+                if mine { sink.skipped += 1 }  // fifo, socket, device, dangling link: never opened
                 keys.removeLast(length)
             }
         }
@@ -236,8 +254,8 @@ public struct Walker: Sendable {
             let span = spans[i]
             if let childID = span.directory {
                 let name = String(decoding: keys[Int(span.start)..<Int(span.start + span.length - 1)], as: UTF8.self)
-                if let message = walkDirectory(base + name, relative: relative + name + "/", id: childID,
-                                               visited: &visited, sink: sink) {
+                if let message = walkDirectory(base + name, relative: relative + name + "/", rootKey: rootKey, id: childID,
+                                               visited: &visited, sink: sink), owned(relative + name + "/") {
                     sink.add(WalkEntry(fullPath: base + name, path: relative + name + "/",
                                        walkError: "cannot read directory: \(message)"))
                 }

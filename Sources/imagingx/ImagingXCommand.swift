@@ -13,7 +13,7 @@ struct ImagingXCommand: ParsableCommand {
         commandName: "imagingx",
         abstract: "Learn what is inside medical imaging datasets (DICOM, NIfTI, PNG, JPEG).",
         subcommands: [Scan.self, Series.self, Fingerprint.self, CatalogCommand.self, CompatCommand.self, PlanCommand.self,
-                      ProfileCommand.self, IndexCommand.self, ExportCommand.self, ServeCommand.self])
+                      ProfileCommand.self, IndexCommand.self, ExportCommand.self, ServeCommand.self, MergeCommand.self])
 }
 
 struct Scan: ParsableCommand {
@@ -54,10 +54,14 @@ struct Scan: ParsableCommand {
         }
         if let jobs, jobs < 1 { throw ValidationError("--jobs must be at least 1") }
         if paths.isEmpty { throw ValidationError("give at least one PATH") }
+        try validateShard(shard, output: output)
     }
 
     @Flag(help: "Add each file's device, inode, mtime_ns and ctime_ns (what an index compares).")
     var fileStat = false
+
+    @Option(help: ArgumentHelp("Only shard K of N (0 ≤ K < N): the files of the directories whose hash falls to K. Needs --output; `imagingx merge` joins the parts.", valueName: "K/N"))
+    var shard: String?
 
     func run() throws {
         let logger = Logger(label: "imagingx.scan")
@@ -67,6 +71,7 @@ struct Scan: ParsableCommand {
         request.includeHidden = all
         request.stats = stats
         request.fileStat = fileStat
+        request.shard = shard.flatMap(Shard.init(spec:))
         if let output, output != "-" { request.destination = .file(output) }
 
         // A live line on a terminal only (never into a file or pipe).
@@ -79,6 +84,9 @@ struct Scan: ParsableCommand {
         } catch {
             bar.clear()
             switch error {
+            case .shardNeedsFile:
+                writeStderr("imagingx: \(error)\n")
+                throw ExitCode(2)
             case .wouldOverwriteImageData:
                 writeStderr("imagingx: \(error)\n")
                 throw ExitCode(2)
@@ -124,6 +132,48 @@ func writeStderr(_ s: String) {
             let n = Glibc.write(2, raw.baseAddress! + done, raw.count - done)
             if n <= 0 { break }
             done += n
+        }
+    }
+}
+
+/// A `--shard K/N` option: well formed, in range, and with a file to write the part to.
+func validateShard(_ spec: String?, output: String?) throws {
+    guard let spec else { return }
+    guard Shard(spec: spec) != nil else {
+        throw ValidationError("--shard must be K/N with 0 ≤ K < N ≤ \(Shard.maxCount), not '\(spec)'")
+    }
+    guard let output, output != "-" else { throw ValidationError("--shard needs --output FILE (the part's manifest is written beside it)") }
+}
+
+struct MergeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "merge",
+        abstract: "Join the parts of a sharded run (scan, index) into what one run over the whole tree writes.",
+        discussion: """
+            Each part needs its manifest (PART.shard.json, written by --shard). Parts of different \
+            commands, versions, roots or options, or a set that is not exactly shards 0..N-1, are \
+            refused with the reason (exit 2).
+            """)
+
+    @Argument(help: "The parts (the files written by --output or --db with --shard).")
+    var parts: [String]
+
+    @Option(name: .shortAndLong, help: "The merged file.")
+    var output: String
+
+    @Flag(help: "No summary on standard error.")
+    var quiet = false
+
+    func run() throws {
+        do {
+            let r = try Application.merge(parts: parts, output: output)
+            if !quiet {
+                writeStderr("merged \(r.parts) \(r.command) part\(r.parts == 1 ? "" : "s"): \(r.records) records in \(formatted(r.seconds, 2)) s\n")
+            }
+        } catch {
+            writeStderr("imagingx merge: \(error)\n")
+            if case .cannotWrite = error { throw ExitCode(1) }
+            throw ExitCode(2)
         }
     }
 }
