@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
 /// What to fingerprint: a dataset folder, saved per-case summaries (`--save-cases` files from
 /// partial runs), or both. Cases must be unique by id across all of them.
 public struct FingerprintRequest: Sendable {
@@ -11,6 +17,8 @@ public struct FingerprintRequest: Sendable {
     public var layout: DatasetLayout?
     /// A MONAI datalist: its cases' paths are relative to `folder`, else to the datalist's folder.
     public var datalist: String?
+    /// Only the cases of the folders this shard owns (`writeShard` then writes their summaries).
+    public var shard: Shard?
 
     public init(folder: String? = nil, caseFiles: [String] = [], labelSuffixes: [String] = CaseFinder.defaultLabelSuffixes,
                 jobs: Int = Defaults.jobs, layout: DatasetLayout? = nil, datalist: String? = nil) {
@@ -90,10 +98,29 @@ public enum FingerprintDataset {
         }
         if let folder = request.root {
             let (found, summaries) = Fingerprinter.summarizeFolder(folder, jobs: request.jobs, labelSuffixes: request.labelSuffixes,
-                                                                   layout: request.layout, datalist: request.datalist)
+                                                                   layout: request.layout, datalist: request.datalist,
+                                                                   shard: request.shard)
             info = found
             try add(summaries, from: folder, folder: true)
         }
         return FingerprintResult(info: info, cases: cases, fingerprint: Fingerprinter.reduce(cases, info: info))
+    }
+
+    /// The options that change a fingerprint (a merge checks its parts agree on them).
+    static func options(_ request: FingerprintRequest) -> [String: String] {
+        ["layout": request.layout?.rawValue ?? "auto", "label_suffixes": request.labelSuffixes.joined(separator: ","),
+         "datalist": request.datalist ?? ""]
+    }
+
+    /// A shard's part: the summaries of its cases (a `--save-cases` file) and the manifest beside it.
+    public static func writeShard(_ result: FingerprintResult, request: FingerprintRequest, to path: String) throws(MergeError) {
+        guard let shard = request.shard else { return }
+        guard let bytes = try? Fingerprinter.encode(result.caseSet) else { throw .cannotWrite(path, "cannot encode the cases") }
+        guard let sink = try? FileSink(path: path) else { throw .cannotWrite(path, String(cString: strerror(errno))) }
+        sink.write(bytes)
+        sink.close()
+        let manifest = ShardManifest(command: "fingerprint", roots: [request.datalist ?? request.root ?? ""], options: options(request),
+                                     shard: shard.index, shards: shard.count, records: result.cases.count, bytes: bytes.count)
+        try manifest.write(beside: path)
     }
 }

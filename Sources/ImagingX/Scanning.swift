@@ -189,8 +189,12 @@ public struct SeriesRequest: Sendable {
     public var includeHidden = false
     /// Decode pixels and pool the slices' statistics exactly.
     public var stats = false
+    /// Only the DICOM files of the directories this shard owns (`writeShard` writes the part).
+    public var shard: Shard?
 
     public init(paths: [String]) { self.paths = paths }
+
+    var outputOptions: [String: String] { ["stats": String(stats), "include_hidden": String(includeHidden)] }
 }
 
 public struct SeriesResult: Sendable {
@@ -208,8 +212,26 @@ public struct SeriesResult: Sendable {
 extension Application {
     /// `imagingx series`: DICOM files grouped into volumes with their geometry flags.
     public static func series(_ request: SeriesRequest) -> SeriesResult {
-        let walk = Walker(includeHidden: request.includeHidden).walk(request.paths)
+        var walker = Walker(includeHidden: request.includeHidden)
+        walker.shard = request.shard
+        let walk = walker.walk(request.paths)
         let volumes = SeriesAssembler.scan(walk.entries, jobs: request.jobs ?? Defaults.jobs, stats: request.stats)
         return SeriesResult(volumes: volumes, rootErrors: walk.errors)
+    }
+}
+
+extension Application {
+    /// A `series --shard` part: the shard's volumes as JSON lines, and the manifest beside them.
+    public static func writeSeriesShard(_ result: SeriesResult, request: SeriesRequest, to path: String) throws(MergeError) {
+        guard let shard = request.shard else { return }
+        guard let bytes = try? result.jsonLines() else { throw .cannotWrite(path, "cannot encode the volumes") }
+        let sink: FileSink
+        do { sink = try openSink(.file(path)) } catch { throw .cannotWrite(path, error.description) }
+        sink.write(bytes)
+        sink.close()
+        let manifest = ShardManifest(command: "series", roots: request.paths, options: request.outputOptions, shard: shard.index,
+                                     shards: shard.count, records: result.volumes.count, bytes: bytes.count,
+                                     rootErrors: result.rootErrors.map { "\($0.root): \($0.message)" })
+        try manifest.write(beside: path)
     }
 }

@@ -135,10 +135,68 @@ extension Application {
         let records: Int
         switch command {
         case "scan": records = try mergeRecordStreams(checked, output: output)
+        case "fingerprint": records = try mergeFingerprints(checked, output: output)
+        case "series": records = try mergeSeries(checked, output: output)
         default: throw .mismatch("\(command) parts cannot be merged")
         }
         return MergeResult(command: command, parts: checked.count, records: records,
                            seconds: Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9)
+    }
+
+    /// Fingerprint parts (case summaries): the fingerprint of all their cases, as `fingerprint`
+    /// writes it for the whole dataset. A case in two parts is refused.
+    static func mergeFingerprints(_ parts: [(part: String, manifest: ShardManifest)], output: String) throws(MergeError) -> Int {
+        for (part, m) in parts {
+            var st = stat()
+            guard stat(part, &st) == 0, Int(st.st_size) == m.bytes else {
+                throw .badPart(part, "its size is not the \(m.bytes) bytes its run wrote (missing, truncated or changed?)")
+            }
+        }
+        let result: FingerprintResult
+        do { result = try FingerprintDataset.run(FingerprintRequest(caseFiles: parts.map(\.part))) } catch {
+            throw .mismatch(error.description)
+        }
+        guard let json = try? Fingerprinter.encode(result.fingerprint) else { throw .cannotWrite(output, "cannot encode the fingerprint") }
+        if let format = imageDataFormat(at: output) { throw .cannotWrite(output, "it holds \(format) data") }
+        guard let sink = try? FileSink(path: output) else { throw .cannotWrite(output, String(cString: strerror(errno))) }
+        sink.write(json)
+        sink.close()
+        return result.cases.count
+    }
+
+    /// Series parts: their volumes in the order one `series` run writes them (by series key, then
+    /// group). A series with files in two parts (its slices in folders of different shards) is
+    /// refused: its volumes would be assembled from halves.
+    static func mergeSeries(_ parts: [(part: String, manifest: ShardManifest)], output: String) throws(MergeError) -> Int {
+        var volumes: [(key: String, group: Int, line: [UInt8])] = []
+        var owner: [String: String] = [:]
+        for (part, m) in parts {
+            guard let bytes = FileBytes.read(part), bytes.count == m.bytes else {
+                throw .badPart(part, "its size is not the \(m.bytes) bytes its run wrote (missing, truncated or changed?)")
+            }
+            var partKeys = Set<String>()
+            var count = 0
+            for line in bytes.split(separator: 0x0A) {
+                guard let v = try? JSONDecoder().decode(SeriesRecord.self, from: Data(line)) else {
+                    throw .badPart(part, "line \(count + 1) is not a series volume")
+                }
+                if let other = owner[v.series_key], other != part {
+                    throw .mismatch("series \(v.series_key) has files in \(other) and in \(part): its slices lie in folders of different "
+                                    + "shards, so neither part holds the whole volume; run `series` on it unsharded")
+                }
+                partKeys.insert(v.series_key)
+                volumes.append((v.series_key, v.group, Array(line) + [0x0A]))
+                count += 1
+            }
+            for key in partKeys { owner[key] = part }
+            guard count == m.records else { throw .badPart(part, "it holds \(count) volumes, its run wrote \(m.records)") }
+        }
+        volumes.sort { ($0.key, $0.group) < ($1.key, $1.group) }
+        if let format = imageDataFormat(at: output) { throw .cannotWrite(output, "it holds \(format) data") }
+        guard let sink = try? FileSink(path: output) else { throw .cannotWrite(output, String(cString: strerror(errno))) }
+        for v in volumes { sink.write(v.line) }
+        sink.close()
+        return volumes.count
     }
 
     /// Scan parts (JSON Lines or CSV): a k-way merge of their records by path, in the byte order

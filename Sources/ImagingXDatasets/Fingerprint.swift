@@ -92,14 +92,24 @@ public enum Fingerprinter {
     /// as their series volume, and in a plain folder every DICOM series volume as a case.
     public static func summarizeFolder(_ folder: String, jobs: Int,
                                        labelSuffixes: [String] = CaseFinder.defaultLabelSuffixes,
-                                       layout: DatasetLayout? = nil, datalist: String? = nil) -> (CaseFinder.DatasetInfo, [CaseSummary]) {
-        let (info, files) = CaseFinder.find(folder, labelSuffixes: labelSuffixes, layout: layout, datalist: datalist)
+                                       layout: DatasetLayout? = nil, datalist: String? = nil,
+                                       shard: Shard? = nil) -> (CaseFinder.DatasetInfo, [CaseSummary]) {
+        let (info, found) = CaseFinder.find(folder, labelSuffixes: labelSuffixes, layout: layout, datalist: datalist)
+        // With a shard: only the cases whose folder it owns (a listed series folder's own path, else
+        // the folder of the case's first image), and the DICOM files of the folders it owns.
+        func owned(_ directory: Substring) -> Bool { shard?.owns(directory: Array(directory.utf8)) ?? true }
+        func folderOf(_ path: String) -> Substring { path.lastIndex(of: "/").map { path[..<$0] } ?? "" }
+        let files = found.filter { c in
+            guard shard != nil else { return true }
+            let first = c.images.first ?? ""  // a case with no image (a failure): the dataset folder's shard
+            return owned(c.series == true && c.failure == nil ? Substring(first) : folderOf(first))
+        }
         var cases = summarize(files.filter { $0.series != true || $0.failure != nil }, root: folder, jobs: jobs)
         for c in files where c.series == true && c.failure == nil {
             cases.append(seriesFolderCase(c, root: folder, jobs: jobs))
         }
         if info.layout == .plain {
-            cases += summarizeSeries(CaseFinder.dicomCandidates(folder), root: folder, jobs: jobs)
+            cases += summarizeSeries(CaseFinder.dicomCandidates(folder).filter { owned(folderOf($0)) }, root: folder, jobs: jobs)
         }
         return (info, cases)
     }

@@ -57,7 +57,7 @@ public enum LayoutCorpus {
     static func put(_ text: String, _ path: String) throws { try put(Array(text.utf8), path) }
 
     /// A 4-slice CT series (8 × 8, 2.5 mm) in `dir`, series UID `uid`.
-    static func ctSeries(_ dir: String, uid: String) throws {
+    public static func ctSeries(_ dir: String, uid: String) throws {
         for k in 0..<4 {
             var spec = CTSliceSpec()
             spec.columns = 8

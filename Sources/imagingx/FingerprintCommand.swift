@@ -33,6 +33,9 @@ struct Fingerprint: ParsableCommand {
     @Option(help: "Write the per-case summaries (mergeable) to FILE.")
     var saveCases: String?
 
+    @Option(help: ArgumentHelp("Only the cases of the folders shard K of N owns; --output then gets their summaries (a part for `imagingx merge`).", valueName: "K/N"))
+    var shard: String?
+
     @Option(parsing: .upToNextOption, help: "Build the fingerprint from per-case summary files instead of a folder.")
     var merge: [String] = []
 
@@ -63,13 +66,16 @@ struct Fingerprint: ParsableCommand {
         if datalist == nil && layout == DatasetLayout.datalist.rawValue { throw ValidationError("--layout datalist needs --datalist FILE") }
         if root != nil && datalist == nil { throw ValidationError("--root is the base folder of --datalist") }
         if let jobs, jobs < 1 { throw ValidationError("--jobs must be at least 1") }
+        try validateShard(shard, output: output)
+        if shard != nil, !merge.isEmpty { throw ValidationError("--shard reads a folder, not --merge files") }
     }
 
     func run() throws {
-        let request = FingerprintRequest(folder: datalist != nil ? root : folder, caseFiles: merge,
+        var request = FingerprintRequest(folder: datalist != nil ? root : folder, caseFiles: merge,
                                          labelSuffixes: labelSuffixes.split(separator: ",").map(String.init),
                                          jobs: jobs ?? Defaults.jobs, layout: DatasetLayout(rawValue: layout),
                                          datalist: datalist)
+        request.shard = shard.flatMap(Shard.init(spec:))
         let result: FingerprintResult
         let line = PoolProgressLine(label: "fingerprint", enabled: isatty(2) == 1)
         do { result = try FingerprintDataset.run(request) } catch { line.stop(); throw error.cliError }
@@ -81,6 +87,13 @@ struct Fingerprint: ParsableCommand {
         lines += result.fingerprint.cases_failed.map { "case failed: \($0.case_id) (\($0.path)): \($0.reason)" }
         writeStderr(lines.joined(separator: "\n") + "\n")
         if let saveCases { try write(Fingerprinter.encode(result.caseSet), to: saveCases) }
+        if request.shard != nil, let output {
+            do { try FingerprintDataset.writeShard(result, request: request, to: output) } catch {
+                writeStderr("imagingx: \(error)\n")
+                throw ExitCode(1)
+            }
+            return
+        }
         let json = try Fingerprinter.encode(result.fingerprint)
         if let output { try write(json, to: output) } else { json.withUnsafeBytes { _ = Glibc.write(1, $0.baseAddress, $0.count) } }
         if let nnunet { try write(result.nnUNetFingerprint(), to: nnunet) }

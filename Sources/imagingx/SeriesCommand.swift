@@ -30,8 +30,12 @@ struct Series: ParsableCommand {
     @Flag(help: "Include hidden files and directories.")
     var all = false
 
+    @Option(help: ArgumentHelp("Only the DICOM files of the directories shard K of N owns (a part for `imagingx merge`; needs --output).", valueName: "K/N"))
+    var shard: String?
+
     func validate() throws {
         if let jobs, jobs < 1 { throw ValidationError("--jobs must be at least 1") }
+        try validateShard(shard, output: output)
     }
 
     func run() throws {
@@ -39,10 +43,19 @@ struct Series: ParsableCommand {
         request.jobs = jobs
         request.includeHidden = all
         request.stats = stats
+        request.shard = shard.flatMap(Shard.init(spec:))
         let line = PoolProgressLine(label: "series", enabled: isatty(2) == 1)
         let result = Application.series(request)
         line.stop()
         for e in result.rootErrors { writeStderr("imagingx: cannot read root \(e.root): \(e.message)\n") }
+        if request.shard != nil, let output {
+            do { try Application.writeSeriesShard(result, request: request, to: output) } catch {
+                writeStderr("imagingx: \(error)\n")
+                throw ExitCode(1)
+            }
+            if !result.rootErrors.isEmpty { throw ExitCode(1) }
+            return
+        }
         let bytes = try result.jsonLines()
         if let output, output != "-" {
             do {

@@ -229,3 +229,108 @@ struct ShardTests {
         #expect(refused.stderr.contains("shard 2 of 3 missing"))
     }
 }
+
+@Suite("Shards of fingerprints and series")
+struct ShardDatasetTests {
+    /// A plain-layout dataset spread over folders: NIfTI cases with labels in several site
+    /// folders, and DICOM series (each in its own folder, distinct UIDs).
+    static func dataset(at root: URL, sites: Int, seriesCount: Int) throws {
+        for s in 0..<sites {
+            let folder = root.appendingPathComponent("site\(s)")
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+            for c in 0..<3 {
+                try write(LayoutCorpus.nifti(seed: s * 10 + c), to: folder.appendingPathComponent("case\(s)_\(c).nii.gz"))
+                try write(LayoutCorpus.nifti(seed: s * 10 + c, label: true), to: folder.appendingPathComponent("case\(s)_\(c)_seg.nii.gz"))
+            }
+        }
+        for k in 0..<seriesCount {
+            let folder = root.appendingPathComponent("patients/p\(k)/ct")
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+            try LayoutCorpus.ctSeries(folder.path, uid: "1.2.826.0.1.3680043.8.498.99.\(k + 1)")
+        }
+    }
+
+    static func fingerprintParts(_ folder: String, n: Int, work: URL) throws -> [String] {
+        try (0..<n).map { k in
+            var request = FingerprintRequest(folder: folder)
+            request.jobs = 2
+            request.shard = Shard(index: k, count: n)
+            let result = try FingerprintDataset.run(request)
+            let path = work.appendingPathComponent("fp-\(n)-\(k).json").path
+            try FingerprintDataset.writeShard(result, request: request, to: path)
+            return path
+        }
+    }
+
+    @Test("fingerprint: N = 1…5 shards merge to the single run's JSON, byte for byte")
+    func fingerprints() throws {
+        let work = try temporaryDirectory("shard-fp")
+        defer { try? FileManager.default.removeItem(at: work) }
+        let root = work.appendingPathComponent("data")
+        try Self.dataset(at: root, sites: 6, seriesCount: 5)
+        let whole = try FingerprintDataset.run(FingerprintRequest(folder: root.path, jobs: 2))
+        let single: [UInt8] = try Fingerprinter.encode(whole.fingerprint)
+        #expect(single.count > 1000)
+        var spread = 0
+        for n in 1...5 {
+            let parts = try Self.fingerprintParts(root.path, n: n, work: work)
+            let counts = try parts.map { try ShardManifest.read(beside: $0).records }
+            let total: Int = counts.reduce(0, +)
+            #expect(total == 23, "every case in exactly one part")
+            spread = max(spread, counts.filter { $0 > 0 }.count)
+            let out = work.appendingPathComponent("fp-merged-\(n).json").path
+            let r = try Application.merge(parts: parts.reversed(), output: out)
+            #expect(r.records == 23)
+            let merged: [UInt8] = try ShardTests.bytes(out)
+            #expect(merged == single, "N = \(n)")
+        }
+        #expect(spread >= 3, "the cases are spread over the shards")
+    }
+
+    @Test("series: shards merge to the single run's lines; a series split between shards is refused")
+    func series() throws {
+        let work = try temporaryDirectory("shard-series")
+        defer { try? FileManager.default.removeItem(at: work) }
+        let root = work.appendingPathComponent("data")
+        try Self.dataset(at: root, sites: 1, seriesCount: 8)
+        var request = SeriesRequest(paths: [root.path])
+        request.jobs = 2
+        let single: [UInt8] = try Application.series(request).jsonLines()
+        let volumes = single.split(separator: 0x0A).count
+        #expect(volumes == 8)
+        for n in 1...5 {
+            var parts: [String] = []
+            for k in 0..<n {
+                var part = request
+                part.shard = Shard(index: k, count: n)
+                let path = work.appendingPathComponent("s-\(n)-\(k).jsonl").path
+                try Application.writeSeriesShard(Application.series(part), request: part, to: path)
+                parts.append(path)
+            }
+            let out = work.appendingPathComponent("s-merged-\(n).jsonl").path
+            _ = try Application.merge(parts: parts, output: out)
+            let merged: [UInt8] = try ShardTests.bytes(out)
+            #expect(merged == single, "N = \(n)")
+        }
+        // One series with its slices in two folders that fall to different shards.
+        let split = work.appendingPathComponent("split")
+        try LayoutCorpus.ctSeries(split.appendingPathComponent("a").path, uid: "1.2.826.0.1.3680043.8.498.99.77")
+        try LayoutCorpus.ctSeries(split.appendingPathComponent("b").path, uid: "1.2.826.0.1.3680043.8.498.99.77")
+        let a: [UInt8] = Array("a".utf8), b: [UInt8] = Array("b".utf8)
+        let n = (2...9).first { Shard.of(directory: a, count: $0) != Shard.of(directory: b, count: $0) }!
+        var parts: [String] = []
+        for k in 0..<n {
+            var part = SeriesRequest(paths: [split.path])
+            part.shard = Shard(index: k, count: n)
+            let path = work.appendingPathComponent("split-\(k).jsonl").path
+            try Application.writeSeriesShard(Application.series(part), request: part, to: path)
+            parts.append(path)
+        }
+        do {
+            _ = try Application.merge(parts: parts, output: work.appendingPathComponent("split.jsonl").path)
+            Issue.record("a split series was merged")
+        } catch {
+            #expect(error.description.contains("folders of different shards"))
+        }
+    }
+}
