@@ -1,3 +1,4 @@
+import FoundationEssentials
 import ImagingXIndex
 #if canImport(Glibc)
 import Glibc
@@ -68,7 +69,7 @@ extension Application {
 
     /// Fingerprints the root's datasets that hold a changed path (or were never fingerprinted);
     /// returns (fingerprinted, kept).
-    static func indexDatasets(root: IndexRoot, changed: Set<String>, store: IndexStore, jobs: Int,
+    static func indexDatasets(root: IndexRoot, changed: Set<String>, store: IndexStore, jobs: Int, shard: Shard? = nil,
                               progress: (_ done: Int, _ total: Int) -> Void) throws(IndexError) -> (Int, Int) {
         let folders = datasetFolders(root: root.path)
         _ = try store.pruneDatasets(root: root.id, keeping: Set(folders))
@@ -85,25 +86,46 @@ extension Application {
         for folder in todo {
             let prefix = folder.isEmpty ? "" : folder + "/"
             let full = folder.isEmpty ? root.path : root.path + "/" + folder
-            let reuse = try known[folder].map { d throws(IndexError) in try store.caseSummaries(dataset: d.id) } ?? [:]
-            let (info, cases) = summarizeIncrementally(full, prefix: prefix, changed: changed, stored: reuse, jobs: jobs)
-            let fingerprint = Fingerprinter.reduce(cases, info: info)
-            let json = (try? Fingerprinter.encode(fingerprint)) ?? Array("{}\n".utf8)
-            let modality = fingerprint.by_modality.max { $0.value < $1.value || ($0.value == $1.value && $0.key > $1.key) }?.key
-            let name = info.name ?? (folder.isEmpty ? String(root.path.split(separator: "/").last ?? "") : String(folder.split(separator: "/").last!))
+            let info: CaseFinder.DatasetInfo, cases: [CaseSummary]
+            if let shard {
+                // A shard's part: the cases of the folders it owns, and the layout facts the
+                // merge needs to reduce all parts' cases (kept in `meta`).
+                (info, cases) = Fingerprinter.summarizeFolder(full, jobs: jobs, shard: shard, shardPrefix: folder)
+                if let json = try? JSONEncoder().encode(info) {
+                    try store.setMeta(IndexStore.datasetInfoKey(folder), String(decoding: json, as: UTF8.self))
+                }
+            } else {
+                let reuse = try known[folder].map { d throws(IndexError) in try store.caseSummaries(dataset: d.id) } ?? [:]
+                (info, cases) = summarizeIncrementally(full, prefix: prefix, changed: changed, stored: reuse, jobs: jobs)
+            }
             // The dataset's DICOM series volumes, as `imagingx series` gives them (headers only),
             // written in the dataset's own transaction.
-            let candidates = CaseFinder.dicomCandidates(full)
+            let candidates = CaseFinder.dicomCandidates(full).filter { c in
+                guard let shard else { return true }
+                let dir = (prefix + c).split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/")
+                return shard.owns(directory: Array(dir.utf8))
+            }
             let volumes = candidates.isEmpty ? []
                 : SeriesAssembler.scan(candidates.map { WalkEntry(fullPath: full + "/" + $0, path: prefix + $0) }, jobs: jobs, stats: false)
-            var write = DatasetWrite(folder: folder, name: name, layout: fingerprint.layout.rawValue, modality: modality,
-                                     cases: cases, casesFailed: fingerprint.cases_failed.count, fingerprint: json)
-            write.series = volumes
-            try store.saveDataset(write, root: root.id, at: Timestamp.now())
+            try store.saveDataset(datasetWrite(root: root, folder: folder, info: info, cases: cases, series: volumes),
+                                  root: root.id, at: Timestamp.now())
             fingerprinted += 1
             progress(fingerprinted, todo.count)
         }
         return (fingerprinted, kept)
+    }
+
+    /// A dataset's row: its fingerprint reduced from `cases`, its name, layout and main modality.
+    static func datasetWrite(root: IndexRoot, folder: String, info: CaseFinder.DatasetInfo, cases: [CaseSummary],
+                             series: [SeriesRecord]) -> DatasetWrite {
+        let fingerprint = Fingerprinter.reduce(cases, info: info)
+        let json = (try? Fingerprinter.encode(fingerprint)) ?? Array("{}\n".utf8)
+        let modality = fingerprint.by_modality.max { $0.value < $1.value || ($0.value == $1.value && $0.key > $1.key) }?.key
+        let name = info.name ?? (folder.isEmpty ? String(root.path.split(separator: "/").last ?? "") : String(folder.split(separator: "/").last!))
+        var write = DatasetWrite(folder: folder, name: name, layout: fingerprint.layout.rawValue, modality: modality,
+                                 cases: cases, casesFailed: fingerprint.cases_failed.count, fingerprint: json)
+        write.series = series
+        return write
     }
 
     /// `Fingerprinter.summarizeFolder`, reusing the stored summary of every file case none of

@@ -18,6 +18,14 @@ public struct IndexRequest: Sendable {
     public var includeHidden = false
     /// Fingerprint the datasets found under each root (only those whose files changed).
     public var datasets = true
+    /// Only shard K of N (one root): its directories' files and the cases of its folders; the
+    /// index is then a part for `merge`, with its manifest beside it.
+    public var shard: Shard?
+
+    /// The options that change what an index holds (a merge checks its parts agree on them).
+    var outputOptions: [String: String] {
+        ["stats": String(stats), "datasets": String(datasets), "include_hidden": String(includeHidden)]
+    }
 
     public init(paths: [String], database: String) {
         self.paths = paths
@@ -90,7 +98,14 @@ extension Application {
         let store = try IndexStore(path: request.database)
         let lock = try store.lockForWriting()
         defer { lock.release() }
-        return try index(request, store: store, cancel: cancel, progress: progress)
+        let result = try index(request, store: store, cancel: cancel, progress: progress)
+        if let shard = request.shard, let root = result.roots.first, root.available, !result.cancelled {
+            let files = try store.roots().first { $0.path == root.path }?.files ?? 0
+            let manifest = ShardManifest(command: "index", roots: [root.path], options: request.outputOptions, shard: shard.index,
+                                         shards: shard.count, records: files, bytes: 0)
+            do { try manifest.write(beside: request.database) } catch { throw .cannotOpen(path: ShardManifest.path(for: request.database), detail: error.description) }
+        }
+        return result
     }
 
     /// `index` on an open store whose writer lock the caller holds (the service's jobs).
@@ -147,6 +162,7 @@ extension Application {
         var passed: [(path: String, file: StoredFile)] = []
         var inFlight: [String: StoredFile] = [:]
         var walker = Walker(includeHidden: request.includeHidden)
+        walker.shard = request.shard
         // Only a root with stored files needs the walk's `stat` to compare: on a first pass every
         // file is read, and the reader's own `fstat` is what gets stored.
         walker.statFiles = storedCount > 0
@@ -252,7 +268,7 @@ extension Application {
         if request.datasets {
             state.phase = "datasets"
             progress(state)
-            let (made, kept) = try indexDatasets(root: root, changed: changed, store: store, jobs: jobs) { done, total in
+            let (made, kept) = try indexDatasets(root: root, changed: changed, store: store, jobs: jobs, shard: request.shard) { done, total in
                 state.datasetsDone = done
                 state.datasetsTotal = total
                 progress(state)

@@ -1,5 +1,6 @@
 import Dispatch
 import FoundationEssentials
+import ImagingXIndex
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -137,6 +138,7 @@ extension Application {
         case "scan": records = try mergeRecordStreams(checked, output: output)
         case "fingerprint": records = try mergeFingerprints(checked, output: output)
         case "series": records = try mergeSeries(checked, output: output)
+        case "index": records = try mergeIndexes(checked, output: output)
         default: throw .mismatch("\(command) parts cannot be merged")
         }
         return MergeResult(command: command, parts: checked.count, records: records,
@@ -162,6 +164,85 @@ extension Application {
         sink.write(json)
         sink.close()
         return result.cases.count
+    }
+
+    /// Index parts: a new index holding every part's files in path order, and each dataset
+    /// reduced from the cases and series volumes of all parts (as one `index` run stores them).
+    static func mergeIndexes(_ parts: [(part: String, manifest: ShardManifest)], output: String) throws(MergeError) -> Int {
+        guard parts[0].manifest.roots.count == 1 else { throw .badPart(parts[0].part, "an index part has one root") }
+        let rootPath = parts[0].manifest.roots[0]
+        var st = stat()
+        if stat(output, &st) == 0 { throw .cannotWrite(output, "it exists: a merge writes a new index") }
+        var byFolder: [String: [(part: String, data: DatasetPart)]] = [:]
+        var folders: [String] = []  // in the order the runs found them (each run finds them all)
+        var files = 0
+        for (part, m) in parts {
+            do {
+                let store = try IndexStore(path: part, create: false)
+                let roots = try store.roots()
+                guard roots.map(\.path) == [rootPath] else { throw MergeError.badPart(part, "it indexes \(roots.map(\.path)), its manifest says \(rootPath)") }
+                guard roots[0].files == m.records else { throw MergeError.badPart(part, "it holds \(roots[0].files) files, its run wrote \(m.records)") }
+                files += roots[0].files
+                for d in try store.datasetParts() {
+                    if byFolder[d.folder] == nil { folders.append(d.folder) }
+                    byFolder[d.folder, default: []].append((part, d))
+                }
+            } catch let error as MergeError {
+                throw error
+            } catch let error as IndexError {
+                throw .badPart(part, error.description)
+            } catch {
+                throw .badPart(part, "\(error)")
+            }
+        }
+        let out: IndexStore
+        do {
+            out = try IndexStore(path: output)
+            let lock = try out.lockForWriting()
+            defer { lock.release() }
+            let root = try out.root(path: rootPath)
+            do { try out.copyFiles(fromParts: parts.map(\.part), root: root.id) } catch {
+                throw MergeError.mismatch("the parts' files cannot be joined (\(error.description)); do two parts hold one path?")
+            }
+            let wantsDatasets = parts[0].manifest.options["datasets"] == "true"
+            for folder in folders where wantsDatasets {
+                let pieces = byFolder[folder]!
+                guard let info = pieces.first(where: { $0.data.info != nil })?.data.info else {
+                    throw MergeError.badPart(pieces[0].part, "dataset \(folder.isEmpty ? "(root)" : folder) has no layout facts: not a shard's part")
+                }
+                if let other = pieces.first(where: { $0.data.info != nil && $0.data.info != info }) {
+                    throw MergeError.mismatch("\(pieces[0].part) and \(other.part) found dataset \(folder) laid out differently (did it change between the runs?)")
+                }
+                var cases: [CaseSummary] = [], caseOwner: [String: String] = [:]
+                var series: [SeriesRecord] = [], seriesOwner: [String: String] = [:]
+                for (part, d) in pieces {
+                    for c in d.cases {
+                        if let other = caseOwner[c.id] { throw MergeError.mismatch("case \(c.id) of \(folder) is in \(other) and in \(part)") }
+                        caseOwner[c.id] = part
+                        cases.append(c)
+                    }
+                    for key in Set(d.series.map(\.series_key)) {
+                        if let other = seriesOwner[key] {
+                            throw MergeError.mismatch("series \(key) of \(folder) has files in \(other) and in \(part): its slices lie in folders "
+                                                      + "of different shards; index it unsharded")
+                        }
+                        seriesOwner[key] = part
+                    }
+                    series += d.series
+                }
+                series.sort { ($0.series_key, $0.group) < ($1.series_key, $1.group) }
+                let write = datasetWrite(root: root, folder: folder, info: info, cases: cases, series: series)
+                try out.saveDataset(write, root: root.id, at: Timestamp.now())
+            }
+            try out.finishRoot(root.id, at: Timestamp.now(), withStats: parts[0].manifest.options["stats"] == "true")
+        } catch let error as MergeError {
+            throw error
+        } catch let error as IndexError {
+            throw .cannotWrite(output, error.description)
+        } catch {
+            throw .cannotWrite(output, "\(error)")
+        }
+        return files
     }
 
     /// Series parts: their volumes in the order one `series` run writes them (by series key, then

@@ -93,11 +93,16 @@ public enum Fingerprinter {
     public static func summarizeFolder(_ folder: String, jobs: Int,
                                        labelSuffixes: [String] = CaseFinder.defaultLabelSuffixes,
                                        layout: DatasetLayout? = nil, datalist: String? = nil,
-                                       shard: Shard? = nil) -> (CaseFinder.DatasetInfo, [CaseSummary]) {
+                                       shard: Shard? = nil, shardPrefix: String = "") -> (CaseFinder.DatasetInfo, [CaseSummary]) {
         let (info, found) = CaseFinder.find(folder, labelSuffixes: labelSuffixes, layout: layout, datalist: datalist)
         // With a shard: only the cases whose folder it owns (a listed series folder's own path, else
         // the folder of the case's first image), and the DICOM files of the folders it owns.
-        func owned(_ directory: Substring) -> Bool { shard?.owns(directory: Array(directory.utf8)) ?? true }
+        // Folders are relative to the sharded root: `shardPrefix` is where this dataset lies in it.
+        func owned(_ directory: Substring) -> Bool {
+            guard let shard else { return true }
+            let path = shardPrefix.isEmpty ? String(directory) : directory.isEmpty ? shardPrefix : shardPrefix + "/" + directory
+            return shard.owns(directory: Array(path.utf8))
+        }
         func folderOf(_ path: String) -> Substring { path.lastIndex(of: "/").map { path[..<$0] } ?? "" }
         let files = found.filter { c in
             guard shard != nil else { return true }

@@ -248,8 +248,12 @@ enum FileRows {
         return Matrix4(rows: (0..<4).map { r in Array(v[(r * 4)..<(r * 4 + 4)]) })
     }
 
+    /// Keys sorted: the encoder's own key order varies from one encoder to the next, and the
+    /// column must be the same text whichever process wrote it (a merged index equals one run's).
     static func findingsText(_ f: [Finding]) -> String {
-        (try? String(decoding: JSONEncoder().encode(f), as: UTF8.self)) ?? "[]"
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return (try? String(decoding: encoder.encode(f), as: UTF8.self)) ?? "[]"
     }
 
     static func parseFindings(_ s: String) -> [Finding] {

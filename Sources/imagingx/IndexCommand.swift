@@ -37,9 +37,14 @@ struct IndexCommand: ParsableCommand {
     @Flag(help: "No summary or progress on standard error.")
     var quiet = false
 
+    @Option(help: ArgumentHelp("Only shard K of N of one folder: the --db file becomes a part for `imagingx merge`.", valueName: "K/N"))
+    var shard: String?
+
     func validate() throws {
         if let jobs, jobs < 1 { throw ValidationError("--jobs must be at least 1") }
         if paths.isEmpty { throw ValidationError("give at least one folder") }
+        try validateShard(shard, output: db)
+        if shard != nil, paths.count != 1 { throw ValidationError("--shard indexes one folder") }
     }
 
     func run() throws {
@@ -48,6 +53,7 @@ struct IndexCommand: ParsableCommand {
         request.jobs = jobs
         request.includeHidden = all
         request.datasets = !noDatasets
+        request.shard = shard.flatMap(Shard.init(spec:))
         let bar = ProgressBar(label: "index", enabled: !quiet && isatty(2) == 1)
         let result: IndexResult
         do {

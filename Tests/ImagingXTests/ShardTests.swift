@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import ImagingX
 import ImagingXFixtures
 import Testing
@@ -331,6 +332,75 @@ struct ShardDatasetTests {
             Issue.record("a split series was merged")
         } catch {
             #expect(error.description.contains("folders of different shards"))
+        }
+    }
+}
+
+@Suite("Shards of an index")
+struct ShardIndexTests {
+    /// What an index holds, as comparable text: every file row (all columns but the dataset
+    /// link's id), findings, datasets (no timestamps), cases and series volumes.
+    static func contents(_ path: String) throws -> [String] {
+        let store = try IndexStore(path: path, create: false)
+        return try store.pool.read { db in
+            var out: [String] = []
+            for row in try Row.fetchAll(db, sql: "SELECT * FROM files ORDER BY id") {
+                out.append(row.columnNames.filter { $0 != "dataset_id" }.map { "\($0)=\(row[$0] as DatabaseValue)" }.joined(separator: "|"))
+            }
+            out += try String.fetchAll(db, sql: "SELECT f.path || ' ' || ff.code || ' ' || ff.level FROM file_findings ff JOIN files f ON f.id = ff.file_id ORDER BY 1")
+            out += try String.fetchAll(db, sql: """
+                SELECT d.folder || '|' || d.name || '|' || d.layout || '|' || coalesce(d.modality, '') || '|' || d.files || '|' || d.bytes
+                    || '|' || d.cases || '|' || d.cases_failed || '|' || d.fingerprint FROM datasets d ORDER BY d.id
+                """)
+            out += try String.fetchAll(db, sql: "SELECT d.folder || '|' || f.path FROM files f JOIN datasets d ON d.id = f.dataset_id ORDER BY f.id")
+            out += try String.fetchAll(db, sql: "SELECT d.folder || '|' || c.case_id || '|' || c.summary FROM cases c JOIN datasets d ON d.id = c.dataset_id ORDER BY 1")
+            out += try String.fetchAll(db, sql: "SELECT d.folder || '|' || s.record FROM series s JOIN datasets d ON d.id = s.dataset_id ORDER BY 1")
+            out += try String.fetchAll(db, sql: "SELECT path || '|' || files || '|' || with_stats FROM roots")
+            return out
+        }
+    }
+
+    @Test("index: N = 1…4 part indexes merge into what one index run stores (files, findings, datasets, cases, series)")
+    func merge() throws {
+        let work = try temporaryDirectory("shard-index")
+        defer { try? FileManager.default.removeItem(at: work) }
+        let root = work.appendingPathComponent("data")
+        // Two datasets (a collection) and loose sample files with findings and errors.
+        try ShardDatasetTests.dataset(at: root.appendingPathComponent("sites"), sites: 5, seriesCount: 4)
+        _ = try SampleData.write(to: root.appendingPathComponent("samples").path)
+        let single = work.appendingPathComponent("single.sqlite").path
+        var request = IndexRequest(paths: [root.path], database: single)
+        request.jobs = 2
+        _ = try Application.index(request)
+        let expected = try Self.contents(single)
+        #expect(expected.count > 150)
+        for n in 1...4 {
+            var parts: [String] = []
+            for k in 0..<n {
+                var part = request
+                part.database = work.appendingPathComponent("part-\(n)-\(k).sqlite").path
+                part.shard = Shard(index: k, count: n)
+                _ = try Application.index(part)
+                parts.append(part.database)
+            }
+            let merged = work.appendingPathComponent("merged-\(n).sqlite").path
+            let r = try Application.merge(parts: parts, output: merged)
+            #expect(r.parts == n)
+            let got = try Self.contents(merged)
+            #expect(got == expected, "N = \(n): \(zip(got, expected).first { $0 != $1 }.map { "\($0.0)\n≠ \($0.1)" } ?? "counts \(got.count) vs \(expected.count)")")
+            var export = ExportRequest(database: merged)
+            export.fileStat = true
+            var single = ExportRequest(database: request.database)
+            single.fileStat = true
+            let a = work.appendingPathComponent("a.jsonl").path, b = work.appendingPathComponent("b.jsonl").path
+            export.destination = .file(a)
+            single.destination = .file(b)
+            _ = try Application.export(export)
+            _ = try Application.export(single)
+            let exported: [UInt8] = try ShardTests.bytes(a), expectedExport: [UInt8] = try ShardTests.bytes(b)
+            #expect(exported == expectedExport)
+            // Merging again onto the merged index is refused: a merge writes a new file.
+            #expect(throws: MergeError.self) { try Application.merge(parts: parts, output: merged) }
         }
     }
 }
