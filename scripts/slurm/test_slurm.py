@@ -5,10 +5,12 @@ A single-node Slurm cluster (scripts/slurm/cluster: munge, slurmctld, slurmd on 
 started in WORK and always stopped at the end. A tree of FILES files (hard links to SampleData's
 files in 20 dataset folders, made by scripts/service/crash_test.py's make_tree) is submitted with
 deploy/slurm/submit.sh as an array of SHARDS tasks plus a merge job (--dependency=afterok), once
-for JSON Lines and once with --format csv. Checks, one `ok`/`FAIL` line each:
+for JSON Lines and once with --format csv --stats (and, when the binary has `index --shard`, once
+with IMAGINGX_COMMAND=index). Checks, one `ok`/`FAIL` line each:
   - every array task and the merge job end COMPLETED with exit code 0, within the time limit;
   - every shard wrote its part and its manifest, and the records are spread over more than one part;
-  - the merged file equals `imagingx scan TREE --output single.EXT` (same options) byte for byte;
+  - the merged file equals `imagingx scan TREE --output single.EXT` (same options) byte for byte
+    (for index: the merged index's export equals a single index's export);
   - a failing array (a binary that exits 1) never starts the merge: the merge job is cancelled
     and no merged file appears.
 The time from submit to the merged file is printed for each run.
@@ -61,8 +63,8 @@ def wait_for(job_ids, env, deadline):
         time.sleep(0.5)
 
 
-def submit(binary, root, outdir, shards, options, env):
-    env = dict(env, IMAGINGX=binary, IMAGINGX_COMMAND="scan",
+def submit(binary, root, outdir, shards, options, env, command="scan"):
+    env = dict(env, IMAGINGX=binary, IMAGINGX_COMMAND=command,
                # Two one-CPU tasks at a time on this machine's two cores.
                IMAGINGX_SBATCH_OPTS="--cpus-per-task=1 --mem-per-cpu=256M --time=00:15:00")
     r = subprocess.run([SUBMIT, root, outdir, str(shards), *options], capture_output=True, text=True, env=env, timeout=60)
@@ -72,14 +74,33 @@ def submit(binary, root, outdir, shards, options, env):
     return ids["array_job_id"], ids["merge_job_id"]
 
 
-def run_sharded(binary, tree, work, shards, options, env, timeout, label):
-    ending = "csv" if "csv" in options else "jsonl"
+def timeline(tasks, merge):
+    """Where the time went, from Slurm's own times (whole seconds)."""
+    def seconds(job, field):
+        try:
+            return time.mktime(time.strptime(job.get(field, ""), "%Y-%m-%dT%H:%M:%S"))
+        except ValueError:
+            return None
+    submit = [seconds(t, "SubmitTime") for t in tasks]
+    start = [seconds(t, "StartTime") for t in tasks]
+    end = [seconds(t, "EndTime") for t in tasks]
+    merge_start, merge_end = seconds(merge, "StartTime"), seconds(merge, "EndTime")
+    if None in submit + start + end or merge_start is None or merge_end is None:
+        return ""
+    return (f"; Slurm's clock: the first task started {min(start) - min(submit):.0f} s after submit, "
+            f"the tasks ran {max(end) - min(start):.0f} s in all (each "
+            f"{', '.join(f'{e - s:.0f}' for s, e in zip(start, end))} s), the merge started "
+            f"{merge_start - max(end):.0f} s after the last task and ran {merge_end - merge_start:.0f} s")
+
+
+def run_sharded(binary, tree, work, shards, options, env, timeout, label, command="scan"):
+    ending = "sqlite" if command == "index" else "csv" if "csv" in options else "jsonl"
     outdir = os.path.join(work, f"out-{ending}")
     started = time.time()
-    array_id, merge_id = submit(binary, tree, outdir, shards, options, env)
+    array_id, merge_id = submit(binary, tree, outdir, shards, options, env, command)
     states, finished = wait_for([array_id, merge_id], env, started + timeout)
     elapsed = time.time() - started
-    merged = os.path.join(outdir, f"records.{ending}")
+    merged = os.path.join(outdir, "index.sqlite" if command == "index" else f"records.{ending}")
     tasks = states[array_id]
     check(finished, f"{label}: the array {array_id} and the merge {merge_id} ended within {timeout} s")
     task_states = sorted(f"{t.get('ArrayTaskId', '?')}:{t.get('JobState')}:{t.get('ExitCode')}" for t in tasks)
@@ -88,6 +109,8 @@ def run_sharded(binary, tree, work, shards, options, env, timeout, label):
     merge = states[merge_id][0] if states[merge_id] else {}
     check(merge.get("JobState") == "COMPLETED" and merge.get("ExitCode") == "0:0",
           f"{label}: the merge job completed ({merge.get('JobState')}, exit {merge.get('ExitCode')})")
+    if command == "index":
+        return compare_index(binary, tree, work, outdir, shards, merged, options, label, elapsed, tasks, merge)
     counts = []
     for k in range(shards):
         part = os.path.join(outdir, f"part-{k}.{ending}")
@@ -114,7 +137,24 @@ def run_sharded(binary, tree, work, shards, options, env, timeout, label):
             text = open(os.path.join(logs, name), errors="replace").read().strip()
             if text:
                 print(f"     {name}: {text[-400:]}")
-    print(f"     {label}: submit to merged file {elapsed:.1f} s ({shards} tasks + merge)", flush=True)
+    print(f"     {label}: submit to merged file {elapsed:.1f} s ({shards} tasks + merge){timeline(tasks, merge)}", flush=True)
+    return elapsed
+
+
+def compare_index(binary, tree, work, outdir, shards, merged, options, label, elapsed, tasks, merge):
+    """The merged index must export what an index of the whole tree exports."""
+    check(all(os.path.exists(os.path.join(outdir, f"part-{k}.sqlite")) for k in range(shards)),
+          f"{label}: every shard wrote its index part")
+    single = os.path.join(work, "single.sqlite")
+    r = subprocess.run([binary, "index", tree, "--db", single, "--quiet", *options], capture_output=True, text=True)
+    check(r.returncode == 0, f"{label}: the single index ran (exit {r.returncode}) {r.stderr[:200]}")
+    exports = []
+    for db in [merged, single]:
+        e = subprocess.run([binary, "export", "--db", db, "--file-stat"], capture_output=True)
+        exports.append(e.stdout if e.returncode == 0 and os.path.exists(db) else None)
+    check(exports[0] is not None and exports[0] == exports[1],
+          f"{label}: the merged index exports what a single index exports ({len(exports[1] or b'')} bytes)")
+    print(f"     {label}: submit to merged index {elapsed:.1f} s ({shards} tasks + merge){timeline(tasks, merge)}", flush=True)
     return elapsed
 
 
@@ -169,7 +209,12 @@ def main():
                                         f"{(r.stdout + r.stderr).strip()[-300:] if r.returncode else ''}"):
             sys.exit(1)
         run_sharded(binary, tree, work, a.shards, [], env, a.timeout, "jsonl")
-        run_sharded(binary, tree, work, a.shards, ["--format", "csv"], env, a.timeout, "csv")
+        run_sharded(binary, tree, work, a.shards, ["--format", "csv", "--stats"], env, a.timeout, "csv --stats")
+        index_help = subprocess.run([binary, "index", "--help"], capture_output=True, text=True).stdout
+        if "--shard" in index_help:
+            run_sharded(binary, tree, work, a.shards, [], env, a.timeout, "index", command="index")
+        else:
+            print("     this imagingx has no `index --shard`: the index array (IMAGINGX_COMMAND=index) is not run", flush=True)
         run_failing(tree, work, a.shards, env, a.timeout)
     finally:
         s = subprocess.run([CLUSTER, "stop", cluster_dir], capture_output=True, text=True, timeout=180)
