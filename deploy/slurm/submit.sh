@@ -12,6 +12,7 @@
 #   IMAGINGX_COMMAND     scan (default) or index
 #   IMAGINGX_SBATCH_OPTS more sbatch options for both jobs, e.g. "--partition=short --account=lab
 #                        --cpus-per-task=8"; they override the scripts' #SBATCH lines
+#   IMAGINGX_ARRAY_LIMIT at most this many tasks at once (--array=0-(N-1)%LIMIT)
 set -euo pipefail
 
 if [ $# -lt 3 ]; then
@@ -36,9 +37,14 @@ if [[ "$binary" != /* ]]; then
 fi
 export IMAGINGX=$binary IMAGINGX_COMMAND=$command
 read -r -a sbatch_opts <<<"${IMAGINGX_SBATCH_OPTS:-}"
+array="0-$((shards - 1))"
+if [ -n "${IMAGINGX_ARRAY_LIMIT:-}" ]; then
+  case "$IMAGINGX_ARRAY_LIMIT" in *[!0-9]*|0) echo "submit: IMAGINGX_ARRAY_LIMIT must be a positive integer" >&2; exit 2 ;; esac
+  array="$array%$IMAGINGX_ARRAY_LIMIT"
+fi
 
 # --parsable prints "jobid" or "jobid;cluster".
-array_id=$(sbatch --parsable --array="0-$((shards - 1))" "${sbatch_opts[@]}" \
+array_id=$(sbatch --parsable --array="$array" "${sbatch_opts[@]}" \
   --output="$outdir/logs/imagingx-shard-%A_%a.out" --error="$outdir/logs/imagingx-shard-%A_%a.err" \
   "$here/imagingx-array.sbatch" "$root" "$outdir" "$shards" "$@")
 array_id=${array_id%%;*}

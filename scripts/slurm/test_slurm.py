@@ -11,6 +11,7 @@ with IMAGINGX_COMMAND=index). Checks, one `ok`/`FAIL` line each:
   - every shard wrote its part and its manifest, and the records are spread over more than one part;
   - the merged file equals `imagingx scan TREE --output single.EXT` (same options) byte for byte
     (for index: the merged index's export equals a single index's export);
+  - a lost part re-made by an array of that one task (--array=K) merges again to the same bytes;
   - a failing array (a binary that exits 1) never starts the merge: the merge job is cancelled
     and no merged file appears.
 The time from submit to the merged file is printed for each run.
@@ -158,6 +159,32 @@ def compare_index(binary, tree, work, outdir, shards, merged, options, label, el
     return elapsed
 
 
+def run_rerun_one_shard(binary, tree, work, shards, env, timeout):
+    """The README's recovery: a lost part is re-made by an array of that one task, then merged again."""
+    outdir = os.path.join(work, "out-jsonl")
+    lost = shards // 2
+    for name in [f"part-{lost}.jsonl", f"part-{lost}.jsonl.shard.json", "records.jsonl"]:
+        os.remove(os.path.join(outdir, name))
+    here = os.path.join(REPO, "deploy", "slurm")
+    jobenv = dict(env, IMAGINGX=binary, IMAGINGX_COMMAND="scan")
+    common = ["--parsable", "--cpus-per-task=1", "--mem-per-cpu=256M", "--time=00:15:00",
+              f"--output={outdir}/logs/rerun-%j.out", f"--error={outdir}/logs/rerun-%j.err"]
+    started = time.time()
+    one = subprocess.run(["sbatch", f"--array={lost}", *common, os.path.join(here, "imagingx-array.sbatch"),
+                          tree, outdir, str(shards)], capture_output=True, text=True, env=jobenv, timeout=60)
+    one_id = one.stdout.strip().split(";")[0]
+    merge = subprocess.run(["sbatch", f"--dependency=afterok:{one_id}", *common, os.path.join(here, "imagingx-merge.sbatch"),
+                            outdir, str(shards)], capture_output=True, text=True, env=jobenv, timeout=60)
+    merge_id = merge.stdout.strip().split(";")[0]
+    if not check(one.returncode == 0 and merge.returncode == 0, f"re-run of shard {lost}: submitted {one.stderr}{merge.stderr}"):
+        return
+    states, finished = wait_for([one_id, merge_id], env, started + timeout)
+    merged, single = os.path.join(outdir, "records.jsonl"), os.path.join(work, "single.jsonl")
+    same = finished and os.path.exists(merged) and open(merged, "rb").read() == open(single, "rb").read()
+    check(same, f"re-run of shard {lost} alone (--array={lost}) and a new merge give the single scan's bytes "
+                f"({time.time() - started:.1f} s)")
+
+
 def run_failing(tree, work, shards, env, timeout):
     """An array whose tasks fail must never start the merge."""
     outdir = os.path.join(work, "out-failing")
@@ -209,6 +236,7 @@ def main():
                                         f"{(r.stdout + r.stderr).strip()[-300:] if r.returncode else ''}"):
             sys.exit(1)
         run_sharded(binary, tree, work, a.shards, [], env, a.timeout, "jsonl")
+        run_rerun_one_shard(binary, tree, work, a.shards, env, a.timeout)
         run_sharded(binary, tree, work, a.shards, ["--format", "csv", "--stats"], env, a.timeout, "csv --stats")
         index_help = subprocess.run([binary, "index", "--help"], capture_output=True, text=True).stdout
         if "--shard" in index_help:
