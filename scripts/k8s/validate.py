@@ -1,14 +1,15 @@
 #!/usr/bin/env python3
-"""An offline structural check of deploy/k8s's Jobs (part of scripts/test).
+"""An offline check of deploy/k8s's Jobs (part of scripts/test): the Kubernetes JSON schema,
+then the rules and the shard plumbing the schema cannot express.
 
-This is NOT the API server's validation: no Kubernetes OpenAPI schema package is available here
-(nothing on this machine or in the project's pinned Python packages carries the schema, and the
-test must not download one), so the fields of the subset of batch/v1 Job and core/v1 PodSpec
-that our manifests use are written down below from the Kubernetes API reference
-(https://kubernetes.io/docs/reference/kubernetes-api/: Job, Pod, Container, Volume,
-PersistentVolumeClaimVolumeSource, ResourceRequirements, SecurityContext, PodSecurityContext,
-ObjectMeta). A field outside that subset is reported, as `kubectl --validate=strict` reports an
-unknown field. Checked:
+1. Schema. kubernetes-validate (PyPI, pinned in scripts/k8s/requirements.txt) ships the JSON
+   schemas generated from Kubernetes' OpenAPI definitions; each manifest is validated strictly
+   (unknown fields rejected) against the oldest and the newest version it bundles (1.25, 1.37).
+2. Our own checks, for what a JSON schema does not say and for a useful message: the fields of
+   the subset of batch/v1 Job and core/v1 PodSpec these manifests use, written down below from
+   the Kubernetes API reference (https://kubernetes.io/docs/reference/kubernetes-api/: Job, Pod,
+   Container, Volume, PersistentVolumeClaimVolumeSource, ResourceRequirements, SecurityContext,
+   PodSecurityContext, ObjectMeta). A field outside that subset is reported.
   - each file parses as YAML; apiVersion batch/v1, kind Job;
   - required fields are present and every field has its type (int32/int64 ranges, booleans,
     strings, string lists, string maps, resource quantities), enums (completionMode,
@@ -16,13 +17,15 @@ unknown field. Checked:
   - names are DNS-1123 (Job: subdomain, and at most 63 characters when Indexed because pods are
     named after it; containers and volumes: labels), unique; every volumeMount names a volume,
     mount paths are absolute; each requested quantity is at most its limit;
-  - Job rules from the reference: restartPolicy Never or OnFailure; an Indexed Job has
-    completions, and parallelism <= completions and <= 10^5;
+  - Job rules the API server enforces in code, not in the schema: restartPolicy Never or
+    OnFailure; an Indexed Job has completions, and parallelism <= 10^5 (and, ours, <= completions);
   - ours: the Indexed Job's command runs `imagingx scan` through a shell with
     `--shard ${JOB_COMPLETION_INDEX}/N` (or $JOB_COMPLETION_INDEX, or Kubernetes' own
     $(JOB_COMPLETION_INDEX)), N equal to completions, an --output part-${JOB_COMPLETION_INDEX}
     under a writable mount, the data mount read-only; the merge Job merges parts 0..N-1 of the
     same N into records under the same output claim.
+This is still not the API server's validation: no server runs here, so admission (quotas, pod
+security, webhooks), defaulting and the server's other cross-field rules are not applied.
 `--self-test` also breaks copies of the manifests in known ways and requires each to be reported.
 Prints one ok/FAIL line per check; exits 1 on any failure.
 """
@@ -300,6 +303,27 @@ def validate(docs):
     return results
 
 
+SCHEMA_VERSIONS = ["1.25", "1.37"]
+
+
+def schema_problems(docs, versions):
+    """Strict validation against kubernetes-validate's bundled schemas: [(name, version, message)]."""
+    import kubernetes_validate
+    problems = []
+    for name, doc in docs.items():
+        for version in versions:
+            try:
+                kubernetes_validate.validate(doc, version, strict=True)
+            except kubernetes_validate.ValidationError as e:
+                where = ".".join(str(p) for p in e.path)
+                problems.append((name, version, f"{where}: {e.message}"))
+            except (kubernetes_validate.SchemaNotFoundError, kubernetes_validate.VersionNotSupportedError) as e:
+                problems.append((name, version, e.message))
+            except (TypeError, KeyError) as e:
+                problems.append((name, version, f"not a Kubernetes object: {e}"))
+    return problems
+
+
 def load(folder):
     docs = {}
     for path in sorted(glob.glob(os.path.join(folder, "*.yaml"))):
@@ -351,9 +375,39 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("folder", nargs="?", default=os.path.join(os.path.dirname(__file__), "..", "..", "deploy", "k8s"))
     ap.add_argument("--self-test", action="store_true", help="also require known breakages to be reported")
+    ap.add_argument("--no-schema", action="store_true", help="skip the JSON schema (without kubernetes-validate)")
     a = ap.parse_args()
     docs = load(a.folder)
     failed = False
+    if not a.no_schema:
+        try:
+            import kubernetes_validate  # noqa: F401
+        except ImportError:
+            print("FAIL kubernetes-validate is importable (pip install -r scripts/k8s/requirements.txt)")
+            sys.exit(1)
+        problems = schema_problems(docs, SCHEMA_VERSIONS)
+        print(("ok   " if not problems else "FAIL ") +
+              f"{', '.join(docs)}: strict JSON schema of Kubernetes {' and '.join(SCHEMA_VERSIONS)} (kubernetes-validate)")
+        for name, version, message in problems:
+            print(f"     {name} ({version}): {message}")
+        failed |= bool(problems)
+        if a.self_test:
+            # The schema check itself must be able to fail: three copies, one fault each.
+            faults = {
+                "completions as a string": lambda d: d["spec"].update(completions="4"),
+                "a port number as a string": lambda d: d["spec"]["template"]["spec"]["containers"][0].update(
+                    ports=[{"containerPort": "8080"}]),
+                "a misspelt field": lambda d: d["spec"]["template"]["spec"]["containers"][0].update(resourcez={}),
+            }
+            missed = []
+            for what, fault in faults.items():
+                scan = copy.deepcopy(docs["imagingx-indexed-job.yaml"])
+                fault(scan)
+                if not schema_problems({"imagingx-indexed-job.yaml": scan}, SCHEMA_VERSIONS[-1:]):
+                    missed.append(what)
+            print(("ok   " if not missed else "FAIL ") +
+                  f"the schema rejects {len(faults) - len(missed)} of {len(faults)} broken copies ({', '.join(faults)})")
+            failed |= bool(missed)
     for what, problems in validate(docs):
         print(("ok   " if not problems else "FAIL ") + what)
         for p in problems:
@@ -365,7 +419,7 @@ def main():
         for u in unnoticed:
             print("     not reported: " + u)
         failed |= bool(unnoticed)
-    print("a structural check of our Job/PodSpec subset, not the API server's validation")
+    print("an offline check (JSON schema and our rules), not the API server's validation")
     sys.exit(1 if failed else 0)
 
 
