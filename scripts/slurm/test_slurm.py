@@ -10,7 +10,7 @@ with IMAGINGX_COMMAND=index). Checks, one `ok`/`FAIL` line each:
   - every array task and the merge job end COMPLETED with exit code 0, within the time limit;
   - every shard wrote its part and its manifest, and the records are spread over more than one part;
   - the merged file equals `imagingx scan TREE --output single.EXT` (same options) byte for byte
-    (for index: the merged index's export equals a single index's export);
+    (for index: the merged index's export and dataset fingerprints equal a single index's);
   - a lost part re-made by an array of that one task (--array=K) merges again to the same bytes;
   - a failing array (a binary that exits 1) never starts the merge: the merge job is cancelled
     and no merged file appears.
@@ -21,7 +21,7 @@ import argparse, os, shutil, subprocess, sys, tempfile, time
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(REPO, "scripts", "service"))
-from crash_test import make_tree  # noqa: E402
+from crash_test import fingerprints, make_tree  # noqa: E402
 
 CLUSTER = os.path.join(HERE, "cluster")
 SUBMIT = os.path.join(REPO, "deploy", "slurm", "submit.sh")
@@ -155,6 +155,13 @@ def compare_index(binary, tree, work, outdir, shards, merged, options, label, el
         exports.append(e.stdout if e.returncode == 0 and os.path.exists(db) else None)
     check(exports[0] is not None and exports[0] == exports[1],
           f"{label}: the merged index exports what a single index exports ({len(exports[1] or b'')} bytes)")
+    try:
+        expected = fingerprints(single)
+        same_fp = os.path.exists(merged) and len(expected) > 0 and fingerprints(merged) == expected
+    except Exception as e:  # a merged file that is not an index with datasets
+        expected, same_fp = [], False
+        print(f"     {label}: {e}")
+    check(same_fp, f"{label}: the merged index's dataset fingerprints equal a single index's ({len(expected)} datasets)")
     print(f"     {label}: submit to merged index {elapsed:.1f} s ({shards} tasks + merge){timeline(tasks, merge)}", flush=True)
     return elapsed
 
