@@ -388,7 +388,8 @@ final class BatchWriter: @unchecked Sendable {
     private let ready = DispatchSemaphore(value: 0)
     private let done = DispatchSemaphore(value: 0)
     /// Submitted batches in order; nil asks the thread to end.
-    private let pending = Mutex<[Work?]>([])
+    private final class Pending: Sendable { let items = Mutex<[Work?]>([]) }
+    private let pending = Pending()
     private let failed = Mutex<IndexError?>(nil)
     private var threaded = false
 
@@ -398,12 +399,15 @@ final class BatchWriter: @unchecked Sendable {
         self.statsRead = statsRead
         self.notePaths = notePaths
         let niceness = getpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0)
-        threaded = startThread { [self] in
+        // The thread holds the writer (and so the store) only while it writes a batch: once
+        // `finish` returns, nothing of this job keeps the index file open.
+        let (room, ready, done, pending) = (room, ready, done, pending)
+        threaded = startThread { [weak self] in
             if niceness > 0 { _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, niceness) }
             while true {
                 ready.wait()
-                guard let work = pending.withLock({ $0.removeFirst() }) else { break }
-                write(work)
+                guard let work = pending.items.withLock({ $0.removeFirst() }) else { break }
+                self?.write(work)
                 room.signal()
             }
             done.signal()
@@ -418,7 +422,7 @@ final class BatchWriter: @unchecked Sendable {
         // No thread to be had: write here, before the next batch is read.
         guard threaded else { return write(work) }
         room.wait()
-        pending.withLock { $0.append(work) }
+        pending.items.withLock { $0.append(work) }
         ready.signal()
     }
 
@@ -436,7 +440,7 @@ final class BatchWriter: @unchecked Sendable {
     /// Waits until every submitted batch is written (or failed); the thread then ends.
     func finish() {
         guard threaded else { return }
-        pending.withLock { $0.append(nil) }
+        pending.items.withLock { $0.append(nil) }
         ready.signal()
         done.wait()
     }
