@@ -340,7 +340,10 @@ extension Application {
         }
         var counts = Array(repeating: 0, count: readers.count)
         func advance(_ i: Int) throws(MergeError) {
-            guard let next = readers[i].next() else { return }
+            guard let next = readers[i].next() else {
+                if readers[i].overlong { throw .badPart(parts[i].part, "a record runs past \(RecordStream.maxRecord >> 20) MiB without a newline") }
+                return
+            }
             guard let key = next.path else { throw .badPart(parts[i].part, "a record without a path at byte \(next.offset)") }
             counts[i] += 1
             push((key, next.bytes, i))
@@ -403,11 +406,20 @@ final class RecordStream {
         return true
     }
 
+    /// The longest record read (a part with no newline for this long is not a part).
+    static let maxRecord = 64 << 20
+    /// Set when a record ran past `maxRecord`.
+    private(set) var overlong = false
+
     /// The next record (its bytes with the newline), its decoded path and its offset in the file.
     func next() -> (bytes: [UInt8], path: [UInt8]?, offset: Int)? {
         var i = start
         var quoted = false
         while true {
+            if i - start > Self.maxRecord {
+                overlong = true
+                return nil
+            }
             if i >= buffer.count {
                 let scanned = i - start
                 if !fill() {

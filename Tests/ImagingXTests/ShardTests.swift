@@ -196,6 +196,16 @@ struct ShardTests {
         try text.replacingOccurrences(of: "\"0.7.0\"", with: "\"0.6.9\"").write(toFile: manifest, atomically: true, encoding: .utf8)
         refused([p0, p1], "imagingx version")
         try text.write(toFile: manifest, atomically: true, encoding: .utf8)
+        // Garbage with a manifest that matches its size: no path to order by, refused.
+        var junk = SeededRandom(state: 7)
+        let garbage = (0..<5000).map { _ in UInt8.random(in: 0...255, using: &junk) }.map { $0 == 0x0A ? 0x20 : $0 }
+        try Data(garbage).write(to: URL(fileURLWithPath: p1))
+        var m = try ShardManifest.read(beside: p1)
+        m.bytes = garbage.count
+        try m.write(beside: p1)
+        refused([p0, p1], "without a path")
+        try Data(saved).write(to: URL(fileURLWithPath: p1))
+        try text.write(toFile: manifest, atomically: true, encoding: .utf8)
         // The output is never one of the parts, nor a file holding image data.
         do {
             _ = try Application.merge(parts: [p0, p1], output: p0)
