@@ -247,16 +247,24 @@ extension Application {
             return
         }
         if scan.cancelled { return }
+        if storedCount > 0 { passed += cursor.rest() }
+        if let error = cursor.failure { throw error }
+        // A shard's pass answers for its own folders' files: another shard's rows in the same
+        // index were not walked, and are not gone.
+        if let shard = request.shard {
+            passed.removeAll { row in
+                let folder = row.path.lastIndex(of: "/").map { row.path[..<$0] } ?? ""
+                return !shard.owns(directory: Array(folder.utf8))
+            }
+        }
         // The folder is empty now but held files: an unmounted disk's mount point, not a wiped dataset.
-        if outcome.seen == 0, storedCount > 0 {
+        if outcome.seen == 0, !passed.isEmpty {
             outcome.available = false
-            outcome.reason = "the folder is empty but the index holds \(storedCount) files under it (an unmounted disk?); "
+            outcome.reason = "the folder is empty but the index holds \(passed.count) files under it (an unmounted disk?); "
                 + "its rows are kept"
             try store.markUnavailable(root: root.id, reason: outcome.reason!)
             return
         }
-        if storedCount > 0 { passed += cursor.rest() }
-        if let error = cursor.failure { throw error }
         // Files not walked are gone, except under a folder that could not be listed this time.
         let removed = passed.filter { row in !unreadableDirectories.contains { row.path.hasPrefix($0) } }
         try store.deleteFiles(removed.map(\.file.id))

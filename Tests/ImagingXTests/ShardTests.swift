@@ -412,5 +412,30 @@ struct ShardIndexTests {
             // Merging again onto the merged index is refused: a merge writes a new file.
             #expect(throws: MergeError.self) { try Application.merge(parts: parts, output: merged) }
         }
+        // The shards run one after another into one index file: each pass answers for its own
+        // folders only, so together they hold what one run holds (no shard removes another's rows).
+        let shared = work.appendingPathComponent("shared.sqlite").path
+        for round in 0..<2 {
+            for k in 0..<3 {
+                var part = request
+                part.database = shared
+                part.datasets = false
+                part.shard = Shard(index: k, count: 3)
+                let result = try Application.index(part)
+                #expect(result.roots[0].removed == 0, "round \(round), shard \(k)")
+            }
+        }
+        var all = ExportRequest(database: shared)
+        all.fileStat = true
+        let sharedOut = work.appendingPathComponent("shared.jsonl").path
+        all.destination = .file(sharedOut)
+        _ = try Application.export(all)
+        var whole = ExportRequest(database: single)
+        whole.fileStat = true
+        let wholeOut = work.appendingPathComponent("whole.jsonl").path
+        whole.destination = .file(wholeOut)
+        _ = try Application.export(whole)
+        let sharedBytes: [UInt8] = try ShardTests.bytes(sharedOut), wholeBytes: [UInt8] = try ShardTests.bytes(wholeOut)
+        #expect(sharedBytes == wholeBytes)
     }
 }
