@@ -95,8 +95,10 @@ public enum Fingerprinter {
                                        layout: DatasetLayout? = nil, datalist: String? = nil,
                                        shard: Shard? = nil, shardPrefix: String = "") -> (CaseFinder.DatasetInfo, [CaseSummary]) {
         let (info, found) = CaseFinder.find(folder, labelSuffixes: labelSuffixes, layout: layout, datalist: datalist)
-        // With a shard: only the cases whose folder it owns (a listed series folder's own path, else
-        // the folder of the case's first image), and the DICOM files of the folders it owns.
+        // With a shard: only its cases (keyed by the first image's path, or a listed series
+        // folder's path, so the cases of one nnU-Net `imagesTr` still spread over the shards and
+        // a case's image and label stay together), and the DICOM files of the folders it owns
+        // (a series stays in its folder's shard).
         // Folders are relative to the sharded root: `shardPrefix` is where this dataset lies in it.
         func owned(_ directory: Substring) -> Bool {
             guard let shard else { return true }
@@ -107,7 +109,7 @@ public enum Fingerprinter {
         let files = found.filter { c in
             guard shard != nil else { return true }
             let first = c.images.first ?? ""  // a case with no image (a failure): the dataset folder's shard
-            return owned(c.series == true && c.failure == nil ? Substring(first) : folderOf(first))
+            return owned(Substring(first))
         }
         var cases = summarize(files.filter { $0.series != true || $0.failure != nil }, root: folder, jobs: jobs)
         for c in files where c.series == true && c.failure == nil {
