@@ -105,7 +105,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]),
         .executableTarget(name: "make-sample-data", dependencies: ["ImagingXFixtures"]),
-        .testTarget(name: "ImagingXTests", dependencies: ["ImagingX", "ImagingXFixtures", .product(name: "GRDB", package: "GRDB.swift")]),
+        .testTarget(name: "ImagingXTests", dependencies: ["ImagingX", "ImagingXFixtures", "ImagingXRemote", .product(name: "GRDB", package: "GRDB.swift")]),
     ],
     swiftLanguageModes: [.v6]
 )

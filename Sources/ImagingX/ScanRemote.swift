@@ -84,12 +84,13 @@ extension Application {
         options.includeHidden = request.includeHidden
         options.requestTimeout = request.requestTimeout
         let started = DispatchTime.now().uptimeNanoseconds
+        let chosen = options
         let outcome = blocking { () async -> Result<RemoteScanResult, RemoteScanFailure> in
-            let client = S3Client(config: config, connections: options.ioDepth, requestTimeout: options.requestTimeout,
-                                  maxAttempts: options.maxAttempts)
-            let scanner = RemoteScanner(client: client, location: location, options: options)
+            let client = S3Client(config: config, connections: chosen.ioDepth, requestTimeout: chosen.requestTimeout,
+                                  maxAttempts: chosen.maxAttempts)
+            let scanner = RemoteScanner(client: client, location: location, options: chosen)
             let objects: [S3Object]
-            do {
+            do throws(S3Error) {
                 objects = try await scanner.objects()
             } catch {
                 await client.shutdown()
@@ -99,12 +100,7 @@ extension Application {
             let buffer = ByteBuffer()
             var done = 0
             await scanner.scan(objects) { record in
-                summary.files += 1
-                summary.sizeBytes += record.sizeBytes
-                summary.byFormat[record.format, default: 0] += 1
-                if record.status == .error { summary.errors += 1 }
-                if record.status == .unsupported { summary.unsupported += 1 }
-                if !record.findings.isEmpty { summary.withFindings += 1 }
+                summary.add(record)
                 encoding.encode(record, into: buffer)
                 done += 1
                 if buffer.count >= 1 << 20 || done == objects.count {

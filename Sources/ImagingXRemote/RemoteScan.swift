@@ -105,7 +105,7 @@ public final class RemoteScanner: Sendable {
                     return record
                 case .needBytes(let missing):
                     rounds += 1
-                    let range = nextRange(missing, ranges: ranges, size: object.size)
+                    let range = Self.nextRange(missing, ranges: ranges, size: object.size, firstRead: options.firstRead)
                     let want = range.resolved(size: object.size)
                     guard rounds <= options.maxRounds, fetched + want.count <= options.maxHeaderBytes, !want.isEmpty else {
                         return failed(object, ParseError(.limitExceeded, at: missing.lowerBound,
@@ -132,16 +132,16 @@ public final class RemoteScanner: Sendable {
     /// What to fetch for a read that missed: the bytes after the first range, at least doubling
     /// it, when the miss is near it; the object's tail by a suffix range when the miss is in its
     /// last 64 KiB (a gzip trailer); else the missing bytes themselves (at least 4 KiB).
-    func nextRange(_ missing: Range<Int>, ranges: [(offset: Int, bytes: [UInt8])], size: Int) -> ByteRange {
+    static func nextRange(_ missing: Range<Int>, ranges: [(offset: Int, bytes: [UInt8])], size: Int, firstRead: Int) -> ByteRange {
         let held = ranges.first(where: { $0.offset == 0 }).map { $0.bytes.count } ?? 0
         if missing.lowerBound <= held + 65536 {
-            let end = min(size, max(missing.upperBound, 2 * held, held + options.firstRead))
+            let end = min(size, max(missing.upperBound, 2 * held, held + firstRead))
             return .span(held..<end)
         }
         if size - missing.lowerBound <= 65536 {
             return .suffix(size - missing.lowerBound)
         }
-        return .span(missing.lowerBound..<min(size, max(missing.upperBound, missing.lowerBound + options.firstRead)))
+        return .span(missing.lowerBound..<min(size, max(missing.upperBound, missing.lowerBound + firstRead)))
     }
 
     /// Ranges sorted by offset with overlapping or touching ones joined (a read across the
