@@ -61,7 +61,8 @@ def compare(local, remote, prefix):
     if len(local) != len(remote):
         return f"{len(local)} local records, {len(remote)} remote"
     for a, b in zip(local, remote):
-        if "s3://" + BUCKET + "/" + a["path"] != b["path"]:
+        # A local scan of a folder names files relative to it; the remote records carry s3://bucket/key.
+        if f"s3://{BUCKET}/{prefix}/{a['path']}" != b["path"]:
             return f"path {a['path']} vs {b['path']}"
         for k in sorted(set(a) | set(b)):
             if k != "path" and a.get(k) != b.get(k):
@@ -192,6 +193,10 @@ def main():
                                                                           HOME=a.work), 60)
         check("no credentials: exit 1 naming what to set", code == 1 and "credentials" in err and "--no-sign-request" in err,
               f"exit {code} {err[-300:]}")
+        # A public bucket: moto answers anonymous GETs once a bucket policy allows them.
+        s3.put_bucket_policy(Bucket=BUCKET, Policy=json.dumps({"Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow", "Principal": "*", "Action": ["s3:GetObject", "s3:ListBucket"],
+            "Resource": [f"arn:aws:s3:::{BUCKET}", f"arn:aws:s3:::{BUCKET}/*"]}]}))
         code, out, err, _ = run([imagingx, "scan", url, "--quiet", "--no-sign-request"],
                                 dict(env, AWS_ACCESS_KEY_ID="", HOME=a.work), 60)
         check("--no-sign-request: anonymous requests give the local records (moto answers them)",
