@@ -35,7 +35,10 @@ public enum ListXML {
         var page = ListPage()
         var i = 0
         var stack: [String] = []
+        // Text of the current element: `raw` (entities not yet decoded) is decoded into `text`
+        // at each markup boundary; CDATA goes to `text` as it is.
         var text: [UInt8] = []
+        var raw: [UInt8] = []
         var current: S3Object?
         var sawRoot = false
         let n = bytes.count
@@ -43,9 +46,13 @@ public enum ListXML {
         while i < n {
             let b = bytes[i]
             if b != UInt8(ascii: "<") {
-                text.append(b)
+                raw.append(b)
                 i += 1
                 continue
+            }
+            if !raw.isEmpty {
+                text += Array(try decode(raw, fail).utf8)
+                raw.removeAll(keepingCapacity: true)
             }
             // Markup.
             guard i + 1 < n else { throw fail("'<' at the end") }
@@ -69,7 +76,7 @@ public enum ListXML {
             if inner.first == UInt8(ascii: "/") {
                 let name = tagName(Array(inner.dropFirst()))
                 guard let top = stack.popLast(), top == name else { throw fail("closing </\(name)> does not match") }
-                let value = try decode(text, fail)
+                let value = String(decoding: text, as: UTF8.self)
                 text.removeAll(keepingCapacity: true)
                 if stack.count == 2, stack[1] == "Contents", current != nil {
                     switch name {

@@ -122,7 +122,7 @@ struct RemoteProtocolTests {
         do { _ = try S3Config.fromEnvironment(["HOME": home, "AWS_ACCESS_KEY_ID": "AK", "AWS_SECRET_ACCESS_KEY": "SECRETbad",
                                                "AWS_ENDPOINT_URL": "ftp://x"]) } catch { messages.append(error.description) }
         #expect(messages.count == 2)
-        #expect(messages.allSatisfy { !$0.contains("SECRET") })
+        #expect(messages.allSatisfy { !$0.contains("SECRETbad") && !$0.contains("SECRETdef") && !$0.contains("SECRETlab") })
         #expect(messages[0].contains("--no-sign-request"))
     }
 
@@ -250,7 +250,7 @@ struct RemoteRangesTests {
                 #expect(rounds >= 1, "\(key) should need more than its first 4 KiB")
                 straddled += 1
             }
-            if key.hasSuffix(".nii.gz") && local.status == .ok {
+            if key.hasSuffix(".nii.gz") && local.status == .ok && bytes.count > 4096 {
                 #expect(rounds >= 1, "\(key): the gzip trailer is read by a suffix range")
             }
             if bytes.count > 64 << 10 { #expect(fetched < bytes.count / 2, "\(key): \(fetched) of \(bytes.count) bytes fetched") }
