@@ -105,7 +105,8 @@ public final class RemoteScanner: Sendable {
                     return record
                 case .needBytes(let missing):
                     rounds += 1
-                    let range = Self.nextRange(missing, ranges: ranges, size: object.size, firstRead: options.firstRead)
+                    let range = Self.nextRange(missing, ranges: ranges, size: object.size, firstRead: options.firstRead,
+                                               round: rounds, budget: options.maxHeaderBytes - fetched)
                     let want = range.resolved(size: object.size)
                     guard rounds <= options.maxRounds, fetched + want.count <= options.maxHeaderBytes, !want.isEmpty else {
                         return failed(object, ParseError(.limitExceeded, at: missing.lowerBound,
@@ -131,9 +132,15 @@ public final class RemoteScanner: Sendable {
 
     /// What to fetch for a read that missed: the bytes after the first range, at least doubling
     /// it, when the miss is near it; the object's tail by a suffix range when the miss is in its
-    /// last 64 KiB (a gzip trailer); else the missing bytes themselves (at least 4 KiB).
-    static func nextRange(_ missing: Range<Int>, ranges: [(offset: Int, bytes: [UInt8])], size: Int, firstRead: Int) -> ByteRange {
+    /// last 64 KiB (a gzip trailer); else the missing bytes themselves (at least 4 KiB). From the
+    /// fourth further read on (a walk over many encapsulated fragments), everything from the miss
+    /// to the end when that fits the header budget, so the reads stay few.
+    static func nextRange(_ missing: Range<Int>, ranges: [(offset: Int, bytes: [UInt8])], size: Int, firstRead: Int,
+                          round: Int = 1, budget: Int = Int.max) -> ByteRange {
         let held = ranges.first(where: { $0.offset == 0 }).map { $0.bytes.count } ?? 0
+        if round >= 4, missing.lowerBound > held, size - missing.lowerBound <= budget {
+            return .span(missing.lowerBound..<size)
+        }
         if missing.lowerBound <= held + 65536 {
             let end = min(size, max(missing.upperBound, 2 * held, held + firstRead))
             return .span(held..<end)
@@ -179,14 +186,10 @@ public final class RemoteScanner: Sendable {
         defer { try? FileManager.default.removeItem(atPath: folder) }
         do {
             for key in Set(keys) {
-                let size = sizes[key] ?? 0
-                let bytes = try await client.get(bucket: location.bucket, key: key, range: .span(0..<size), size: size)
                 let local = folder + "/" + key
                 try FileManager.default.createDirectory(atPath: (local as NSString).deletingLastPathComponent,
                                                         withIntermediateDirectories: true)
-                guard FileManager.default.createFile(atPath: local, contents: Data(bytes)) else {
-                    throw S3Error(message: "cannot write a temporary copy of \(key)", status: nil, retryable: false)
-                }
+                try await client.download(bucket: location.bucket, key: key, size: sizes[key] ?? 0, to: local)
             }
         } catch let error as S3Error {
             record.statsError = "not decoded: download failed: \(error.message)"

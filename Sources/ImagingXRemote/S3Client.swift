@@ -136,6 +136,45 @@ public final class S3Client: Sendable {
         }
     }
 
+    /// Writes the whole object (`size` bytes, from the listing) to `path` as its body arrives,
+    /// never holding it in memory; retried whole like any request.
+    public func download(bucket: String, key: String, size: Int, to path: String) async throws(S3Error) {
+        let what = "s3://\(bucket)/\(key)"
+        try await withRetries(what) { () async throws(S3Error) -> Void in
+            let response = try await self.send(bucket: bucket, key: key, query: [], range: nil)
+            guard response.status == .ok else { throw try await self.failure(response, what) }
+            let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+            guard fd >= 0 else { throw S3Error(message: "cannot write a temporary copy of \(what)", status: nil, retryable: false) }
+            defer { close(fd) }
+            var written = 0
+            do {
+                for try await chunk in response.body {
+                    guard written + chunk.readableBytes <= size else {
+                        throw S3Error(message: "\(what): body longer than the listed \(size) bytes", status: 200, retryable: false)
+                    }
+                    try chunk.withUnsafeReadableBytes { raw throws(S3Error) in
+                        var done = 0
+                        while done < raw.count {
+                            let n = write(fd, raw.baseAddress! + done, raw.count - done)
+                            if n < 0, errno == EINTR { continue }
+                            guard n > 0 else { throw S3Error(message: "cannot write a temporary copy of \(what)", status: nil, retryable: false) }
+                            done += n
+                        }
+                    }
+                    written += chunk.readableBytes
+                }
+            } catch let error as S3Error {
+                throw error
+            } catch {
+                throw S3Error(message: "\(what): body cut off after \(written) bytes: \(Self.describe(error))", status: nil, retryable: true)
+            }
+            guard written == size else {
+                throw S3Error(message: "\(what): body ended after \(written) of \(size) bytes", status: 200, retryable: true)
+            }
+            self.counts.withLock { $0.bytes += written }
+        }
+    }
+
     // MARK: Requests
 
     func url(bucket: String, key: String?, query: [(String, String)]) -> (url: String, host: String, path: String, query: String) {
