@@ -9,9 +9,18 @@ So the figure is our client's (requests in flight × latency), not moto's; --mot
 
   bench_s3.py --imagingx .build/release/imagingx --sample-data SampleData [--copies 100] [--delay-ms 20] [--moto]
 """
-import argparse, json, os, re, socket, subprocess, sys, time
+import argparse, json, os, re, signal, socket, subprocess, sys, time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def stop(p):
+    """Kills a server and its children (`timeout` runs it in a process group of its own) by PID."""
+    try:
+        os.killpg(p.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    p.wait()
 
 
 def free_port():
@@ -48,7 +57,8 @@ def main():
     port = free_port()
     proxy = subprocess.Popen(["timeout", "3600", sys.executable, os.path.join(HERE, "latency_proxy.py"), "--port", str(port),
                               "--memory-root", os.path.abspath(a.sample_data), "--bucket", "bench", "--copies", str(a.copies),
-                              "--delay-ms", str(a.delay_ms)], stdout=subprocess.PIPE)
+                              "--delay-ms", str(a.delay_ms)], stdout=subprocess.PIPE,
+                             stderr=subprocess.DEVNULL, start_new_session=True)
     rows = []
     try:
         proxy.stdout.readline()
@@ -62,12 +72,11 @@ def main():
             rows.append(row)
             print(json.dumps(row), flush=True)
     finally:
-        proxy.kill()
-        proxy.wait()
+        stop(proxy)
     if a.moto:
         mport = free_port()
         moto = subprocess.Popen(["timeout", "1800", sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(mport)],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
         try:
             time.sleep(2)
             import botocore.session
@@ -90,8 +99,7 @@ def main():
                 rows.append(row)
                 print(json.dumps(row), flush=True)
         finally:
-            moto.kill()
-            moto.wait()
+            stop(moto)
     print()
     print(f"| io-depth | objects | requests | seconds | files/s | target (50 % of depth/{a.delay_ms:g} ms) | peak RSS MB |")
     print("|---|---|---|---|---|---|---|")

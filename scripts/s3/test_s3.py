@@ -15,7 +15,7 @@ Checks (each prints one line; the last line is "N passed, N failed"):
   - the secret key never appears in any output, even when the store refuses it;
   - a missing bucket ends the command with exit 1 and a message.
 """
-import argparse, json, os, socket, subprocess, sys, time
+import argparse, json, os, signal, socket, subprocess, sys, time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SECRET = "SECRET-canary-7f3a9b-do-not-print"
@@ -26,6 +26,15 @@ results = []
 def check(name, ok, detail=""):
     results.append(ok)
     print(("PASS " if ok else "FAIL ") + name + ("" if ok or not detail else ": " + detail), flush=True)
+
+
+def stop(p):
+    """Kills a server and its children (`timeout` runs it in a process group of its own) by PID."""
+    try:
+        os.killpg(p.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    p.wait()
 
 
 def free_port():
@@ -86,7 +95,7 @@ def main():
 
         port = free_port()
         moto = subprocess.Popen(["timeout", "900", sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
         procs.append(moto)
         wait_port(port)
         endpoint = f"http://127.0.0.1:{port}"
@@ -134,7 +143,7 @@ def main():
             proxy = subprocess.Popen(["timeout", "600", sys.executable, os.path.join(HERE, "latency_proxy.py"),
                                       "--port", str(pport), "--upstream", endpoint, "--delay-ms", "5",
                                       "--stall-seconds", "20"] + list(faults),
-                                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+                                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, start_new_session=True)
             procs.append(proxy)
             proxy.stdout.readline()
             penv = dict(env, AWS_ENDPOINT_URL_S3=f"http://127.0.0.1:{pport}")
@@ -142,8 +151,7 @@ def main():
             if timeout_s:
                 args += ["--request-timeout", str(timeout_s)]
             result = run(args, penv, limit)
-            proxy.kill()
-            proxy.wait()
+            stop(proxy)
             return result
 
         _, local_out, _, _ = run([imagingx, "scan", base, "--quiet"])
@@ -164,13 +172,16 @@ def main():
         def one(out, name):
             return next((r for r in records(out) if r["path"].endswith(name)), {})
 
-        code, out, err, secs = proxied("--status", "chest_1.png=403", "--status", "IM0004.dcm=404")
-        r403, r404 = one(out, "chest_1.png"), one(out, "IM0004.dcm")
-        others = [r for r in records(out) if not r["path"].endswith(("chest_1.png", "IM0004.dcm"))]
+        code, out, err, secs = proxied("--status", "chest_1.png=403", "--status", "IM0004.dcm=404", "--fail-always", "lesion_2.jpg")
+        r403, r404, r503 = one(out, "chest_1.png"), one(out, "IM0004.dcm"), one(out, "lesion_2.jpg")
+        check("503 SlowDown on every try: an error record after the bounded attempts",
+              r503.get("status") == "error" and "503 SlowDown" in r503.get("error", "") and "attempts" in r503.get("error", ""),
+              json.dumps(r503)[:300])
+        others = [r for r in records(out) if not r["path"].endswith(("chest_1.png", "IM0004.dcm", "lesion_2.jpg"))]
         check("403 and 404 become error records naming the object; the other records are unchanged",
               code == 0 and r403.get("status") == "error" and "403" in r403.get("error", "") and "s3://" in r403.get("error", "")
               and r404.get("status") == "error" and "404" in r404.get("error", "")
-              and not compare([r for r in local if not r["path"].endswith(("chest_1.png", "IM0004.dcm"))], others, base),
+              and not compare([r for r in local if not r["path"].endswith(("chest_1.png", "IM0004.dcm", "lesion_2.jpg"))], others, base),
               json.dumps(r403)[:300])
         check("403: the secret key is not in the output", SECRET not in out + err)
 
@@ -203,9 +214,7 @@ def main():
               code == 0 and not compare(local, records(out), base), compare(local, records(out), base) + err[-300:])
     finally:
         for p in procs:
-            if p.poll() is None:
-                p.kill()
-                p.wait()
+            stop(p)
     passed = sum(results)
     print(f"{passed} passed, {len(results) - passed} failed")
     sys.exit(0 if all(results) else 1)
