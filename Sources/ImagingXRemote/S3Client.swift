@@ -54,10 +54,14 @@ public final class S3Client: Sendable {
     /// Deadline of one request, body included.
     public let requestTimeout: TimeAmount
     public let maxAttempts: Int
+    /// A body sent whole despite a Range header is read at most this far.
+    public let maxIgnoredRangeBytes: Int
     private let counts = Mutex(S3ClientCounts())
 
-    public init(config: S3Config, connections: Int = 64, requestTimeout: Double = 30, maxAttempts: Int = 4) {
+    public init(config: S3Config, connections: Int = 64, requestTimeout: Double = 30, maxAttempts: Int = 4,
+                maxIgnoredRangeBytes: Int = 64 << 20) {
         self.config = config
+        self.maxIgnoredRangeBytes = maxIgnoredRangeBytes
         self.requestTimeout = .milliseconds(Int64(max(requestTimeout, 0.05) * 1000))
         self.maxAttempts = max(1, maxAttempts)
         var c = HTTPClient.Configuration()
@@ -119,8 +123,13 @@ public final class S3Client: Sendable {
                 }
                 return bytes
             case 200:
-                // Range ignored: read the whole body's first `upperBound` bytes only.
+                // Range ignored: read the whole body's first `upperBound` bytes only, and never
+                // more than `maxIgnoredRangeBytes` of it (a gzip trailer of a large object then fails).
                 self.counts.withLock { $0.rangeIgnored += 1 }
+                guard wanted.upperBound <= self.maxIgnoredRangeBytes else {
+                    throw S3Error(message: "\(what): the server ignores Range and the bytes needed (\(range.header)) lie past the first \(self.maxIgnoredRangeBytes) bytes",
+                                  status: 200, retryable: false)
+                }
                 let prefix = try await self.collect(response.body, limit: wanted.upperBound, what: what, stopAtLimit: true)
                 guard prefix.count >= wanted.upperBound else {
                     throw S3Error(message: "\(what): body ended after \(prefix.count) of \(wanted.upperBound) bytes (Range ignored)",
