@@ -8,7 +8,7 @@ timeout; servers are killed by PID at the end.
 Checks (each prints one line; the last line is "N passed, N failed"):
   - the SigV4 vectors (sigv4_vectors.json) are what botocore signs now;
   - scan s3://bucket/SampleData/ gives the local scan's records, field by field, but the path
-    (headers, and with --stats);
+    (headers, and with --stats; CSV to a file too);
   - through the proxy (5 ms per request): 503 SlowDown on first tries is retried to the same
     records; Range ignored (200 + whole body) gives the same records; 403, a stalled response
     and a truncated body become error records naming the object, within the time bound;
@@ -136,6 +136,13 @@ def main():
                   code == 0 and code2 == 0 and not diff and len(records(local_out)) == uploaded,
                   diff or f"exit {code}/{code2} {err2[-400:]}")
             check(f"{label}: the secret key is not in the output", SECRET not in remote_out + err2)
+
+        code, local_csv, _, _ = run([imagingx, "scan", base, "--quiet", "--format", "csv"])
+        code2, remote_csv, err2, _ = run([imagingx, "scan", url, "--quiet", "--format", "csv", "-o", os.path.join(a.work, "s3.csv")], env)
+        remote_csv = open(os.path.join(a.work, "s3.csv"), encoding="utf-8").read() if code2 == 0 else ""
+        check("scan s3:// --format csv -o FILE: the local CSV but the path column",
+              code == 0 and code2 == 0 and remote_csv.replace(f"s3://{BUCKET}/{base}/", "") == local_csv
+              and remote_csv.count("\n") == uploaded + 1, err2[-300:])
 
         # Through the proxy, forwarding to moto.
         def proxied(*faults, timeout_s=None, extra=(), limit=120):
