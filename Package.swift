@@ -9,6 +9,8 @@ import PackageDescription
 //   ImagingXFormats   header readers: DICOM, NIfTI/Analyze, PNG/JPEG, MetaImage, NRRD
 //   ImagingXPixels    decoders, volumes, statistics accumulators, the one-file reader
 //   ImagingXScan      walker and the one worker pool (typed records, cancellation, progress)
+//   ImagingXRemote    S3-compatible object storage: SigV4, ListObjectsV2, header reads by HTTP Range
+//                     (AsyncHTTPClient, swift-crypto)
 //   ImagingXDatasets  series assembly, cases and layouts, fingerprints, voxel hashes
 //   ImagingXMDFP      catalog, compatibility, plans and exports
 //   ImagingXIndex     the persistent index: SQLite through GRDB (schema, migrations, incremental writes)
@@ -41,6 +43,9 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     ],
     targets: [
         // C libraries from Debian, linked through pkg-config.
@@ -68,6 +73,12 @@ let package = Package(
             name: "ImagingXPixels", dependencies: ["ImagingXFormats", "CZlib", "CDeflate", "CImagingCodecs", "CBzip2"],
             swiftSettings: release),
         .target(name: "ImagingXScan", dependencies: ["ImagingXPixels"], swiftSettings: release),
+        .target(
+            name: "ImagingXRemote",
+            dependencies: ["ImagingXScan", .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                           .product(name: "Crypto", package: "swift-crypto"),
+                           .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+                           .product(name: "NIOHTTP1", package: "swift-nio")]),
         .target(name: "ImagingXDatasets", dependencies: ["ImagingXScan"], swiftSettings: release),
         .target(name: "ImagingXMDFP", dependencies: ["ImagingXDatasets"], swiftSettings: release),
         .target(
@@ -75,7 +86,7 @@ let package = Package(
             dependencies: ["ImagingXMDFP", .product(name: "GRDB", package: "GRDB.swift"),
                            .product(name: "GRDBSQLite", package: "GRDB.swift")],
             swiftSettings: release),
-        .target(name: "ImagingX", dependencies: ["ImagingXMDFP", "ImagingXIndex"], swiftSettings: release),
+        .target(name: "ImagingX", dependencies: ["ImagingXMDFP", "ImagingXIndex", "ImagingXRemote"], swiftSettings: release),
         .target(
             name: "ImagingXService",
             dependencies: ["ImagingX", .product(name: "Hummingbird", package: "hummingbird"),
@@ -94,7 +105,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]),
         .executableTarget(name: "make-sample-data", dependencies: ["ImagingXFixtures"]),
-        .testTarget(name: "ImagingXTests", dependencies: ["ImagingX", "ImagingXFixtures", .product(name: "GRDB", package: "GRDB.swift")]),
+        .testTarget(name: "ImagingXTests", dependencies: ["ImagingX", "ImagingXFixtures", "ImagingXRemote", .product(name: "GRDB", package: "GRDB.swift")]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -37,6 +37,11 @@ public final class ByteSource {
     }
 
     @usableFromInline let s: UnsafeMutablePointer<State>
+    /// Ranges source (`attach(ranges:totalSize:)`): the parts of a file that are held, and the
+    /// first read that fell outside them (`missing`), nil otherwise.
+    private var ranges: [(offset: Int, bytes: [UInt8])]?
+    /// The first read of a ranges source that fell outside the ranges held: `offset..<end`.
+    public private(set) var missing: Range<Int>?
 
     public init(capacity: Int = 128 << 10) {
         let capacity = max(capacity, 4096)
@@ -58,6 +63,8 @@ public final class ByteSource {
     /// Points the window at an open descriptor (not owned) of `size` bytes and reads its first
     /// `initialRead` bytes.
     public func attach(fd: Int32, size: Int, initialRead: Int = 4096) throws(ParseError) {
+        ranges = nil
+        missing = nil
         s.pointee.fd = fd
         s.pointee.size = size
         s.pointee.windowStart = 0
@@ -68,6 +75,8 @@ public final class ByteSource {
 
     /// Makes the window an in-memory copy of `bytes` (inflated data, tests).
     public func attach<C: Collection<UInt8>>(memory bytes: C) {
+        ranges = nil
+        missing = nil
         s.pointee.fd = -1
         s.pointee.size = bytes.count
         ensureCapacity(bytes.count)
@@ -88,7 +97,46 @@ public final class ByteSource {
         s.pointee.size = s.pointee.windowCount
     }
 
+    /// Makes the source some byte ranges of a file whose total size is `totalSize` (an object
+    /// read by HTTP Range). Readers see the whole file's size; a read inside a range is served
+    /// from it, a read outside every range throws `.truncated` and is noted in `missing` (the
+    /// first such read), so a caller can fetch those bytes and parse again. A parse that
+    /// noted a `missing` read is incomplete whatever it returned.
+    public func attach(ranges: [(offset: Int, bytes: [UInt8])], totalSize: Int) {
+        s.pointee.fd = -1
+        s.pointee.size = totalSize
+        s.pointee.windowStart = 0
+        s.pointee.windowCount = 0
+        s.pointee.bytesRead = 0
+        self.ranges = ranges.filter { !$0.bytes.isEmpty && $0.offset >= 0 && $0.offset + $0.bytes.count <= totalSize }
+        missing = nil
+        if let first = self.ranges?.first(where: { $0.offset == 0 }) { load(first, at: 0) }
+    }
+
+    private func load(_ range: (offset: Int, bytes: [UInt8]), at offset: Int) {
+        let count = range.offset + range.bytes.count - offset
+        ensureCapacity(count)
+        range.bytes.withUnsafeBytes { b in
+            s.pointee.storage.copyMemory(from: b.baseAddress! + (offset - range.offset), byteCount: count)
+        }
+        s.pointee.windowStart = offset
+        s.pointee.windowCount = count
+    }
+
+    /// Serves `offset..<offset+needed` from the held ranges, or notes it as missing.
+    private func fillFromRanges(_ ranges: [(offset: Int, bytes: [UInt8])], offset: Int, needed: Int) throws(ParseError) {
+        if let r = ranges.first(where: { $0.offset <= offset && offset + needed <= $0.offset + $0.bytes.count }) {
+            s.pointee.windowCount = 0
+            load(r, at: offset)
+            return
+        }
+        if missing == nil { missing = offset..<(offset + max(needed, 1)) }
+        throw .truncated(at: offset, need: needed, have: 0, "bytes not fetched yet (\(offset)..<\(offset + needed))")
+    }
+
     func resetMemory() {
+        ranges = nil
+        missing = nil
         s.pointee.fd = -1
         s.pointee.size = 0
         s.pointee.windowStart = 0
@@ -152,6 +200,10 @@ public final class ByteSource {
 
     @usableFromInline func fill(from offset: Int, atLeast needed: Int, readSize: Int) throws(ParseError) {
         let fd = s.pointee.fd
+        if fd < 0, let ranges {
+            try fillFromRanges(ranges, offset: offset, needed: needed)
+            return
+        }
         guard fd >= 0 else {
             // Memory sources hold everything; reaching here means the caller's bound check failed.
             throw .truncated(at: offset, need: needed, have: s.pointee.size - offset, "buffer")
@@ -198,6 +250,16 @@ extension ByteSource {
             throw .truncated(at: offset, need: count, have: size - offset, "pixel data")
         }
         let fd = s.pointee.fd
+        if fd < 0, ranges != nil {
+            // A ranges source streams through the window, one held range at a time.
+            var done = 0
+            while done < count {
+                let n = min(buffer.count, count - done)
+                try body(try bytes(at: offset + done, count: n, "pixel data"))
+                done += n
+            }
+            return
+        }
         if fd < 0 {
             var done = 0
             while done < count {

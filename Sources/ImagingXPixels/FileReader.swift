@@ -35,7 +35,43 @@ public final class FileReader {
     /// With `options.keepHistogram`: the last file's values as a mergeable accumulator, if decoded.
     public internal(set) var histogram: IntensityAccumulator?
 
+    /// How pair and detached data files are found beside a header (`x.img` for `x.hdr`, the
+    /// `.raw` a MetaImage names): by default `stat` on the file system; a remote scan answers
+    /// from its object listing instead. Returns the size of a regular file at the path, or nil.
+    public var siblingSize: @Sendable (String) -> Int? = FileReader.statSize
+
     public init(options: ReadOptions = ReadOptions()) { self.options = options }
+
+    /// The size of the regular file at `path`, nil when there is none.
+    @Sendable public static func statSize(_ path: String) -> Int? {
+        var st = stat()
+        guard stat(path, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { return nil }
+        return Int(st.st_size)
+    }
+
+    /// What a parse of some byte ranges of a file gave: a record, or the bytes it still needs.
+    public enum RangesOutcome {
+        /// The parse read only bytes it was given: the record is what a local read gives.
+        case record(ImageRecord)
+        /// The parse read outside the ranges given: fetch `missing` and parse again.
+        case needBytes(Range<Int>)
+    }
+
+    /// Reads a file of `totalSize` bytes of which only `ranges` are held (an object read by HTTP
+    /// Range). `fullPath` names the file for pair lookups (through `siblingSize`), `path` is what
+    /// the record shows. Header reads only (`options.stats` is not applied here).
+    public func read(ranges: [(offset: Int, bytes: [UInt8])], totalSize: Int, fullPath: String, path: String) -> RangesOutcome {
+        var record = ImageRecord(path: path)
+        captured = nil
+        record.sizeBytes = totalSize
+        source.attach(ranges: ranges, totalSize: totalSize)
+        let stats = options.stats
+        options.stats = false
+        defer { options.stats = stats }
+        do { try parse(&record, fullPath: fullPath) } catch { record.fail(error) }
+        if let missing = source.missing { return .needBytes(missing) }
+        return .record(record)
+    }
 
     /// Reads `fullPath`; `path` is what the record shows.
     public func read(fullPath: String, path: String) -> ImageRecord {
@@ -167,14 +203,15 @@ public final class FileReader {
                 try readGzip(&record)
             } catch where error.kind == .unsupported {
                 // Not a .nii.gz: the gzip data file of a MetaImage/NRRD header beside it?
-                if let fullPath, let header = FileReader.textHeader(describing: fullPath) {
+                if let fullPath, let header = FileReader.textHeader(describing: fullPath, lookup: siblingSize) {
                     throw ParseError(.unsupported, at: 0, "compressed voxel data with no header of its own: described by \(header)")
                 }
                 throw error
             }
             return
         }
-        if let fullPath, let header = FileReader.pairedHeader(for: fullPath) ?? FileReader.textHeader(describing: fullPath) {
+        if let fullPath, let header = FileReader.pairedHeader(for: fullPath, lookup: siblingSize)
+            ?? FileReader.textHeader(describing: fullPath, lookup: siblingSize) {
             throw ParseError(.unsupported, at: 0, "raw voxel data with no header of its own: described by \(header)")
         }
         throw ParseError(.unsupported, at: 0, "not a recognised image format (first bytes \(hexPrefix(head)))")
@@ -217,7 +254,7 @@ public final class FileReader {
     private func checkData(_ record: inout ImageRecord, _ voxels: NIfTIHeader.VoxelData, fullPath: String?) {
         if voxels.isPair {
             guard let fullPath else { return }
-            guard let image = FileReader.pairedImage(for: fullPath) else {
+            guard let image = FileReader.pairedImage(for: fullPath, lookup: siblingSize) else {
                 // nibabel raises on load (FileNotFoundError): not loadable, so not `ok`.
                 record.fail(ParseError(.io, at: 0, "no .img file beside this header", phase: .open))
                 return
@@ -235,28 +272,26 @@ public final class FileReader {
     }
 
     /// The `.img` beside a `.hdr` (NIfTI pair or Analyze): same stem, same case convention.
-    static func pairedImage(for header: String) -> (name: String, size: Int)? {
+    static func pairedImage(for header: String, lookup: (String) -> Int? = FileReader.statSize) -> (name: String, size: Int)? {
         guard let dot = header.lastIndex(of: ".") else { return nil }
         let stem = header[..<dot]
         let ext = header[header.index(after: dot)...]
         let candidates = ext == "HDR" ? ["IMG", "img"] : ["img", "IMG"]
         for c in candidates {
             let path = stem + "." + c
-            var st = stat()
-            if stat(path, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG {
-                return (String(path.split(separator: "/").last ?? ""), Int(st.st_size))
+            if let size = lookup(String(path)) {
+                return (String(path.split(separator: "/").last ?? ""), size)
             }
         }
         return nil
     }
 
     /// For an `.img` file, the `.hdr` beside it (a NIfTI pair or Analyze image), if any.
-    static func pairedHeader(for image: String) -> String? {
+    static func pairedHeader(for image: String, lookup: (String) -> Int? = FileReader.statSize) -> String? {
         guard let dot = image.lastIndex(of: "."), image[image.index(after: dot)...].lowercased() == "img" else { return nil }
         let stem = image[..<dot]
         for ext in ["hdr", "HDR"] {
-            var st = stat()
-            if stat(stem + "." + ext, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG {
+            if lookup(stem + "." + ext) != nil {
                 return String((stem + "." + ext).split(separator: "/").last ?? "")
             }
         }

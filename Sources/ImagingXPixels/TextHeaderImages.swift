@@ -95,12 +95,10 @@ extension FileReader {
         guard let fullPath else { return }
         for name in files {
             let path = FileReader.dataPath(name, header: fullPath)
-            var st = stat()
-            guard stat(path, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else {
+            guard let size = siblingSize(path) else {
                 record.fail(ParseError(.io, at: 0, "data file '\(name)' named by the header is missing", phase: .open))
                 return
             }
-            let size = Int(st.st_size)
             if d.encoding == .raw {
                 let need = d.byteSkip == -1 ? per : per + d.byteSkip
                 if size < need {
@@ -415,7 +413,7 @@ enum TextSamples {
 extension FileReader {
     /// For a detached data file (`x.raw`, `x.zraw`, `x.raw.gz`, …), the MetaImage `.mhd` or NRRD
     /// `.nhdr` of the same stem beside it, if any.
-    static func textHeader(describing data: String) -> String? {
+    static func textHeader(describing data: String, lookup: (String) -> Int? = FileReader.statSize) -> String? {
         let name = data.split(separator: "/").last.map(String.init) ?? data
         guard let dot = name.lastIndex(of: ".") else { return nil }
         let ext = name[name.index(after: dot)...].lowercased()
@@ -427,8 +425,7 @@ extension FileReader {
         }
         for stem in stems {
             for ext in ["mhd", "MHD", "nhdr", "NHDR"] {
-                var st = stat()
-                if stat(stem + "." + ext, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG {
+                if lookup(stem + "." + ext) != nil {
                     return String((stem + "." + ext).split(separator: "/").last ?? "")
                 }
             }

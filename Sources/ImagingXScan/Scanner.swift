@@ -19,7 +19,9 @@ public struct ScanSummary: Sendable {
     /// Sum of the files' sizes (for MB/s).
     public var sizeBytes = 0
 
-    mutating func add(_ r: ImageRecord) {
+    package init() {}
+
+    package mutating func add(_ r: ImageRecord) {
         files += 1
         sizeBytes += r.sizeBytes
         byFormat[r.format, default: 0] += 1

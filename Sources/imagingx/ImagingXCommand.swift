@@ -24,7 +24,7 @@ struct Scan: ParsableCommand {
             1 when a root cannot be read (or, with --strict, when any file is in error), 2 on usage errors.
             """)
 
-    @Argument(help: "Directories (walked recursively) or single files.")
+    @Argument(help: "Directories (walked recursively) or single files; or one s3://bucket/prefix (S3-compatible object storage).")
     var paths: [String]
 
     @Option(name: .shortAndLong, help: "Write records to FILE instead of standard output ('-': standard output).")
@@ -48,7 +48,22 @@ struct Scan: ParsableCommand {
     @Flag(help: "Decode pixels and add intensity statistics (stats, stats_error) to each image record.")
     var stats = false
 
+    @Option(help: "s3:// only: requests in flight (default 64).")
+    var ioDepth: Int = 64
+
+    @Flag(help: "s3:// only: anonymous requests (public buckets); no credentials are read.")
+    var noSignRequest = false
+
+    @Option(help: "s3:// only: seconds one request may take, body included, before it is retried (default 30).")
+    var requestTimeout: Double = 30
+
     func validate() throws {
+        if paths.contains(where: RemoteScanRequest.isRemote) {
+            guard paths.count == 1 else { throw ValidationError("give one s3:// URL alone, not with other paths") }
+            guard !fileStat else { throw ValidationError("--file-stat applies to local files only") }
+            guard ioDepth >= 1, ioDepth <= 4096 else { throw ValidationError("--io-depth must be 1...4096") }
+            guard requestTimeout > 0 else { throw ValidationError("--request-timeout must be positive") }
+        }
         guard OutputFormat(rawValue: format) != nil else {
             throw ValidationError("--format must be jsonl or csv, not '\(format)'")
         }
@@ -64,6 +79,7 @@ struct Scan: ParsableCommand {
     var shard: String?
 
     func run() throws {
+        if paths.count == 1, RemoteScanRequest.isRemote(paths[0]) { return try runRemote() }
         let logger = Logger(label: "imagingx.scan")
         var request = ScanRequest(paths: paths)
         request.format = OutputFormat(rawValue: format)!
@@ -113,6 +129,48 @@ struct Scan: ParsableCommand {
             writeStderr(lines.joined(separator: "\n") + "\n")
         }
         if !result.rootErrors.isEmpty { throw ExitCode(1) }
+        if strict, result.summary.errors > 0 { throw ExitCode(1) }
+    }
+}
+
+extension Scan {
+    /// `scan s3://bucket/prefix`.
+    func runRemote() throws {
+        var request = RemoteScanRequest(url: paths[0])
+        request.format = OutputFormat(rawValue: format)!
+        request.stats = stats
+        request.includeHidden = all
+        request.ioDepth = ioDepth
+        request.unsigned = noSignRequest
+        request.requestTimeout = requestTimeout
+        if let output, output != "-" { request.destination = .file(output) }
+        // Updated from the scan's task only, while this thread waits.
+        nonisolated(unsafe) let bar = ProgressBar(label: "scan", enabled: !quiet && isatty(2) == 1)
+        let started = DispatchTime.now().uptimeNanoseconds
+        let result: RemoteScanResult
+        do {
+            result = try Application.scanRemote(request) { done, total in
+                bar.update(done: done, total: total, found: total, bytes: 0,
+                           seconds: Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9)
+            }
+        } catch {
+            bar.clear()
+            writeStderr("imagingx: \(error)\n")
+            switch error {
+            case .usage, .output(.wouldOverwriteImageData): throw ExitCode(2)
+            default: throw ExitCode(1)
+            }
+        }
+        bar.clear()
+        if !quiet {
+            let s = result.summary
+            writeStderr("""
+                scanned \(s.files) objects in \(formatted(result.seconds, result.seconds < 1 ? 3 : 2)) s (\(Int(result.filesPerSecond)) files/s, io-depth \(ioDepth))
+                errors \(s.errors), unsupported \(s.unsupported), with findings \(s.withFindings)
+                requests \(result.requests), retries \(result.retries), range ignored \(result.rangeIgnored), bytes read \(s.bytesRead) (\(formatted(Double(s.bytesRead) / Double(max(s.files, 1)), 0)) per object)
+
+                """)
+        }
         if strict, result.summary.errors > 0 { throw ExitCode(1) }
     }
 }

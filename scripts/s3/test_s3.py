@@ -1,0 +1,231 @@
+#!/usr/bin/env python3
+"""`imagingx scan s3://…` against a real S3 server on loopback (moto's), directly and through
+our latency-injecting proxy (latency_proxy.py) with faults. Every imagingx run is bounded by a
+timeout; servers are killed by PID at the end.
+
+  test_s3.py --imagingx .build/release/imagingx --sample-data SampleData --work DIR
+
+Checks (each prints one line; the last line is "N passed, N failed"):
+  - the SigV4 vectors (sigv4_vectors.json) are what botocore signs now;
+  - scan s3://bucket/SampleData/ gives the local scan's records, field by field, but the path
+    (headers, and with --stats; CSV to a file too);
+  - through the proxy (5 ms per request): 503 SlowDown on first tries is retried to the same
+    records; Range ignored (200 + whole body) gives the same records; 403, a stalled response
+    and a truncated body become error records naming the object, within the time bound;
+  - the secret key never appears in any output, even when the store refuses it;
+  - a missing bucket ends the command with exit 1 and a message.
+"""
+import argparse, json, os, signal, socket, subprocess, sys, time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SECRET = "SECRET-canary-7f3a9b-do-not-print"
+BUCKET = "imagingx-test"
+results = []
+
+
+def check(name, ok, detail=""):
+    results.append(ok)
+    print(("PASS " if ok else "FAIL ") + name + ("" if ok or not detail else ": " + detail), flush=True)
+
+
+def stop(p):
+    """Kills a server and its children (`timeout` runs it in a process group of its own) by PID."""
+    try:
+        os.killpg(p.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    p.wait()
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_port(port, seconds=30):
+    end = time.time() + seconds
+    while time.time() < end:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"nothing listens on {port}")
+
+
+def run(args, env=None, limit=120):
+    cmd = ["timeout", "-k", "5", str(limit)] + args
+    t = time.time()
+    p = subprocess.run(cmd, capture_output=True, env=env)
+    return p.returncode, p.stdout.decode(), p.stderr.decode(), time.time() - t
+
+
+def records(text):
+    return [json.loads(l) for l in text.splitlines() if l.strip()]
+
+
+def compare(local, remote, prefix):
+    """'' when equal in everything but the path, else the first difference."""
+    if len(local) != len(remote):
+        return f"{len(local)} local records, {len(remote)} remote"
+    for a, b in zip(local, remote):
+        # A local scan of a folder names files relative to it; the remote records carry s3://bucket/key.
+        if f"s3://{BUCKET}/{prefix}/{a['path']}" != b["path"]:
+            return f"path {a['path']} vs {b['path']}"
+        for k in sorted(set(a) | set(b)):
+            if k != "path" and a.get(k) != b.get(k):
+                return f"{a['path']}: field {k}: local {json.dumps(a.get(k))[:200]} remote {json.dumps(b.get(k))[:200]}"
+    return ""
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--imagingx", required=True)
+    ap.add_argument("--sample-data", required=True)
+    ap.add_argument("--work", required=True)
+    a = ap.parse_args()
+    os.makedirs(a.work, exist_ok=True)
+    imagingx = os.path.abspath(a.imagingx)
+    procs = []
+    try:
+        code, out, err, _ = run([sys.executable, os.path.join(HERE, "sigv4_vectors.py"), "--check",
+                                 os.path.join(HERE, "sigv4_vectors.json")])
+        check("SigV4 vectors match botocore's signer", code == 0, out + err)
+
+        port = free_port()
+        moto = subprocess.Popen(["timeout", "900", sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        procs.append(moto)
+        wait_port(port)
+        endpoint = f"http://127.0.0.1:{port}"
+
+        import botocore.session
+        s3 = botocore.session.get_session().create_client(
+            "s3", endpoint_url=endpoint, region_name="us-east-1",
+            aws_access_key_id="testing", aws_secret_access_key=SECRET)
+        s3.create_bucket(Bucket=BUCKET)
+        root = os.path.abspath(a.sample_data)
+        parent = os.path.dirname(root)
+        uploaded = 0
+        for dirpath, _, files in os.walk(root):
+            for name in files:
+                full = os.path.join(dirpath, name)
+                key = os.path.relpath(full, parent).replace(os.sep, "/")
+                with open(full, "rb") as f:
+                    s3.put_object(Bucket=BUCKET, Key=key, Body=f.read())
+                uploaded += 1
+        # A folder marker and a hidden file: neither is scanned (as a local walk skips hidden names).
+        s3.put_object(Bucket=BUCKET, Key="SampleData/empty-folder/", Body=b"")
+        s3.put_object(Bucket=BUCKET, Key="SampleData/.hidden.dcm", Body=b"x")
+
+        env = dict(os.environ, AWS_ENDPOINT_URL_S3=endpoint, AWS_ACCESS_KEY_ID="testing",
+                   AWS_SECRET_ACCESS_KEY=SECRET, AWS_REGION="us-east-1")
+        env.pop("AWS_PROFILE", None)
+        url = f"s3://{BUCKET}/{os.path.basename(root)}/"
+        os.chdir(parent)
+        base = os.path.basename(root)
+
+        for stats in (False, True):
+            extra = ["--stats"] if stats else []
+            code, local_out, err, _ = run([imagingx, "scan", base, "--quiet"] + extra)
+            code2, remote_out, err2, secs = run([imagingx, "scan", url, "--quiet"] + extra, env)
+            diff = compare(records(local_out), records(remote_out), base)
+            label = "scan s3:// --stats" if stats else "scan s3://"
+            check(f"{label}: {len(records(remote_out))} records equal the local scan's but the path",
+                  code == 0 and code2 == 0 and not diff and len(records(local_out)) == uploaded,
+                  diff or f"exit {code}/{code2} {err2[-400:]}")
+            check(f"{label}: the secret key is not in the output", SECRET not in remote_out + err2)
+
+        code, local_csv, _, _ = run([imagingx, "scan", base, "--quiet", "--format", "csv"])
+        code2, remote_csv, err2, _ = run([imagingx, "scan", url, "--quiet", "--format", "csv", "-o", os.path.join(a.work, "s3.csv")], env)
+        remote_csv = open(os.path.join(a.work, "s3.csv"), encoding="utf-8").read() if code2 == 0 else ""
+        check("scan s3:// --format csv -o FILE: the local CSV but the path column",
+              code == 0 and code2 == 0 and remote_csv.replace(f"s3://{BUCKET}/{base}/", "") == local_csv
+              and remote_csv.count("\n") == uploaded + 1, err2[-300:])
+
+        # Through the proxy, forwarding to moto.
+        def proxied(*faults, timeout_s=None, extra=(), limit=120):
+            pport = free_port()
+            proxy = subprocess.Popen(["timeout", "600", sys.executable, os.path.join(HERE, "latency_proxy.py"),
+                                      "--port", str(pport), "--upstream", endpoint, "--delay-ms", "5",
+                                      "--stall-seconds", "20"] + list(faults),
+                                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, start_new_session=True)
+            procs.append(proxy)
+            proxy.stdout.readline()
+            penv = dict(env, AWS_ENDPOINT_URL_S3=f"http://127.0.0.1:{pport}")
+            args = [imagingx, "scan", url] + list(extra)
+            if timeout_s:
+                args += ["--request-timeout", str(timeout_s)]
+            result = run(args, penv, limit)
+            stop(proxy)
+            return result
+
+        _, local_out, _, _ = run([imagingx, "scan", base, "--quiet"])
+        local = records(local_out)
+
+        code, out, err, secs = proxied("--fail-first", "ct-series/IM000", "--fail-first", "dataset.json")
+        retries = next((l for l in err.splitlines() if "retries" in l), "")
+        check("503 SlowDown on first tries: retried to the local records",
+              code == 0 and not compare(local, records(out), base) and "retries 0," not in retries,
+              compare(local, records(out), base) + " " + retries + err[-300:])
+
+        code, out, err, secs = proxied("--ignore-range", ".nii.gz", "--ignore-range", "MRHead.nrrd", "--ignore-range", ".dcm")
+        ignored = next((l for l in err.splitlines() if "range ignored" in l), "")
+        check("Range ignored (200 + whole body): the local records, bodies cut short",
+              code == 0 and not compare(local, records(out), base) and "range ignored 0," not in ignored,
+              compare(local, records(out), base) + " " + ignored)
+
+        def one(out, name):
+            return next((r for r in records(out) if r["path"].endswith(name)), {})
+
+        code, out, err, secs = proxied("--status", "chest_1.png=403", "--status", "IM0004.dcm=404", "--fail-always", "lesion_2.jpg")
+        r403, r404, r503 = one(out, "chest_1.png"), one(out, "IM0004.dcm"), one(out, "lesion_2.jpg")
+        check("503 SlowDown on every try: an error record after the bounded attempts",
+              r503.get("status") == "error" and "503 SlowDown" in r503.get("error", "") and "attempts" in r503.get("error", ""),
+              json.dumps(r503)[:300])
+        others = [r for r in records(out) if not r["path"].endswith(("chest_1.png", "IM0004.dcm", "lesion_2.jpg"))]
+        check("403 and 404 become error records naming the object; the other records are unchanged",
+              code == 0 and r403.get("status") == "error" and "403" in r403.get("error", "") and "s3://" in r403.get("error", "")
+              and r404.get("status") == "error" and "404" in r404.get("error", "")
+              and not compare([r for r in local if not r["path"].endswith(("chest_1.png", "IM0004.dcm", "lesion_2.jpg"))], others, base),
+              json.dumps(r403)[:300])
+        check("403: the secret key is not in the output", SECRET not in out + err)
+
+        code, out, err, secs = proxied("--stall", "chest_2.png", timeout_s=1, limit=60)
+        rs = one(out, "chest_2.png")
+        check(f"a stalled response becomes an error record within the timeout and retries ({secs:.1f} s)",
+              code == 0 and rs.get("status") == "error" and "s3://" in rs.get("error", "") and secs < 30
+              and len(records(out)) == len(local), json.dumps(rs)[:300] + err[-300:])
+
+        code, out, err, secs = proxied("--truncate", "case001.mhd", timeout_s=5, limit=60)
+        rt = one(out, "case001.mhd")
+        check(f"a truncated body becomes an error record ({secs:.1f} s)",
+              code == 0 and rt.get("status") == "error" and "case001.mhd" in rt.get("error", "") and len(records(out)) == len(local),
+              json.dumps(rt)[:300] + err[-300:])
+
+        code, out, err, _ = run([imagingx, "scan", f"s3://no-such-bucket-{port}/x", "--quiet"], env, 60)
+        check("a missing bucket: exit 1 with a message", code == 1 and "no-such-bucket" in err and out == "", f"exit {code} {err[-300:]}")
+
+        code, out, err, _ = run([imagingx, "scan", url, "--quiet"], dict(env, AWS_ACCESS_KEY_ID="", AWS_PROFILE="none",
+                                                                          HOME=a.work), 60)
+        check("no credentials: exit 1 naming what to set", code == 1 and "credentials" in err and "--no-sign-request" in err,
+              f"exit {code} {err[-300:]}")
+        # A public bucket: moto answers anonymous GETs once a bucket policy allows them.
+        s3.put_bucket_policy(Bucket=BUCKET, Policy=json.dumps({"Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow", "Principal": "*", "Action": ["s3:GetObject", "s3:ListBucket"],
+            "Resource": [f"arn:aws:s3:::{BUCKET}", f"arn:aws:s3:::{BUCKET}/*"]}]}))
+        code, out, err, _ = run([imagingx, "scan", url, "--quiet", "--no-sign-request"],
+                                dict(env, AWS_ACCESS_KEY_ID="", HOME=a.work), 60)
+        check("--no-sign-request: anonymous requests give the local records (moto answers them)",
+              code == 0 and not compare(local, records(out), base), compare(local, records(out), base) + err[-300:])
+    finally:
+        for p in procs:
+            stop(p)
+    passed = sum(results)
+    print(f"{passed} passed, {len(results) - passed} failed")
+    sys.exit(0 if all(results) else 1)
+
+
+if __name__ == "__main__":
+    main()
