@@ -10,7 +10,7 @@ import PackageDescription
 //   ImagingXPixels    decoders, volumes, statistics accumulators, the one-file reader
 //   ImagingXScan      walker and the one worker pool (typed records, cancellation, progress)
 //   ImagingXRemote    S3-compatible object storage: SigV4, ListObjectsV2, header reads by HTTP Range
-//                     (AsyncHTTPClient, swift-crypto)
+//                     (AsyncHTTPClient; SigV4 with our own SHA-256/HMAC)
 //   ImagingXDatasets  series assembly, cases and layouts, fingerprints, voxel hashes
 //   ImagingXMDFP      catalog, compatibility, plans and exports
 //   ImagingXIndex     the persistent index: SQLite through GRDB (schema, migrations, incremental writes)
@@ -44,7 +44,6 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
-        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     ],
     targets: [
@@ -76,7 +75,6 @@ let package = Package(
         .target(
             name: "ImagingXRemote",
             dependencies: ["ImagingXScan", .product(name: "AsyncHTTPClient", package: "async-http-client"),
-                           .product(name: "Crypto", package: "swift-crypto"),
                            .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
                            .product(name: "NIOHTTP1", package: "swift-nio")]),
         .target(name: "ImagingXDatasets", dependencies: ["ImagingXScan"], swiftSettings: release),

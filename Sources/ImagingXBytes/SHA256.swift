@@ -1,5 +1,5 @@
-/// SHA-256 (FIPS 180-4), used to turn DICOM UIDs into grouping keys that do not reveal them.
-/// Small inputs only (UIDs are at most 64 bytes); no streaming interface is needed.
+/// SHA-256 (FIPS 180-4), used to turn DICOM UIDs into grouping keys that do not reveal them,
+/// and (with `hmac`) to sign S3 requests. Whole messages in memory; no streaming interface.
 public enum SHA256 {
     private static let k: [UInt32] = [
         0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
@@ -56,6 +56,14 @@ public enum SHA256 {
         out.reserveCapacity(32)
         for i in 0..<8 { for shift in [24, 16, 8, 0] { out.append(UInt8(truncatingIfNeeded: h[i] >> UInt32(shift))) } }
         return out
+    }
+
+    /// HMAC-SHA256 (RFC 2104; checked against RFC 4231's test vectors).
+    public static func hmac<C: Collection<UInt8>>(key: [UInt8], message: C) -> [UInt8] {
+        var k = key.count > 64 ? digest(key) : key
+        k += repeatElement(0, count: 64 - k.count)
+        let inner = digest(k.map { $0 ^ 0x36 } + Array(message))
+        return digest(k.map { $0 ^ 0x5c } + inner)
     }
 
     /// Lower-case hex of the first `bytes` bytes of the digest (all 32 by default).

@@ -1,4 +1,4 @@
-import Crypto
+import ImagingXBytes
 import Foundation
 
 /// AWS Signature Version 4 for S3 requests (canonical request → string to sign → HMAC-SHA256 key
@@ -48,13 +48,13 @@ public enum SigV4 {
                                 canonicalQuery(request.query), canonicalHeaders, signedHeaders, unsignedPayload]
             .joined(separator: "\n")
         let scope = "\(day)/\(region)/\(service)/aws4_request"
-        let stringToSign = ["AWS4-HMAC-SHA256", stamp, scope, hex(SHA256.hash(data: Data(canonicalRequest.utf8)))]
+        let stringToSign = ["AWS4-HMAC-SHA256", stamp, scope, hex(SHA256.digest(Array(canonicalRequest.utf8)))]
             .joined(separator: "\n")
-        var key = SymmetricKey(data: Data(("AWS4" + credentials.secretAccessKey).utf8))
+        var key = Array(("AWS4" + credentials.secretAccessKey).utf8)
         for part in [day, region, service, "aws4_request"] {
-            key = SymmetricKey(data: Data(HMAC<SHA256>.authenticationCode(for: Data(part.utf8), using: key)))
+            key = SHA256.hmac(key: key, message: Array(part.utf8))
         }
-        let signature = hex(HMAC<SHA256>.authenticationCode(for: Data(stringToSign.utf8), using: key))
+        let signature = hex(SHA256.hmac(key: key, message: Array(stringToSign.utf8)))
         var out: [(String, String)] = [("X-Amz-Date", stamp), ("X-Amz-Content-SHA256", unsignedPayload)]
         if let token = credentials.sessionToken { out.append(("X-Amz-Security-Token", token)) }
         out.append(("Authorization",

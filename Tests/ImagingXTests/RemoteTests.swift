@@ -285,3 +285,31 @@ struct RemoteRangesTests {
         #expect(throws: ParseError.self) { try source.u8(10_000, "past the end") }
     }
 }
+
+@Suite("HMAC-SHA256")
+struct HMACTests {
+    static func bytes(_ hex: String) -> [UInt8] {
+        var out: [UInt8] = []
+        var it = hex.makeIterator()
+        while let a = it.next(), let b = it.next() { out.append(UInt8(String([a, b]), radix: 16)!) }
+        return out
+    }
+
+    @Test("RFC 4231 test cases 1, 2, 4 and 6 (a key longer than the block)")
+    func rfc4231() {
+        let cases: [([UInt8], [UInt8], String)] = [
+            (Array(repeating: 0x0b, count: 20), Array("Hi There".utf8),
+             "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7"),
+            (Array("Jefe".utf8), Array("what do ya want for nothing?".utf8),
+             "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"),
+            (Self.bytes("0102030405060708090a0b0c0d0e0f10111213141516171819"), Array(repeating: 0xcd, count: 50),
+             "82558a389a443c0ea4cc819899f2083a85f0faa3e578f8077a2e3ff46729665b"),
+            (Array(repeating: 0xaa, count: 131), Array("Test Using Larger Than Block-Size Key - Hash Key First".utf8),
+             "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54"),
+        ]
+        for (key, message, expected) in cases {
+            let mac = SHA256.hmac(key: key, message: message)
+            #expect(mac == Self.bytes(expected))
+        }
+    }
+}
