@@ -11,7 +11,9 @@ import PackageDescription
 //   ImagingXScan      walker and the one worker pool (typed records, cancellation, progress)
 //   ImagingXDatasets  series assembly, cases and layouts, fingerprints, voxel hashes
 //   ImagingXMDFP      catalog, compatibility, plans and exports
-//   ImagingXIndex     the persistent index: SQLite through GRDB (schema, migrations, incremental writes)
+//   ImagingXIndex     the persistent index: SQLite through GRDB (schema, migrations, incremental writes),
+//                     and the store protocol the file pass of `index` and `export` write and read through
+//   ImagingXIndexPostgres  the same index on PostgreSQL (postgres-nio): shard writers sharing one database
 //   ImagingX          application: typed requests → typed results (scan, series, fingerprint,
 //                     compat, plan, catalog); re-exports the layers below
 //   ImagingXService   the HTTP service (Hummingbird 2): routes parse, call ImagingX, write JSON; the portal's files
@@ -41,6 +43,7 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
     ],
     targets: [
         // C libraries from Debian, linked through pkg-config.
@@ -75,7 +78,12 @@ let package = Package(
             dependencies: ["ImagingXMDFP", .product(name: "GRDB", package: "GRDB.swift"),
                            .product(name: "GRDBSQLite", package: "GRDB.swift")],
             swiftSettings: release),
-        .target(name: "ImagingX", dependencies: ["ImagingXMDFP", "ImagingXIndex"], swiftSettings: release),
+        .target(
+            name: "ImagingXIndexPostgres",
+            dependencies: ["ImagingXIndex", .product(name: "PostgresNIO", package: "postgres-nio"),
+                           .product(name: "Logging", package: "swift-log")],
+            swiftSettings: release),
+        .target(name: "ImagingX", dependencies: ["ImagingXMDFP", "ImagingXIndex", "ImagingXIndexPostgres"], swiftSettings: release),
         .target(
             name: "ImagingXService",
             dependencies: ["ImagingX", .product(name: "Hummingbird", package: "hummingbird"),

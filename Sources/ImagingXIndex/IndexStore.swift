@@ -175,7 +175,7 @@ public final class IndexStore: Sendable {
 }
 
 /// The schema. Every step is append-only: a released step is never edited, a change is a new step.
-enum Schema {
+public enum Schema {
     static var migrator: DatabaseMigrator {
         var m = DatabaseMigrator()
         m.registerMigration("v1") { db in
@@ -186,7 +186,7 @@ enum Schema {
         return m
     }
 
-    static let v1 = """
+    public static let v1 = """
         CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 
         -- Folders given to `imagingx index`. A root that is missing at index time is marked
