@@ -27,7 +27,8 @@ public enum IndexError: Error, Sendable, CustomStringConvertible, Equatable {
         case .notADatabase(let path, let detail):
             "\(path) is not an ImagingX index (SQLite: \(detail)); move it aside or give another --db"
         case .foreignDatabase(let path):
-            "\(path) is an SQLite database that ImagingX did not create; give another --db (nothing was changed)"
+            "\(path) is \(path.hasPrefix("postgres") ? "a PostgreSQL database" : "an SQLite database") that ImagingX did not create; "
+                + "give another --db (nothing was changed)"
         case .newerSchema(let path, let unknown):
             "\(path) was written by a newer ImagingX (schema steps \(unknown.joined(separator: ", ")) unknown here); "
                 + "upgrade imagingx, or give another --db"

@@ -25,8 +25,11 @@ public final class PostgresIndexStore: FileIndexStore, @unchecked Sendable {
     let logger = Logger(label: "imagingx.postgres", factory: { _ in SwiftLogNoOpLogHandler() })
     private let idle = Mutex<[PostgresConnection]>([])
     private let nextID = Atomic<Int>(1)
-    /// Seconds one statement (a batch's, a page's) may take before the connection is dropped.
-    public static let statementTimeout: Int64 = 300
+    /// Seconds one statement (a batch's, a page's) may take before the connection is dropped
+    /// and the statement tried again (a batch of 1,000 rows takes well under a second here).
+    public static let statementTimeout: Int64 = 60
+    /// Seconds a reused connection has to answer `SELECT 1`.
+    static let pingTimeout: Int64 = 5
     static let retryDelays: [Double] = [0.25, 0.5, 1, 2, 4]
     /// Rows per INSERT (PostgreSQL takes at most 65,535 parameters in one statement).
     static let rowsPerInsert = 1000
@@ -92,7 +95,19 @@ public final class PostgresIndexStore: FileIndexStore, @unchecked Sendable {
         while true {
             var connection: PostgresConnection?
             do {
-                let c = try idle.withLock { $0.popLast() } ?? connect()
+                // An idle connection the server has closed meanwhile (restart, pg_terminate_backend) is dropped unused.
+                var reused = idle.withLock { $0.popLast() }
+                while let r = reused, r.isClosed {
+                    _ = try? Self.bounded(r.close(), seconds: 5)
+                    reused = idle.withLock { $0.popLast() }
+                }
+                if let r = reused {
+                    // The server may have ended an idle connection without the client noticing
+                    // (a statement sent on it then gets no answer): one short round trip first.
+                    connection = r
+                    _ = try Self.bounded(r.query(PostgresQuery(unsafeSQL: "SELECT 1"), logger: logger), seconds: Self.pingTimeout)
+                }
+                let c = try reused ?? connect()
                 connection = c
                 let result = try body(c)
                 idle.withLock { $0.append(c) }
@@ -166,17 +181,14 @@ public final class PostgresIndexStore: FileIndexStore, @unchecked Sendable {
         try Self.query(c, sql, binds, logger: logger)
     }
 
-    /// `body` between BEGIN and COMMIT; any failure rolls back (or the server does, when the connection is gone).
+    /// `body` between BEGIN and COMMIT. On any failure `withConnection` closes the connection,
+    /// and the server rolls the transaction back (no ROLLBACK is sent: on a connection the
+    /// server has ended, a statement may get no answer at all).
     func transaction<T>(_ c: PostgresConnection, _ body: () throws -> T) throws -> T {
         _ = try query(c, "BEGIN")
-        do {
-            let result = try body()
-            _ = try query(c, "COMMIT")
-            return result
-        } catch {
-            _ = try? query(c, "ROLLBACK")
-            throw error
-        }
+        let result = try body()
+        _ = try query(c, "COMMIT")
+        return result
     }
 
     // MARK: Schema
@@ -441,8 +453,8 @@ public final class PostgresIndexStore: FileIndexStore, @unchecked Sendable {
         }
         public func release() {
             guard !released.exchange(true, ordering: .relaxed) else { return }
-            _ = try? PostgresIndexStore.query(connection, "SELECT pg_advisory_unlock_all()", logger: logger)
-            _ = try? PostgresIndexStore.bounded(connection.close(), seconds: 5)
+            // Ending the session frees its advisory locks; a connection the server already ended holds none.
+            if !connection.isClosed { _ = try? PostgresIndexStore.bounded(connection.close(), seconds: 5) }
         }
         deinit { release() }
     }
