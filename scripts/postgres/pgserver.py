@@ -66,6 +66,17 @@ class Server:
         self.started = True
         return self
 
+    def kill_now(self):
+        """Stops the server at once (`pg_ctl stop -m immediate`: no goodbye to the clients)."""
+        self._cmd([os.path.join(self.bin, "pg_ctl"), "-D", self.data, "-m", "immediate", "-w", "-t", "30", "stop"], timeout=60)
+
+    def restart(self):
+        r = self._cmd([os.path.join(self.bin, "pg_ctl"), "-D", self.data, "-l", os.path.join(self.dir, "log"), "-w", "-t", "60",
+                       "-o", f"-k {self.data} -h 127.0.0.1 -p {self.port} -c fsync=off -c max_connections=100", "start"],
+                      timeout=90)
+        if r.returncode != 0:
+            raise RuntimeError("pg_ctl start failed: " + r.stdout + r.stderr)
+
     def env(self):
         return dict(os.environ, PGPASSWORD=self.password)
 

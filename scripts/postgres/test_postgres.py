@@ -21,7 +21,9 @@ line per check:
       an address where no server listens fails within 40 s with a clear error; a database holding
       a newer schema step, or tables ImagingX did not create, is refused; `index` to PostgreSQL
       without --no-datasets is a usage error (exit 2) that says so;
-  (f) the password (given by PGPASSWORD, or in the URL) appears in no output or message.
+  (f) the password (given by PGPASSWORD, or in the URL) appears in no output or message;
+  (g) the server stops (immediate shutdown) during a job and stays down: the job exits 1 with the
+      error within 60 s, the index holds only whole, correct records, and a rerun completes it.
 """
 import argparse, os, random, shutil, subprocess, sys, threading, time
 
@@ -222,6 +224,38 @@ def main():
         check(r.returncode == 0 and got == expected_stats and killed,
               f"(d) index --stats with its connections terminated ({killed}) retries and completes; export equals scan --stats "
               + r.stderr.decode()[-300:])
+
+        # (g) the server goes away for good during a job: a clear error in bounded time, a consistent index
+        server.createdb("g")
+        proc = subprocess.Popen([binary, "index", tree, "--db", server.url("g"), "--no-datasets", "--stats", "--jobs", "1"],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+        while proc.poll() is None:
+            # Once the first batches have landed (with --stats a batch is 256 files).
+            q = server.psql("g", "SELECT count(*) FROM files", check=False)
+            if q.returncode == 0 and int(q.stdout.strip() or 0) > 0:
+                break
+            time.sleep(0.01)
+        t = time.time()
+        server.kill_now()
+        try:
+            out, err = proc.communicate(timeout=120)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            out, err = proc.communicate()
+        took = time.time() - t
+        msg = err.decode(errors="replace")
+        outputs.append(msg)
+        server.restart()
+        check(proc.returncode == 1 and took < 60 and "postgres://" in msg,
+              f"(g) the server stopped during a job: exit {proc.returncode} after {took:.1f} s with the error: {msg.strip()[:200]}")
+        got = run([binary, "export", "--db", server.url("g"), "--file-stat", "--stats"], env).stdout
+        lines = got.splitlines()
+        paths = [line.split(b'"path":', 1)[1].split(b",", 1)[0] for line in lines]
+        check(0 < len(lines) < files and set(lines) <= set(expected_stats.splitlines()) and len(paths) == len(set(paths)),
+              f"(g) … and the index holds only whole, correct records ({len(lines)} of {len(expected_stats.splitlines())}), no path twice")
+        r = run([binary, "index", tree, "--db", server.url("g"), "--no-datasets", "--stats"], env)
+        got = run([binary, "export", "--db", server.url("g"), "--file-stat", "--stats"], env).stdout
+        check(r.returncode == 0 and got == expected_stats, "(g) … and a rerun completes it: export equals scan --stats")
 
         # (e) refusals
         key = f"imagingx-index root {tree}"
