@@ -13,7 +13,9 @@ import PackageDescription
 //                     (AsyncHTTPClient; SigV4 with our own SHA-256/HMAC)
 //   ImagingXDatasets  series assembly, cases and layouts, fingerprints, voxel hashes
 //   ImagingXMDFP      catalog, compatibility, plans and exports
-//   ImagingXIndex     the persistent index: SQLite through GRDB (schema, migrations, incremental writes)
+//   ImagingXIndex     the persistent index: SQLite through GRDB (schema, migrations, incremental writes),
+//                     and the store protocol the file pass of `index` and `export` write and read through
+//   ImagingXIndexPostgres  the same index on PostgreSQL (postgres-nio): shard writers sharing one database
 //   ImagingX          application: typed requests → typed results (scan, series, fingerprint,
 //                     compat, plan, catalog); re-exports the layers below
 //   ImagingXService   the HTTP service (Hummingbird 2): routes parse, call ImagingX, write JSON; the portal's files
@@ -45,6 +47,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
     ],
     targets: [
         // C libraries from Debian, linked through pkg-config.
@@ -84,7 +87,13 @@ let package = Package(
             dependencies: ["ImagingXMDFP", .product(name: "GRDB", package: "GRDB.swift"),
                            .product(name: "GRDBSQLite", package: "GRDB.swift")],
             swiftSettings: release),
-        .target(name: "ImagingX", dependencies: ["ImagingXMDFP", "ImagingXIndex", "ImagingXRemote"], swiftSettings: release),
+        .target(
+            name: "ImagingXIndexPostgres",
+            dependencies: ["ImagingXIndex", .product(name: "PostgresNIO", package: "postgres-nio"),
+                           .product(name: "Logging", package: "swift-log")],
+            swiftSettings: release),
+        .target(name: "ImagingX", dependencies: ["ImagingXMDFP", "ImagingXIndex", "ImagingXIndexPostgres", "ImagingXRemote"],
+                swiftSettings: release),
         .target(
             name: "ImagingXService",
             dependencies: ["ImagingX", .product(name: "Hummingbird", package: "hummingbird"),

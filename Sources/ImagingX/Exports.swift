@@ -7,3 +7,4 @@
 @_exported import ImagingXDatasets
 @_exported import ImagingXMDFP
 @_exported import ImagingXIndex
+@_exported import ImagingXIndexPostgres

@@ -1,5 +1,6 @@
 import Dispatch
 import ImagingXIndex
+import ImagingXIndexPostgres
 import Synchronization
 #if canImport(Glibc)
 import Glibc
@@ -95,11 +96,16 @@ extension Application {
     /// that cannot be walked as unavailable (its rows stay).
     public static func index(_ request: IndexRequest, cancel: CancelFlag? = nil,
                              progress: @escaping (IndexProgress) -> Void = { _ in }) throws(IndexError) -> IndexResult {
-        let store = try IndexStore(path: request.database)
-        let lock = try store.lockForWriting()
+        let store = try openStore(request.database)
+        defer { store.disconnect() }
+        if store is PostgresIndexStore, request.datasets {
+            throw .database(path: store.location, detail: "the dataset pass is not written to PostgreSQL yet: add --no-datasets")
+        }
+        let lock = try store.writerLock(roots: request.paths.map { canonicalRoot($0).resolved ?? FileIO.absolute($0) }, shard: request.shard)
         defer { lock.release() }
         let result = try index(request, store: store, cancel: cancel, progress: progress)
-        if let shard = request.shard, let root = result.roots.first, root.available, !result.cancelled {
+        // A shard's SQLite file is a part for `merge`; shards sharing a PostgreSQL index are already one.
+        if store is IndexStore, let shard = request.shard, let root = result.roots.first, root.available, !result.cancelled {
             let files = try store.roots().first { $0.path == root.path }?.files ?? 0
             let manifest = ShardManifest(command: "index", roots: [root.path], options: request.outputOptions, shard: shard.index,
                                          shards: shard.count, records: files, bytes: 0)
@@ -109,7 +115,7 @@ extension Application {
     }
 
     /// `index` on an open store whose writer lock the caller holds (the service's jobs).
-    public static func index(_ request: IndexRequest, store: IndexStore, cancel: CancelFlag? = nil,
+    public static func index(_ request: IndexRequest, store: any FileIndexStore, cancel: CancelFlag? = nil,
                              progress: @escaping (IndexProgress) -> Void = { _ in }) throws(IndexError) -> IndexResult {
         let started = DispatchTime.now().uptimeNanoseconds
         func elapsed() -> Double { Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9 }
@@ -153,12 +159,12 @@ extension Application {
         return (path, nil)
     }
 
-    static func indexRoot(_ root: IndexRoot, request: IndexRequest, store: IndexStore, jobs: Int, cancel: CancelFlag?,
+    static func indexRoot(_ root: IndexRoot, request: IndexRequest, store: any FileIndexStore, jobs: Int, cancel: CancelFlag?,
                           outcome: inout RootOutcome, progress: (IndexProgress) -> Void) throws(IndexError) {
         // The stored files are merged with the walk in path order, a page at a time: a pass over
         // a root of any size holds one page of stored state and the files of the batch in flight.
         let storedCount = try store.fileCount(root: root.id)
-        let cursor = try StoredCursor(store: store, root: root.id)
+        let cursor = try StoredCursor(store: store, root: root.id, shard: request.shard)
         var passed: [(path: String, file: StoredFile)] = []
         var inFlight: [String: StoredFile] = [:]
         var walker = Walker(includeHidden: request.includeHidden)
@@ -273,7 +279,7 @@ extension Application {
         state.walkFinished = true
         progress(state)
         try store.finishRoot(root.id, at: Timestamp.now(), withStats: wantStats)
-        if request.datasets {
+        if request.datasets, let store = store as? IndexStore {
             state.phase = "datasets"
             progress(state)
             let (made, kept) = try indexDatasets(root: root, changed: changed, store: store, jobs: jobs, shard: request.shard) { done, total in
@@ -284,6 +290,17 @@ extension Application {
             outcome.datasetsFingerprinted = made
             outcome.datasetsKept = kept
         }
+    }
+}
+
+extension Application {
+    /// The index a `--db` names: a `postgres://` (or `postgresql://`) URL is a PostgreSQL
+    /// database, anything else an SQLite file.
+    public static func openStore(_ database: String, readOnly: Bool = false) throws(IndexError) -> any FileIndexStore {
+        if PostgresURL.isPostgres(database) {
+            return try PostgresIndexStore(url: database, readOnly: readOnly)
+        }
+        return try IndexStore(path: database, create: !readOnly, readOnly: readOnly)
     }
 }
 
@@ -338,8 +355,9 @@ extension Application {
     /// `imagingx export`: the indexed records, written exactly as `scan` writes them for the same
     /// folders and options.
     public static func export(_ request: ExportRequest) throws(ExportError) -> Int {
-        let store: IndexStore
-        do { store = try IndexStore(path: request.database, create: false, readOnly: true) } catch { throw .index(error) }
+        let store: any FileIndexStore
+        do { store = try openStore(request.database, readOnly: true) } catch { throw .index(error) }
+        defer { store.disconnect() }
         let all: [IndexRoot]
         do { all = try store.roots() } catch { throw .index(error) }
         var ids: [Int64] = []
@@ -381,7 +399,7 @@ extension Application {
 /// `failure` and stops the scan. The thread runs at the priority of the one that made the
 /// writer (a service's background job runs below the requests it answers).
 final class BatchWriter: @unchecked Sendable {
-    let store: IndexStore
+    let store: any FileIndexStore
     let root: Int64
     let statsRead: Bool
     let notePaths: Bool
@@ -401,7 +419,7 @@ final class BatchWriter: @unchecked Sendable {
     private let failed = Mutex<IndexError?>(nil)
     private var threaded = false
 
-    init(store: IndexStore, root: Int64, statsRead: Bool, notePaths: Bool) {
+    init(store: any FileIndexStore, root: Int64, statsRead: Bool, notePaths: Bool) {
         self.store = store
         self.root = root
         self.statsRead = statsRead

@@ -24,10 +24,36 @@ public struct StoredFile: Sendable, Equatable {
     }
 }
 
+/// Where `FileRows.bind` puts a row's values, in column order: SQLite's prepared statement
+/// (`RowBinder`) or a PostgreSQL statement's parameters.
+public protocol ColumnBinder {
+    mutating func null()
+    mutating func int(_ v: Int?)
+    mutating func int64(_ v: Int64?)
+    mutating func bool(_ v: Bool?)
+    /// A finite number, or NULL (non-finite values are stored as NULL, as SQLite does).
+    mutating func double(_ v: Double?)
+    mutating func text(_ v: String?)
+    mutating func text(bytes: [UInt8])
+}
+
+/// A result row's values by column number, for `FileRows.record` (GRDB's `Row`, a PostgreSQL row).
+public protocol ColumnReader {
+    func string(_ i: Int) -> String?
+    func int64(_ i: Int) -> Int64?
+    func double(_ i: Int) -> Double?
+}
+
+extension Row: ColumnReader {
+    public func string(_ i: Int) -> String? { self[i] }
+    public func int64(_ i: Int) -> Int64? { self[i] }
+    public func double(_ i: Int) -> Double? { self[i] }
+}
+
 /// The `files` table: an `ImageRecord` in columns, and back. Round-trips every field the
 /// JSONL/CSV sinks write, so `export` prints what `scan` printed.
-enum FileRows {
-    static let columns = [
+public enum FileRows {
+    public static let columns = [
         "id", "root_id", "path", "dataset_id", "format", "status", "error", "error_code", "error_offset", "size_bytes",
         "dims", "ndim", "dim0", "dim1", "dim2", "spacing", "spacing0", "spacing1", "spacing2",
         "dtype", "channels", "bits_stored", "modality", "sop_class_uid", "transfer_syntax", "compressed",
@@ -47,7 +73,7 @@ enum FileRows {
     static let updateSQL = "UPDATE files SET " + columns.dropFirst().map { $0 + " = ?" }.joined(separator: ", ") + " WHERE id = ?"
 
     /// Binds the record's column values, in `columns` order.
-    static func bind(_ r: ImageRecord, rootID: Int64, datasetID: Int64?, statsRead: Bool, into b: inout RowBinder) {
+    public static func bind<B: ColumnBinder>(_ r: ImageRecord, rootID: Int64, datasetID: Int64?, statsRead: Bool, into b: inout B) {
         b.int64(rootID)
         b.text(r.path)
         b.int64(datasetID)
@@ -101,14 +127,30 @@ enum FileRows {
     }
 
     /// The columns `record(_:)` reads, in its order (after the root's path prefix).
-    static let selectColumns = columns.dropFirst(2).filter { $0 != "dataset_id" && $0 != "finding_count" }
+    public static let selectColumns = columns.dropFirst(2).filter { $0 != "dataset_id" && $0 != "finding_count" }
 
     /// The record a row holds (`path` is the stored root-relative path).
-    static func record(_ row: Row, offset: Int = 0) -> ImageRecord {
+    public static func record<R: ColumnReader>(_ row: R, offset: Int = 0) -> ImageRecord {
         var i = offset
-        func next<T: DatabaseValueConvertible>(_: T.Type) -> T? {
+        func next(_: String.Type) -> String? {
             defer { i += 1 }
-            return row[i]
+            return row.string(i)
+        }
+        func next(_: Int64.Type) -> Int64? {
+            defer { i += 1 }
+            return row.int64(i)
+        }
+        func next(_: Int.Type) -> Int? {
+            defer { i += 1 }
+            return row.int64(i).map { Int(truncatingIfNeeded: $0) }
+        }
+        func next(_: Bool.Type) -> Bool? {
+            defer { i += 1 }
+            return row.int64(i).map { $0 != 0 }
+        }
+        func next(_: Double.Type) -> Double? {
+            defer { i += 1 }
+            return row.double(i)
         }
         var r = ImageRecord(path: next(String.self) ?? "")
         r.format = next(String.self).flatMap(FileFormat.init(rawValue:)) ?? .unknown

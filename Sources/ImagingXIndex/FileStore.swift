@@ -159,10 +159,13 @@ extension IndexStore {
 /// advances: a pass over a root of any size holds one page of stored state, not all of it.
 /// Rows written after the cursor was made (`id` above `maxID`: this job's new files) are never
 /// returned, so a file the job has just added is not taken for one that disappeared.
+/// With a shard, files in folders of other shards are skipped: a shard's writer sharing one
+/// index with the others never takes their files for ones that disappeared.
 public final class StoredCursor {
-    let store: IndexStore
+    let store: any FileIndexStore
     let root: Int64
     let maxID: Int64
+    let shard: Shard?
     static let page = 4096
     private var buffer: [(path: String, file: StoredFile)] = []
     private var index = 0
@@ -171,58 +174,33 @@ public final class StoredCursor {
     /// The first failure to read a page (the pass then stops).
     public private(set) var failure: IndexError?
 
-    public init(store: IndexStore, root: Int64) throws(IndexError) {
+    public init(store: any FileIndexStore, root: Int64, shard: Shard? = nil) throws(IndexError) {
         self.store = store
         self.root = root
-        maxID = try store.guarded { try store.pool.read { db in try Int64.fetchOne(db, sql: "SELECT coalesce(max(id), 0) FROM files") ?? 0 } }
+        self.shard = shard.flatMap { $0.count > 1 ? $0 : nil }
+        maxID = try store.maxFileID()
+    }
+
+    /// Whether the shard owns the folder of `path` (root-relative).
+    public static func owns(_ shard: Shard, path: String) -> Bool {
+        let utf8 = path.utf8
+        guard let slash = utf8.lastIndex(of: UInt8(ascii: "/")) else { return shard.owns(directory: EmptyCollection<UInt8>()) }
+        return shard.owns(directory: utf8[..<slash])
     }
 
     private func fill() {
-        guard !exhausted, failure == nil, index >= buffer.count else { return }
-        do throws(IndexError) {
-            let (root, after, maxID) = (self.root, lastKey, self.maxID)
-            buffer = try store.guarded {
-                try store.pool.read { db in
-                    // Read column by column through SQLite's C API: this is the whole cost of
-                    // re-indexing an unchanged tree besides the walk's `stat`, and generic `Row`
-                    // decoding spent most of it looking up type metadata.
-                    let statement = try db.cachedStatement(sql: """
-                        SELECT path, id, dataset_id, device, inode, size_bytes, mtime_ns, ctime_ns, stats_read, finding_count
-                        FROM files WHERE root_id = ? AND path > ? AND id <= ? ORDER BY path LIMIT \(Self.page)
-                        """)
-                    try statement.setArguments([root, after, maxID])
-                    let s = statement.sqliteStatement
-                    defer { sqlite3_reset(s) }
-                    func optional(_ column: Int32) -> Int64? {
-                        sqlite3_column_type(s, column) == SQLITE_NULL ? nil : sqlite3_column_int64(s, column)
-                    }
-                    var page: [(path: String, file: StoredFile)] = []
-                    page.reserveCapacity(Self.page)
-                    while true {
-                        let code = sqlite3_step(s)
-                        if code == SQLITE_DONE { break }
-                        guard code == SQLITE_ROW else {
-                            throw DatabaseError(resultCode: ResultCode(rawValue: code), message: String(cString: sqlite3_errmsg(db.sqliteConnection)))
-                        }
-                        let text = sqlite3_column_text(s, 0)
-                        let length = Int(sqlite3_column_bytes(s, 0))
-                        let path = text.map { String(decoding: UnsafeBufferPointer(start: $0, count: length), as: UTF8.self) } ?? ""
-                        page.append((path: path,
-                                     file: StoredFile(id: sqlite3_column_int64(s, 1), datasetID: optional(2), device: optional(3),
-                                                      inode: optional(4), size: sqlite3_column_int64(s, 5), mtimeNs: optional(6),
-                                                      ctimeNs: optional(7), statsRead: sqlite3_column_int64(s, 8) != 0,
-                                                      hadFindings: sqlite3_column_int64(s, 9) > 0)))
-                    }
-                    return page
-                }
+        while !exhausted, failure == nil, index >= buffer.count {
+            do throws(IndexError) {
+                let page = try store.storedPage(root: root, after: lastKey, maxID: maxID, limit: Self.page)
+                if let last = page.last { lastKey = last.path }
+                if page.count < Self.page { exhausted = true }
+                if let shard { buffer = page.filter { Self.owns(shard, path: $0.path) } } else { buffer = page }
+                index = 0
+            } catch {
+                failure = error
+                buffer = []
+                exhausted = true
             }
-            index = 0
-            if let last = buffer.last { lastKey = last.path }
-            if buffer.count < Self.page { exhausted = true }
-        } catch {
-            failure = error
-            buffer = []
-            exhausted = true
         }
     }
 

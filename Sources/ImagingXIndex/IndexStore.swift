@@ -27,7 +27,8 @@ public enum IndexError: Error, Sendable, CustomStringConvertible, Equatable {
         case .notADatabase(let path, let detail):
             "\(path) is not an ImagingX index (SQLite: \(detail)); move it aside or give another --db"
         case .foreignDatabase(let path):
-            "\(path) is an SQLite database that ImagingX did not create; give another --db (nothing was changed)"
+            "\(path) is \(path.hasPrefix("postgres") ? "a PostgreSQL database" : "an SQLite database") that ImagingX did not create; "
+                + "give another --db (nothing was changed)"
         case .newerSchema(let path, let unknown):
             "\(path) was written by a newer ImagingX (schema steps \(unknown.joined(separator: ", ")) unknown here); "
                 + "upgrade imagingx, or give another --db"
@@ -175,7 +176,7 @@ public final class IndexStore: Sendable {
 }
 
 /// The schema. Every step is append-only: a released step is never edited, a change is a new step.
-enum Schema {
+public enum Schema {
     static var migrator: DatabaseMigrator {
         var m = DatabaseMigrator()
         m.registerMigration("v1") { db in
@@ -186,7 +187,7 @@ enum Schema {
         return m
     }
 
-    static let v1 = """
+    public static let v1 = """
         CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 
         -- Folders given to `imagingx index`. A root that is missing at index time is marked

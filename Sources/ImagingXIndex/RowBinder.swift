@@ -4,7 +4,7 @@ import GRDBSQLite
 /// Binds a row's values straight into a prepared statement through SQLite's C API, with no
 /// boxing into `DatabaseValue` (what `StatementArguments` does): the index's insert is its hot
 /// path, one call per file. Text is copied by SQLite (SQLITE_TRANSIENT).
-struct RowBinder {
+struct RowBinder: ColumnBinder {
     let statement: OpaquePointer
     var index: Int32 = 1
     static let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)

@@ -19,7 +19,8 @@ struct IndexCommand: ParsableCommand {
     @Argument(help: "Folders to index.")
     var paths: [String]
 
-    @Option(help: "The index file (created when missing).")
+    @Option(help: ArgumentHelp("The index file (created when missing), or a PostgreSQL database: postgres://USER@HOST:PORT/DBNAME "
+                               + "(password from the URL or PGPASSWORD; needs --no-datasets).", valueName: "FILE|URL"))
     var db: String = "imagingx-index.sqlite"
 
     @Flag(help: "Decode pixels: records get intensity statistics, as scan --stats.")
@@ -37,7 +38,8 @@ struct IndexCommand: ParsableCommand {
     @Flag(help: "No summary or progress on standard error.")
     var quiet = false
 
-    @Option(help: ArgumentHelp("Only shard K of N of one folder: the --db file becomes a part for `imagingx merge`.", valueName: "K/N"))
+    @Option(help: ArgumentHelp("Only shard K of N of one folder: the --db file becomes a part for `imagingx merge`; "
+                               + "with PostgreSQL, N writers share the one database.", valueName: "K/N"))
     var shard: String?
 
     func validate() throws {
@@ -45,6 +47,18 @@ struct IndexCommand: ParsableCommand {
         if paths.isEmpty { throw ValidationError("give at least one folder") }
         try validateShard(shard, output: db)
         if shard != nil, paths.count != 1 { throw ValidationError("--shard indexes one folder") }
+        if PostgresURL.isPostgres(db), !noDatasets {
+            throw ValidationError("--db postgres://… needs --no-datasets: the dataset pass is written to SQLite indexes only (for now)")
+        }
+        if PostgresURL.isPostgres(db) {
+            do { _ = try PostgresURL(db, environment: PostgresURL.processEnvironment) } catch { throw ValidationError("--db: \(error.reason)") }
+        }
+    }
+
+    /// The --db as printed: a PostgreSQL URL without its password.
+    var shownDB: String {
+        guard PostgresURL.isPostgres(db) else { return db }
+        return (try? PostgresURL(db).redacted) ?? "PostgreSQL"
     }
 
     func run() throws {
@@ -74,7 +88,7 @@ struct IndexCommand: ParsableCommand {
             }
             let files = result.roots.reduce(0) { $0 + $1.seen }
             writeStderr("\(files) files in \(formatted(result.seconds, result.seconds < 1 ? 3 : 2)) s "
-                        + "(\(Int(result.seconds > 0 ? Double(files) / result.seconds : 0)) files/s, \(result.jobs) jobs) → \(db)\n")
+                        + "(\(Int(result.seconds > 0 ? Double(files) / result.seconds : 0)) files/s, \(result.jobs) jobs) → \(shownDB)\n")
         }
         if result.roots.contains(where: { !$0.available }) { throw ExitCode(1) }
     }
@@ -85,7 +99,7 @@ struct ExportCommand: ParsableCommand {
         commandName: "export",
         abstract: "Print the indexed records exactly as `scan` prints them for the same folders and options.")
 
-    @Option(help: "The index file.")
+    @Option(help: ArgumentHelp("The index file, or a PostgreSQL database: postgres://USER@HOST:PORT/DBNAME.", valueName: "FILE|URL"))
     var db: String = "imagingx-index.sqlite"
 
     @Option(help: "Record format: jsonl or csv.")
