@@ -13,20 +13,8 @@ import argparse, json, os, re, signal, socket, subprocess, sys, time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
-
-def stop(p):
-    """Kills a server and its children (`timeout` runs it in a process group of its own) by PID."""
-    try:
-        os.killpg(p.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
-    p.wait()
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from test_s3 import stop, free_port  # noqa: E402  (one copy of the server helpers)
 
 
 def scan(imagingx, url, depth, env, limit=900):
