@@ -192,10 +192,8 @@ public struct Walker: Sendable {
         let base = dir.hasSuffix("/") ? dir : dir + "/"
         while let entry = readdir(handle) {
             let start = keys.count
-            withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                let length = raw.firstIndex(of: 0) ?? raw.count
-                keys.append(contentsOf: raw[0..<length])
-            }
+            let raw = Self.entryName(entry)
+            keys.append(contentsOf: UnsafeRawBufferPointer(start: raw, count: strlen(raw)))
             let length = keys.count - start
             let first = length > 0 ? keys[start] : 0
             if first == 0x2E, length == 1 || (length == 2 && keys[start + 1] == 0x2E) || !includeHidden {
@@ -305,6 +303,13 @@ extension Walker {
         return Array(out)
     }
 
+    /// A directory entry's NUL-terminated name, read in place. (Copying `d_name` out of the
+    /// record, as `entry.pointee.d_name` does, reads all 256 bytes of the field even when the
+    /// kernel's record is shorter: past the end of readdir's buffer that is an unmapped page.)
+    static func entryName(_ entry: UnsafeMutablePointer<dirent>) -> UnsafePointer<CChar> {
+        (UnsafeRawPointer(entry) + MemoryLayout<dirent>.offset(of: \.d_name)!).assumingMemoryBound(to: CChar.self)
+    }
+
     /// `stat` of a directory entry (links followed), relative to its open directory.
     static func statEntry(_ dir: OpaquePointer, _ entry: UnsafeMutablePointer<dirent>, _ st: inout stat) -> Bool {
         let fd = dirfd(dir)
@@ -319,9 +324,7 @@ extension Walker {
         defer { closedir(d) }
         var names: [String] = []
         while let entry = readdir(d) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
-            }
+            let name = String(cString: Self.entryName(entry))
             if name != "." && name != ".." { names.append(name) }
         }
         return names
