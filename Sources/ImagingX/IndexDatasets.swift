@@ -1,4 +1,5 @@
 import FoundationEssentials
+import ImagingXBytes
 import ImagingXIndex
 #if canImport(Glibc)
 import Glibc
@@ -69,17 +70,31 @@ extension Application {
 
     /// Fingerprints the root's datasets that hold a changed path (or were never fingerprinted);
     /// returns (fingerprinted, kept).
-    static func indexDatasets(root: IndexRoot, changed: Set<String>, store: IndexStore, jobs: Int, shard: Shard? = nil,
+    static func indexDatasets(root: IndexRoot, changed: Set<String>, store: any DatasetIndexStore, jobs: Int, shard: Shard? = nil,
                               progress: (_ done: Int, _ total: Int) -> Void) throws(IndexError) -> (Int, Int) {
         let folders = datasetFolders(root: root.path)
         _ = try store.pruneDatasets(root: root.id, keeping: Set(folders))
         let known = Dictionary(try store.datasets(root: root.id).map { ($0.folder, $0) }, uniquingKeysWith: { a, _ in a })
+        // Shard writers sharing the index: each keeps its part of every dataset, and the last
+        // part in reduces the dataset (exactly as `merge` reduces part indexes).
+        let shared = shard.flatMap { store.sharesShards ? $0 : nil }
         var fingerprinted = 0, kept = 0
-        // The datasets to fingerprint: never fingerprinted, or holding a changed path.
-        let todo = folders.filter { folder in
+        // The datasets to fingerprint: never fingerprinted, or holding a changed path. A shard
+        // sharing the index sees only its own changes, but owns cases whose files other shards
+        // read: it makes its part again whenever the folder's state on disk is not its part's.
+        var states: [String: String] = [:]
+        var todo: [String] = []
+        for folder in folders {
             let prefix = folder.isEmpty ? "" : folder + "/"
-            guard let stored = known[folder], stored.fingerprintedAt != nil else { return true }
-            return changed.contains { $0.hasPrefix(prefix) }
+            if let shared {
+                let state = folderState(folder.isEmpty ? root.path : root.path + "/" + folder)
+                states[folder] = state
+                let part = try store.datasetPart(root: root.id, folder: folder, shard: shared).flatMap { try? DatasetPart.decode($0) }
+                if part?.state != state || known[folder]?.fingerprintedAt == nil { todo.append(folder) }
+                continue
+            }
+            guard let stored = known[folder], stored.fingerprintedAt != nil else { todo.append(folder); continue }
+            if changed.contains(where: { $0.hasPrefix(prefix) }) { todo.append(folder) }
         }
         kept = folders.count - todo.count
         progress(0, todo.count)
@@ -107,12 +122,55 @@ extension Application {
             }
             let volumes = candidates.isEmpty ? []
                 : SeriesAssembler.scan(candidates.map { WalkEntry(fullPath: full + "/" + $0, path: prefix + $0) }, jobs: jobs, stats: false)
-            try store.saveDataset(datasetWrite(root: root, folder: folder, info: info, cases: cases, series: volumes),
-                                  root: root.id, at: Timestamp.now())
+            if let shared {
+                let part: [UInt8]
+                do { part = try DatasetPart(folder: folder, info: info, cases: cases, series: volumes, state: states[folder]).encoded() } catch {
+                    throw .database(path: store.location, detail: "dataset \(folder): \(error)")
+                }
+                try store.saveDatasetPart(part, root: root.id, folder: folder, shard: shared, at: Timestamp.now()) { parts in
+                    try reduceSharedParts(parts, of: shared.count, root: root, folder: folder)
+                }
+            } else {
+                try store.saveDataset(datasetWrite(root: root, folder: folder, info: info, cases: cases, series: volumes),
+                                      root: root.id, at: Timestamp.now())
+            }
             fingerprinted += 1
             progress(fingerprinted, todo.count)
         }
         return (fingerprinted, kept)
+    }
+
+    /// The dataset once all `count` shards' parts are in (nil before), as `merge` reduces it.
+    static func reduceSharedParts(_ parts: [Int: [UInt8]], of count: Int, root: IndexRoot, folder: String) throws -> DatasetWrite? {
+        guard parts.count == count, (0..<count).allSatisfy({ parts[$0] != nil }) else { return nil }
+        let pieces = try (0..<count).map { k in (part: "shard \(k)/\(count)", data: try DatasetPart.decode(parts[k]!)) }
+        // Parts made from different states of the folder: a shard has yet to catch up (and will
+        // reduce then); until then the dataset keeps its last whole state.
+        guard Set(pieces.map(\.data.state)).count == 1 else { return nil }
+        guard let info = pieces.first(where: { $0.data.info != nil })?.data.info else { return nil }
+        let (cases, series) = try Application.reduceParts(folder: folder, pieces)
+        return datasetWrite(root: root, folder: folder, info: info, cases: cases, series: series)
+    }
+
+    /// The state of a folder's files on disk: a digest of every file's path, size, mtime and
+    /// ctime (hidden ones left out, as the walk leaves them out), in path order.
+    static func folderState(_ folder: String) -> String {
+        var lines: [String] = []
+        func visit(_ dir: String, _ relative: String) {
+            for name in Walker.listNames(dir) where !name.hasPrefix(".") {
+                let path = dir + "/" + name
+                let rel = relative.isEmpty ? name : relative + "/" + name
+                var st = stat()
+                guard lstat(path, &st) == 0 else { continue }
+                if (st.st_mode & S_IFMT) == S_IFDIR { visit(path, rel); continue }
+                // A link: its target's state (a linked folder is not followed: no loops).
+                if (st.st_mode & S_IFMT) == S_IFLNK, stat(path, &st) != 0 || (st.st_mode & S_IFMT) == S_IFDIR { continue }
+                lines.append("\(rel)\u{0}\(st.st_size)\u{0}\(st.st_mtim.tv_sec).\(st.st_mtim.tv_nsec)\u{0}\(st.st_ctim.tv_sec).\(st.st_ctim.tv_nsec)\n")
+            }
+        }
+        visit(folder, "")
+        lines.sort { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+        return SHA256.hex(Array(lines.joined().utf8))
     }
 
     /// A dataset's row: its fingerprint reduced from `cases`, its name, layout and main modality.

@@ -98,9 +98,6 @@ extension Application {
                              progress: @escaping (IndexProgress) -> Void = { _ in }) throws(IndexError) -> IndexResult {
         let store = try openStore(request.database)
         defer { store.disconnect() }
-        if store is PostgresIndexStore, request.datasets {
-            throw .database(path: store.location, detail: "the dataset pass is not written to PostgreSQL yet: add --no-datasets")
-        }
         let lock = try store.writerLock(roots: request.paths.map { canonicalRoot($0).resolved ?? FileIO.absolute($0) }, shard: request.shard)
         defer { lock.release() }
         let result = try index(request, store: store, cancel: cancel, progress: progress)
@@ -279,7 +276,7 @@ extension Application {
         state.walkFinished = true
         progress(state)
         try store.finishRoot(root.id, at: Timestamp.now(), withStats: wantStats)
-        if request.datasets, let store = store as? IndexStore {
+        if request.datasets, let store = store as? any DatasetIndexStore {
             state.phase = "datasets"
             progress(state)
             let (made, kept) = try indexDatasets(root: root, changed: changed, store: store, jobs: jobs, shard: request.shard) { done, total in

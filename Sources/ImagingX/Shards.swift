@@ -210,27 +210,7 @@ extension Application {
                 guard let info = pieces.first(where: { $0.data.info != nil })?.data.info else {
                     throw MergeError.badPart(pieces[0].part, "dataset \(folder.isEmpty ? "(root)" : folder) has no layout facts: not a shard's part")
                 }
-                if let other = pieces.first(where: { $0.data.info != nil && $0.data.info != info }) {
-                    throw MergeError.mismatch("\(pieces[0].part) and \(other.part) found dataset \(folder) laid out differently (did it change between the runs?)")
-                }
-                var cases: [CaseSummary] = [], caseOwner: [String: String] = [:]
-                var series: [SeriesRecord] = [], seriesOwner: [String: String] = [:]
-                for (part, d) in pieces {
-                    for c in d.cases {
-                        if let other = caseOwner[c.id] { throw MergeError.mismatch("case \(c.id) of \(folder) is in \(other) and in \(part)") }
-                        caseOwner[c.id] = part
-                        cases.append(c)
-                    }
-                    for key in Set(d.series.map(\.series_key)) {
-                        if let other = seriesOwner[key] {
-                            throw MergeError.mismatch("series \(key) of \(folder) has files in \(other) and in \(part): its slices lie in folders "
-                                                      + "of different shards; index it unsharded")
-                        }
-                        seriesOwner[key] = part
-                    }
-                    series += d.series
-                }
-                series.sort { ($0.series_key, $0.group) < ($1.series_key, $1.group) }
+                let (cases, series) = try reduceParts(folder: folder, pieces)
                 let write = datasetWrite(root: root, folder: folder, info: info, cases: cases, series: series)
                 try out.saveDataset(write, root: root.id, at: Timestamp.now())
             }
@@ -243,6 +223,34 @@ extension Application {
             throw .cannotWrite(output, "\(error)")
         }
         return files
+    }
+
+    /// One dataset's cases and series volumes gathered from shards' parts (by `merge`, and by
+    /// shard writers sharing an index): refused when two parts found the folder laid out
+    /// differently, or hold one case, or one series (its slices in folders of different shards).
+    static func reduceParts(folder: String, _ pieces: [(part: String, data: DatasetPart)]) throws(MergeError) -> ([CaseSummary], [SeriesRecord]) {
+        if let first = pieces.first(where: { $0.data.info != nil }), let other = pieces.first(where: { $0.data.info != nil && $0.data.info != first.data.info }) {
+            throw MergeError.mismatch("\(first.part) and \(other.part) found dataset \(folder) laid out differently (did it change between the runs?)")
+        }
+        var cases: [CaseSummary] = [], caseOwner: [String: String] = [:]
+        var series: [SeriesRecord] = [], seriesOwner: [String: String] = [:]
+        for (part, d) in pieces {
+            for c in d.cases {
+                if let other = caseOwner[c.id] { throw MergeError.mismatch("case \(c.id) of \(folder) is in \(other) and in \(part)") }
+                caseOwner[c.id] = part
+                cases.append(c)
+            }
+            for key in Set(d.series.map(\.series_key)) {
+                if let other = seriesOwner[key] {
+                    throw MergeError.mismatch("series \(key) of \(folder) has files in \(other) and in \(part): its slices lie in folders "
+                                              + "of different shards; index it unsharded")
+                }
+                seriesOwner[key] = part
+            }
+            series += d.series
+        }
+        series.sort { ($0.series_key, $0.group) < ($1.series_key, $1.group) }
+        return (cases, series)
     }
 
     /// Series parts: their volumes in the order one `series` run writes them (by series key, then

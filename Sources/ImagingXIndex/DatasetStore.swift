@@ -20,6 +20,24 @@ public struct IndexedDataset: Sendable, Codable, Equatable {
     public var catalogID: String?
     public var fingerprintedAt: String?
 
+    /// For stores in other modules.
+    public init(id: Int64, rootID: Int64, root: String, folder: String, name: String, layout: String, modality: String?,
+                files: Int, bytes: Int, cases: Int, casesFailed: Int, catalogID: String?, fingerprintedAt: String?) {
+        self.id = id
+        self.rootID = rootID
+        self.root = root
+        self.folder = folder
+        self.name = name
+        self.layout = layout
+        self.modality = modality
+        self.files = files
+        self.bytes = bytes
+        self.cases = cases
+        self.casesFailed = casesFailed
+        self.catalogID = catalogID
+        self.fingerprintedAt = fingerprintedAt
+    }
+
     enum CodingKeys: String, CodingKey {
         case id, rootID = "root_id", root, folder, name, layout, modality, files, bytes, cases
         case casesFailed = "cases_failed", catalogID = "catalog_id", fingerprintedAt = "fingerprinted_at"
@@ -28,6 +46,25 @@ public struct IndexedDataset: Sendable, Codable, Equatable {
 
 /// What a dataset pass writes.
 public struct DatasetWrite: Sendable {
+    /// (case id, summary JSON) as the `cases` table holds them: sorted keys, non-finite numbers as strings.
+    public func encodedCases() throws -> [(String, String)] {
+        let encoder = Self.encoder
+        return try cases.map { ($0.id, String(decoding: try encoder.encode($0), as: UTF8.self)) }
+    }
+
+    /// The series records as the `series` table holds them.
+    public func encodedSeries() throws -> [String] {
+        let encoder = Self.encoder
+        return try series.map { String(decoding: try encoder.encode($0), as: UTF8.self) }
+    }
+
+    static var encoder: JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
+        return encoder
+    }
+
     public var folder: String
     public var name: String
     public var layout: String
@@ -119,44 +156,49 @@ extension IndexStore {
         }
     }
 
-    /// Writes a dataset, its case summaries and fingerprint, and claims the root's files under its folder.
+    /// Writes a dataset, its case summaries and fingerprint, and claims the root's files under
+    /// its folder; shards' parts kept for the folder are superseded and dropped.
     public func saveDataset(_ w: DatasetWrite, root: Int64, at time: String) throws(IndexError) {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
-        let summaries: [(String, String)] = try guarded { try w.cases.map { ($0.id, String(decoding: try encoder.encode($0), as: UTF8.self)) } }
-        let series: [String] = try guarded { try w.series.map { String(decoding: try encoder.encode($0), as: UTF8.self) } }
         try guarded {
             try pool.write { db in
-                try db.execute(sql: """
-                    INSERT INTO datasets(root_id, folder, name, layout, modality, cases, cases_failed, fingerprint, fingerprinted_at)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    ON CONFLICT(root_id, folder) DO UPDATE SET name = excluded.name, layout = excluded.layout,
-                        modality = excluded.modality, cases = excluded.cases, cases_failed = excluded.cases_failed,
-                        fingerprint = excluded.fingerprint, fingerprinted_at = excluded.fingerprinted_at
-                    """, arguments: [root, w.folder, w.name, w.layout, w.modality, w.cases.count, w.casesFailed,
-                                     String(decoding: w.fingerprint, as: UTF8.self), time])
-                let id = try Int64.fetchOne(db, sql: "SELECT id FROM datasets WHERE root_id = ? AND folder = ?", arguments: [root, w.folder])!
-                try db.execute(sql: "DELETE FROM cases WHERE dataset_id = ?", arguments: [id])
-                let insert = try db.cachedStatement(sql: "INSERT INTO cases(dataset_id, case_id, summary) VALUES (?, ?, ?)")
-                for (caseID, summary) in summaries { try insert.execute(arguments: [id, caseID, summary]) }
-                if w.folder.isEmpty {
-                    try db.execute(sql: "UPDATE files SET dataset_id = ? WHERE root_id = ? AND dataset_id IS NOT ?", arguments: [id, root, id])
-                } else {
-                    // Paths under "folder/": a range on the path, so the (root_id, path) key serves it.
-                    try db.execute(sql: "UPDATE files SET dataset_id = ? WHERE root_id = ? AND path >= ? AND path < ? AND dataset_id IS NOT ?",
-                                   arguments: [id, root, w.folder + "/", w.folder + "0", id])
-                }
-                try Self.replaceSeries(w.series, encoded: series, dataset: id, root: root, db: db)
-                try db.execute(sql: """
-                    UPDATE datasets SET files = (SELECT count(*) FROM files WHERE dataset_id = ?),
-                        bytes = (SELECT coalesce(sum(size_bytes), 0) FROM files WHERE dataset_id = ?) WHERE id = ?
-                    """, arguments: [id, id, id])
+                try Self.writeDataset(w, root: root, at: time, db: db)
+                try db.execute(sql: "DELETE FROM meta WHERE key >= ? AND key < ?",
+                               arguments: [DatasetPartKeys.folderPrefix(root: root, folder: w.folder), DatasetPartKeys.folderEnd(root: root, folder: w.folder)])
             }
         }
     }
 
-    /// Removes the root's datasets whose folders are not in `folders` (gone from disk).
+    static func writeDataset(_ w: DatasetWrite, root: Int64, at time: String, db: Database) throws {
+        let summaries = try w.encodedCases()
+        let series = try w.encodedSeries()
+        try db.execute(sql: """
+            INSERT INTO datasets(root_id, folder, name, layout, modality, cases, cases_failed, fingerprint, fingerprinted_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+            ON CONFLICT(root_id, folder) DO UPDATE SET name = excluded.name, layout = excluded.layout,
+                modality = excluded.modality, cases = excluded.cases, cases_failed = excluded.cases_failed,
+                fingerprint = excluded.fingerprint, fingerprinted_at = excluded.fingerprinted_at
+            """, arguments: [root, w.folder, w.name, w.layout, w.modality, w.cases.count, w.casesFailed,
+                             String(decoding: w.fingerprint, as: UTF8.self), time])
+        let id = try Int64.fetchOne(db, sql: "SELECT id FROM datasets WHERE root_id = ? AND folder = ?", arguments: [root, w.folder])!
+        try db.execute(sql: "DELETE FROM cases WHERE dataset_id = ?", arguments: [id])
+        let insert = try db.cachedStatement(sql: "INSERT INTO cases(dataset_id, case_id, summary) VALUES (?, ?, ?)")
+        for (caseID, summary) in summaries { try insert.execute(arguments: [id, caseID, summary]) }
+        if w.folder.isEmpty {
+            try db.execute(sql: "UPDATE files SET dataset_id = ? WHERE root_id = ? AND dataset_id IS NOT ?", arguments: [id, root, id])
+        } else {
+            // Paths under "folder/": a range on the path, so the (root_id, path) key serves it.
+            try db.execute(sql: "UPDATE files SET dataset_id = ? WHERE root_id = ? AND path >= ? AND path < ? AND dataset_id IS NOT ?",
+                           arguments: [id, root, w.folder + "/", w.folder + "0", id])
+        }
+        try Self.replaceSeries(w.series, encoded: series, dataset: id, root: root, db: db)
+        try db.execute(sql: """
+            UPDATE datasets SET files = (SELECT count(*) FROM files WHERE dataset_id = ?),
+                bytes = (SELECT coalesce(sum(size_bytes), 0) FROM files WHERE dataset_id = ?) WHERE id = ?
+            """, arguments: [id, id, id])
+    }
+
+    /// Removes the root's datasets whose folders are not in `folders` (gone from disk), and the
+    /// shards' parts kept for such folders.
     public func pruneDatasets(root: Int64, keeping folders: Set<String>) throws(IndexError) -> Int {
         try guarded {
             try pool.write { db in
@@ -165,6 +207,11 @@ extension IndexStore {
                 for row in all where !folders.contains(row[1] as String) {
                     try db.execute(sql: "DELETE FROM datasets WHERE id = ?", arguments: [row[0] as Int64])
                     removed += 1
+                }
+                let parts = try String.fetchAll(db, sql: "SELECT key FROM meta WHERE key >= ? AND key < ?",
+                                                arguments: [DatasetPartKeys.rootPrefix(root: root), DatasetPartKeys.rootEnd(root: root)])
+                for key in parts where DatasetPartKeys.parse(key, root: root).map({ !folders.contains($0.folder) }) ?? false {
+                    try db.execute(sql: "DELETE FROM meta WHERE key = ?", arguments: [key])
                 }
                 return removed
             }

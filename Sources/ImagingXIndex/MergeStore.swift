@@ -6,11 +6,22 @@ import FoundationEssentials
 // copied in path order, and each part's datasets with their cases, series and layout facts.
 
 /// One dataset folder as a part index holds it: its cases and series volumes are the part's only.
-public struct DatasetPart: Sendable {
+public struct DatasetPart: Sendable, Codable {
     public var folder: String
     public var info: CaseFinder.DatasetInfo?
     public var cases: [CaseSummary]
     public var series: [SeriesRecord]
+    /// A shared index's part: the state of the dataset folder on disk when the part was made
+    /// (`Application.folderState`); parts of one state reduce to the dataset.
+    public var state: String?
+
+    public init(folder: String, info: CaseFinder.DatasetInfo?, cases: [CaseSummary], series: [SeriesRecord], state: String? = nil) {
+        self.folder = folder
+        self.info = info
+        self.cases = cases
+        self.series = series
+        self.state = state
+    }
 }
 
 extension IndexStore {

@@ -20,7 +20,7 @@ struct IndexCommand: ParsableCommand {
     var paths: [String]
 
     @Option(help: ArgumentHelp("The index file (created when missing), or a PostgreSQL database: postgres://USER@HOST:PORT/DBNAME "
-                               + "(password from the URL or PGPASSWORD; needs --no-datasets).", valueName: "FILE|URL"))
+                               + "(password from the URL or PGPASSWORD).", valueName: "FILE|URL"))
     var db: String = "imagingx-index.sqlite"
 
     @Flag(help: "Decode pixels: records get intensity statistics, as scan --stats.")
@@ -39,7 +39,7 @@ struct IndexCommand: ParsableCommand {
     var quiet = false
 
     @Option(help: ArgumentHelp("Only shard K of N of one folder: the --db file becomes a part for `imagingx merge`; "
-                               + "with PostgreSQL, N writers share the one database.", valueName: "K/N"))
+                               + "with PostgreSQL, N writers share the one database (each dataset is reduced when the last shard's part is in).", valueName: "K/N"))
     var shard: String?
 
     func validate() throws {
@@ -47,9 +47,6 @@ struct IndexCommand: ParsableCommand {
         if paths.isEmpty { throw ValidationError("give at least one folder") }
         try validateShard(shard, output: db)
         if shard != nil, paths.count != 1 { throw ValidationError("--shard indexes one folder") }
-        if PostgresURL.isPostgres(db), !noDatasets {
-            throw ValidationError("--db postgres://… needs --no-datasets: the dataset pass is written to SQLite indexes only (for now)")
-        }
         if PostgresURL.isPostgres(db) {
             do { _ = try PostgresURL(db, environment: PostgresURL.processEnvironment) } catch { throw ValidationError("--db: \(error.reason)") }
         }

@@ -19,9 +19,9 @@ line per check:
   (e) refusals: a writer on a (root, shard) whose lock is held (by a psql session taking the same
       advisory locks) is refused with the message, another shard is not, a whole-root writer is;
       an address where no server listens fails within 40 s with a clear error; a database holding
-      a newer schema step, or tables ImagingX did not create, is refused; `index` to PostgreSQL
-      without --no-datasets is a usage error (exit 2) that says so;
+      a newer schema step, or tables ImagingX did not create, is refused;
   (f) the password (given by PGPASSWORD, or in the URL) appears in no output or message;
+  (h) the dataset pass, unsharded and by 4 concurrent shard writers (scripts/postgres/pg_datasets.py);
   (g) the server stops (immediate shutdown) during a job and stays down: the job exits 1 with the
       error within 60 s, the index holds only whole, correct records, and a rerun completes it.
 """
@@ -33,6 +33,7 @@ sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(REPO, "scripts", "service"))
 from crash_test import make_tree  # noqa: E402
 import pgserver  # noqa: E402
+import pg_datasets  # noqa: E402
 
 failures = []
 outputs = []  # every message imagingx printed (checked for the password)
@@ -296,8 +297,9 @@ def main():
         tables = server.psql("d", "SELECT string_agg(table_name, ',') FROM information_schema.tables WHERE table_schema = 'public'").stdout.strip()
         check(r.returncode == 1 and "did not create" in r.stderr.decode() and tables == "patients",
               f"(e) a database with tables of its own is refused and left as it was: {r.stderr.decode().strip()[:200]}")
-        r = run([binary, "index", tree, "--db", server.url("a")], env)
-        check(r.returncode == 2 and "--no-datasets" in r.stderr.decode(), f"(e) without --no-datasets: usage error {r.stderr.decode().strip()[:200]}")
+
+        # (h) the dataset pass
+        pg_datasets.run_checks(binary, a.sample_data, work, server, env, check, run, make_tree, outputs)
 
         # (f) the password in the URL instead of PGPASSWORD, and never printed
         bare = {k: v for k, v in env.items() if k != "PGPASSWORD"}
