@@ -63,6 +63,7 @@ extension PostgresIndexStore: DatasetIndexStore {
     }
 
     public func saveDataset(_ w: DatasetWrite, root: Int64, at time: String) throws(IndexError) {
+        try ensureLockHeld()
         let encoded = try encode(w)
         try withConnection("save dataset") { c in
             try transaction(c) {
@@ -75,7 +76,8 @@ extension PostgresIndexStore: DatasetIndexStore {
     }
 
     public func pruneDatasets(root: Int64, keeping folders: Set<String>) throws(IndexError) -> Int {
-        try withConnection("prune datasets") { c in
+        try ensureLockHeld()
+        return try withConnection("prune datasets") { c in
             try transaction(c) {
                 var binds = PostgresBindings()
                 binds.append(root)
@@ -106,6 +108,7 @@ extension PostgresIndexStore: DatasetIndexStore {
 
     public func saveDatasetPart(_ part: [UInt8], root: Int64, folder: String, shard: Shard, at time: String,
                                 complete: ([Int: [UInt8]]) throws -> DatasetWrite?) throws(IndexError) {
+        try ensureLockHeld()
         var failure: (any Error)?
         do { try withConnection("save a dataset part") { c in
             try transaction(c) {

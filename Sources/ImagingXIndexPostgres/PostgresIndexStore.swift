@@ -24,6 +24,8 @@ public final class PostgresIndexStore: FileIndexStore, @unchecked Sendable {
     let readOnly: Bool
     let logger = Logger(label: "imagingx.postgres", factory: { _ in SwiftLogNoOpLogHandler() })
     private let idle = Mutex<[PostgresConnection]>([])
+    /// The writer lock this store took (checked before each write), weakly: released with its holder.
+    private let heldLock = Mutex<WeakLock>(WeakLock())
     private let nextID = Atomic<Int>(1)
     /// Seconds one statement (a batch's, a page's) may take before the connection is dropped
     /// and the statement tried again (a batch of 1,000 rows takes well under a second here).
@@ -267,6 +269,7 @@ public final class PostgresIndexStore: FileIndexStore, @unchecked Sendable {
     }
 
     public func finishRoot(_ root: Int64, at time: String, withStats: Bool) throws(IndexError) {
+        try ensureLockHeld()
         try withConnection("finish root") { c in
             var binds = PostgresBindings()
             binds.append(time)
@@ -307,6 +310,7 @@ public final class PostgresIndexStore: FileIndexStore, @unchecked Sendable {
 
     public func write(_ records: [ImageRecord], root: Int64, statsRead: Bool, stored: [String: StoredFile]) throws(IndexError) {
         guard !records.isEmpty else { return }
+        try ensureLockHeld()
         // Parameters are built once; a retry sends them again.
         var chunks: [(sql: String, binds: PostgresBindings)] = []
         var start = 0
@@ -360,6 +364,7 @@ public final class PostgresIndexStore: FileIndexStore, @unchecked Sendable {
 
     public func deleteFiles(_ ids: [Int64]) throws(IndexError) {
         guard !ids.isEmpty else { return }
+        try ensureLockHeld()
         try withConnection("delete files") { c in
             var binds = PostgresBindings()
             binds.append(ids)
@@ -442,21 +447,130 @@ public final class PostgresIndexStore: FileIndexStore, @unchecked Sendable {
     // MARK: The writer lock
 
     /// An advisory lock held by a connection of its own until `release` (the server frees it when
-    /// the process or its connection ends).
+    /// the process or its connection ends). Before every write the store checks it is still held
+    /// (`ensureHeld`): a lock whose connection ended is taken again on a new connection, and when
+    /// another job took it meanwhile the write is refused and the job stops.
     public final class AdvisoryLock: IndexWriterLock, @unchecked Sendable {
-        let connection: PostgresConnection
-        let logger: Logger
-        private let released = Atomic<Bool>(false)
-        init(connection: PostgresConnection, logger: Logger) {
-            self.connection = connection
-            self.logger = logger
+        struct State {
+            var connection: PostgresConnection?
+            var checked: UInt64
+            var released = false
         }
+        let keys: (shared: [String], exclusive: [String])
+        let shardCount: Int?
+        let roots: [String]
+        let what: String
+        private let state: Mutex<State>
+        /// Nanoseconds between round trips that check an open connection still answers.
+        static let pingInterval: UInt64 = 5_000_000_000
+
+        init(connection: PostgresConnection, keys: (shared: [String], exclusive: [String]), shardCount: Int?, roots: [String], what: String) {
+            self.keys = keys
+            self.shardCount = shardCount
+            self.roots = roots
+            self.what = what
+            state = Mutex(State(connection: connection, checked: DispatchTime.now().uptimeNanoseconds))
+        }
+
         public func release() {
-            guard !released.exchange(true, ordering: .relaxed) else { return }
+            let c = state.withLock { s -> PostgresConnection? in
+                s.released = true
+                defer { s.connection = nil }
+                return s.connection
+            }
             // Ending the session frees its advisory locks; a connection the server already ended holds none.
-            if !connection.isClosed { _ = try? PostgresIndexStore.bounded(connection.close(), seconds: 5) }
+            if let c, !c.isClosed { _ = try? PostgresIndexStore.bounded(c.close(), seconds: 5) }
         }
         deinit { release() }
+
+        /// Takes the keys on `c` without waiting; false when another session holds one. With a
+        /// shard count, first claims each root for shards of that count: writers of shards of
+        /// another count at once would each take the other's files for removed ones.
+        static func take(_ keys: (shared: [String], exclusive: [String]), shardCount: Int?, roots: [String],
+                         on c: PostgresConnection, store: PostgresIndexStore) throws -> Bool {
+            let logger = store.logger
+            func one(_ sql: String, _ key: String) throws -> Bool {
+                var binds = PostgresBindings()
+                binds.append(key)
+                return try PostgresIndexStore.query(c, sql, binds, logger: logger).rows.first?.decode(Bool.self) ?? false
+            }
+            if let n = shardCount {
+                _ = try PostgresIndexStore.query(c, "BEGIN", logger: logger)
+                for root in roots.sorted() {
+                    _ = try PostgresIndexStore.query(c, "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
+                                                     PostgresIndexStore.bindings("imagingx-index root \(root) shard count"), logger: logger)
+                    let countKey = "shard_count:" + root
+                    let value = try PostgresIndexStore.query(c, "SELECT value FROM meta WHERE key = $1", PostgresIndexStore.bindings(countKey),
+                                                             logger: logger).rows.first?.decode(String.self)
+                    let stored = value.flatMap { Int($0) }
+                    if let m = stored, m != n {
+                        // Shards of count m still writing hold its key shared: the probe fails.
+                        let probe = "imagingx-index root \(root) shards \(m)"
+                        guard try one("SELECT pg_try_advisory_lock(hashtextextended($1, 0))", probe) else {
+                            _ = try? PostgresIndexStore.query(c, "ROLLBACK", logger: logger)
+                            throw IndexError.database(path: store.location, detail: "shards of another count (K/\(m)) are writing \(root) now; "
+                                                      + "the writers of one root at once must all use N = \(m) (this job has N = \(n))")
+                        }
+                        _ = try one("SELECT pg_advisory_unlock(hashtextextended($1, 0))", probe)
+                    }
+                    _ = try PostgresIndexStore.query(c, "INSERT INTO meta(key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
+                                                     PostgresIndexStore.bindings(countKey, String(n)), logger: logger)
+                    _ = try one("SELECT pg_try_advisory_lock_shared(hashtextextended($1, 0))", "imagingx-index root \(root) shards \(n)")
+                }
+                _ = try PostgresIndexStore.query(c, "COMMIT", logger: logger)
+            }
+            for key in keys.shared + keys.exclusive {
+                var binds = PostgresBindings()
+                binds.append(key)
+                let fn = keys.shared.contains(key) ? "pg_try_advisory_lock_shared" : "pg_try_advisory_lock"
+                let held = try PostgresIndexStore.query(c, "SELECT \(fn)(hashtextextended($1, 0))", binds, logger: logger).rows.first?.decode(Bool.self) ?? false
+                if !held { return false }
+            }
+            return true
+        }
+
+        /// Whether the lock is still held; taken again on a new connection when its own ended.
+        func ensureHeld(by store: PostgresIndexStore) throws(IndexError) {
+            let now = DispatchTime.now().uptimeNanoseconds
+            let (current, released, due) = state.withLock { s in (s.connection, s.released, now &- s.checked >= Self.pingInterval) }
+            guard !released else { return }
+            if let current, !current.isClosed {
+                guard due else { return }
+                if (try? PostgresIndexStore.bounded(current.query(PostgresQuery(unsafeSQL: "SELECT 1"), logger: store.logger),
+                                                    seconds: PostgresIndexStore.pingTimeout)) != nil {
+                    state.withLock { $0.checked = now }
+                    return
+                }
+                _ = try? PostgresIndexStore.bounded(current.close(), seconds: 5)
+            }
+            // The lock's session ended (the server restarted, or ended it): take it again.
+            var attempt = 0
+            while true {
+                do {
+                    let c = try store.connect()
+                    if try Self.take(keys, shardCount: shardCount, roots: roots, on: c, store: store) {
+                        state.withLock { s in
+                            s.connection = c
+                            s.checked = DispatchTime.now().uptimeNanoseconds
+                        }
+                        return
+                    }
+                    _ = try? PostgresIndexStore.bounded(c.close(), seconds: 5)
+                    throw IndexError.database(path: store.location, detail: "the writer lock on \(what) was lost (its connection ended) and another "
+                                              + "job holds it now; this job stopped (every batch it wrote landed whole)")
+                } catch let error as IndexError {
+                    throw error
+                } catch {
+                    if attempt < PostgresIndexStore.retryDelays.count {
+                        usleep(UInt32(PostgresIndexStore.retryDelays[attempt] * 1e6))
+                        attempt += 1
+                        continue
+                    }
+                    throw .cannotOpen(path: store.location, detail: "the writer lock's connection ended and it cannot be taken again: "
+                                      + PostgresIndexStore.describe(error))
+                }
+            }
+        }
     }
 
     /// The lock's keys: the whole root is shared by its shards' writers and exclusive for a
@@ -468,29 +582,37 @@ public final class PostgresIndexStore: FileIndexStore, @unchecked Sendable {
     }
 
     public func writerLock(roots: [String], shard: Shard?) throws(IndexError) -> any IndexWriterLock {
-        let (shared, exclusive) = Self.lockKeys(roots: roots, shard: shard)
+        let keys = Self.lockKeys(roots: roots, shard: shard)
+        let what = roots.joined(separator: ", ") + (shard.map { " shard \($0)" } ?? "")
         let c: PostgresConnection
         do { c = try connect() } catch { throw .cannotOpen(path: location, detail: Self.describe(error)) }
-        let lock = AdvisoryLock(connection: c, logger: logger)
-        var held = true
-        do {
-            for key in shared + exclusive where held {
-                var binds = PostgresBindings()
-                binds.append(key)
-                let fn = shared.contains(key) ? "pg_try_advisory_lock_shared" : "pg_try_advisory_lock"
-                held = try query(c, "SELECT \(fn)(hashtextextended($1, 0))", binds).rows.first?.decode(Bool.self) ?? false
-            }
+        let count = shard.flatMap { $0.count > 1 ? $0.count : nil }
+        let lock = AdvisoryLock(connection: c, keys: keys, shardCount: count, roots: roots, what: what)
+        let held: Bool
+        do { held = try AdvisoryLock.take(keys, shardCount: count, roots: roots, on: c, store: self) } catch let error as IndexError {
+            lock.release()
+            throw error
         } catch {
             lock.release()
             throw .database(path: location, detail: "writer lock: \(Self.describe(error))")
         }
         guard held else {
             lock.release()
-            let what = roots.joined(separator: ", ") + (shard.map { " shard \($0)" } ?? "")
             throw .busy(path: "\(location) (\(what))")
         }
+        heldLock.withLock { $0.lock = lock }
         return lock
     }
+
+    /// Before a write: the writer lock this store took is still held (see `AdvisoryLock`).
+    func ensureLockHeld() throws(IndexError) {
+        guard let lock = heldLock.withLock({ $0.lock }) else { return }
+        try lock.ensureHeld(by: self)
+    }
+}
+
+struct WeakLock: @unchecked Sendable {
+    weak var lock: PostgresIndexStore.AdvisoryLock?
 }
 
 /// `FileRows.bind`'s values as statement parameters (BIGINT, DOUBLE PRECISION, TEXT).

@@ -21,6 +21,8 @@ line per check:
       an address where no server listens fails within 40 s with a clear error; a database holding
       a newer schema step, or tables ImagingX did not create, is refused;
   (f) the password (given by PGPASSWORD, or in the URL) appears in no output or message;
+  (k) the writer lock's own connection ended mid-job: taken again, or the job stops when another
+      session took it (scripts/postgres/pg_lock.py);
   (h) the dataset pass, unsharded and by 4 concurrent shard writers (scripts/postgres/pg_datasets.py);
   (g) the server stops (immediate shutdown) during a job and stays down: the job exits 1 with the
       error within 60 s, the index holds only whole, correct records, and a rerun completes it.
@@ -34,6 +36,7 @@ sys.path.insert(0, os.path.join(REPO, "scripts", "service"))
 from crash_test import make_tree  # noqa: E402
 import pgserver  # noqa: E402
 import pg_datasets  # noqa: E402
+import pg_lock  # noqa: E402
 
 failures = []
 outputs = []  # every message imagingx printed (checked for the password)
@@ -257,6 +260,10 @@ def main():
         r = run([binary, "index", tree, "--db", server.url("g"), "--no-datasets", "--stats"], env)
         got = run([binary, "export", "--db", server.url("g"), "--file-stat", "--stats"], env).stdout
         check(r.returncode == 0 and got == expected_stats, "(g) … and a rerun completes it: export equals scan --stats")
+
+        # (k) the writer lock's connection lost mid-job
+        pg_lock.run_checks(binary, tree, expected_stats, server, env, check, outputs)
+        pg_lock.shard_count_checks(binary, tree, server, env, check, run, "b")
 
         # (e) refusals
         key = f"imagingx-index root {tree}"
