@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import NIOSSL
 import Foundation
 import NIOCore
 import NIOHTTP1
@@ -70,6 +71,11 @@ public final class S3Client: Sendable {
         c.decompression = .disabled
         c.redirectConfiguration = .disallow
         c.httpVersion = .http1Only
+        if let bundle = config.caBundle {
+            var tls = TLSConfiguration.makeClientConfiguration()
+            tls.trustRoots = .file(bundle)
+            c.tlsConfiguration = tls
+        }
         http = HTTPClient(eventLoopGroup: MultiThreadedEventLoopGroup.singleton, configuration: c)
     }
 
@@ -220,8 +226,9 @@ public final class S3Client: Sendable {
         do {
             return try await http.execute(request, timeout: requestTimeout)
         } catch {
+            // A certificate that is not trusted stays so: no retry.
             throw S3Error(message: "\(key.map { "s3://\(bucket)/\($0)" } ?? "s3://\(bucket)"): \(Self.describe(error))",
-                          status: nil, retryable: true)
+                          status: nil, retryable: !(error is NIOSSLError))
         }
     }
 
@@ -294,6 +301,14 @@ public final class S3Client: Sendable {
             case .cancelled: return "cancelled"
             default: return "\(e)"
             }
+        }
+        if let e = error as? NIOSSLError {
+            let text = "\(e)"
+            if text.contains("CERTIFICATE_VERIFY_FAILED") {
+                return "TLS: the server's certificate is not trusted (CERTIFICATE_VERIFY_FAILED); for a store with its own "
+                    + "certificate authority set AWS_CA_BUNDLE to its PEM file"
+            }
+            return "TLS: \(text)"
         }
         return "\(error)"
     }

@@ -53,9 +53,13 @@ public struct S3Config: Sendable {
     public var pathStyle: Bool
     public var region: String
     public var credentials: S3Credentials?
+    /// PEM certificates to trust for HTTPS instead of the system's (AWS_CA_BUNDLE, or the
+    /// profile's `ca_bundle`, as the AWS tools take them): a private store's own authority.
+    public var caBundle: String?
 
     public init(scheme: String = "https", host: String, port: Int? = nil, pathStyle: Bool, region: String,
-                credentials: S3Credentials?) {
+                credentials: S3Credentials?, caBundle: String? = nil) {
+        self.caBundle = caBundle
         self.scheme = scheme
         self.host = host
         self.port = port
@@ -97,15 +101,21 @@ public struct S3Config: Sendable {
             }
         }
         let region = env["AWS_REGION"] ?? env["AWS_DEFAULT_REGION"] ?? profileConfig["region"] ?? "us-east-1"
+        let caBundle = (env["AWS_CA_BUNDLE"] ?? profileConfig["ca_bundle"]).flatMap { $0.isEmpty ? nil : $0 }
+        if let caBundle, !FileManager.default.isReadableFile(atPath: caBundle) {
+            throw S3ConfigError(description: "the CA bundle '\(caBundle)' (AWS_CA_BUNDLE or the profile's ca_bundle) cannot be read")
+        }
         if let endpoint = env["AWS_ENDPOINT_URL_S3"] ?? env["AWS_ENDPOINT_URL"] ?? profileConfig["endpoint_url"], !endpoint.isEmpty {
             guard let url = URLComponents(string: endpoint), let scheme = url.scheme, scheme == "http" || scheme == "https",
                   let host = url.host, !host.isEmpty else {
                 throw S3ConfigError(description: "the endpoint URL '\(endpoint)' is not http(s)://host[:port]")
             }
-            return S3Config(scheme: scheme, host: host, port: url.port, pathStyle: true, region: region, credentials: credentials)
+            return S3Config(scheme: scheme, host: host, port: url.port, pathStyle: true, region: region, credentials: credentials,
+                            caBundle: caBundle)
         }
         let host = region == "us-east-1" ? "s3.amazonaws.com" : "s3.\(region).amazonaws.com"
-        return S3Config(scheme: "https", host: host, port: nil, pathStyle: false, region: region, credentials: credentials)
+        return S3Config(scheme: "https", host: host, port: nil, pathStyle: false, region: region, credentials: credentials,
+                        caBundle: caBundle)
     }
 }
 

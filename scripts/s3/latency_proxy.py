@@ -15,7 +15,7 @@ Faults, each for the object keys that contain a given substring (repeatable opti
   --ignore-range SUB  drop the Range header: the whole object comes back with 200
 Writes "listening PORT" on stdout when ready. Counts: GET /__proxy_stats (JSON).
 """
-import argparse, asyncio, json, os, sys, time
+import argparse, asyncio, json, os, ssl, sys, time
 from urllib.parse import urlsplit, parse_qs, quote, unquote
 from xml.sax.saxutils import escape
 
@@ -244,12 +244,18 @@ async def main():
     p.add_argument("--stall-seconds", type=float, default=30)
     p.add_argument("--truncate", action="append", default=[])
     p.add_argument("--ignore-range", action="append", default=[])
+    p.add_argument("--tls-cert", help="serve HTTPS with this PEM certificate (and --tls-key)")
+    p.add_argument("--tls-key")
     args = p.parse_args()
     memory = Memory(args.memory_root, args.bucket, args.copies) if args.memory_root else None
     if args.upstream:
         u = urlsplit(args.upstream)
         args.upstream_host, args.upstream_port = u.hostname, u.port
-    server = await asyncio.start_server(lambda r, w: handle(args, memory, r, w), "127.0.0.1", args.port, backlog=1024)
+    tls = None
+    if args.tls_cert:
+        tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        tls.load_cert_chain(args.tls_cert, args.tls_key)
+    server = await asyncio.start_server(lambda r, w: handle(args, memory, r, w), "127.0.0.1", args.port, backlog=1024, ssl=tls)
     port = server.sockets[0].getsockname()[1]
     print(f"listening {port}", flush=True)
     async with server:
