@@ -2,8 +2,8 @@
 """`imagingx scan s3://…` over HTTPS (part of scripts/test).
 
 moto's server on loopback holds SampleData; our proxy (latency_proxy.py) serves it over TLS with
-a self-signed certificate made for this test (tls-test-cert.pem, for 127.0.0.1 and localhost,
-valid until 2126; its key is a test fixture and guards nothing). Checks:
+a self-signed certificate for 127.0.0.1 made by the test in its work folder (with `cryptography`,
+which moto requires; nothing is committed). Checks:
   - with AWS_CA_BUNDLE naming that certificate (as the AWS tools take a private authority), the
     records over HTTPS equal those over plain HTTP, byte for byte;
   - without it, the certificate is not trusted: the listing fails at once (no retry) with exit 1
@@ -19,6 +19,31 @@ sys.path.insert(0, HERE)
 from test_s3 import BUCKET, SECRET, check, free_port, records, results, run, stop, wait_port  # noqa: E402
 
 
+def make_certificate(folder):
+    """A self-signed certificate (and key) for 127.0.0.1 and localhost, valid for a day."""
+    import datetime, ipaddress
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "imagingx test S3 endpoint")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(minutes=5))
+            .not_valid_after(now + datetime.timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.DNSName("localhost")]),
+                           critical=False)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .sign(key, hashes.SHA256()))
+    cert_path, key_path = os.path.join(folder, "cert.pem"), os.path.join(folder, "key.pem")
+    with open(cert_path, "wb") as f:
+        f.write(cert.public_bytes(serialization.Encoding.PEM))
+    with open(key_path, "wb") as f:
+        f.write(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    return cert_path, key_path
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--imagingx", required=True)
@@ -27,7 +52,7 @@ def main():
     a = ap.parse_args()
     os.makedirs(a.work, exist_ok=True)
     imagingx = os.path.abspath(a.imagingx)
-    cert, key = os.path.join(HERE, "tls-test-cert.pem"), os.path.join(HERE, "tls-test-key.pem")
+    cert, key = make_certificate(a.work)
     procs = []
     try:
         port = free_port()
