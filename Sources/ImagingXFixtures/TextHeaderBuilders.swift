@@ -274,12 +274,13 @@ extension Compression {
     public static func bzip2(_ data: [UInt8]) -> [UInt8] {
         var out = [UInt8](repeating: 0, count: data.count + data.count / 100 + 700)
         var length = UInt32(out.count)
-        var input = data
+        // One byte more than given, so the buffer has an address even for empty input (its
+        // length is passed apart).
+        var input = data + [0]
         let status = input.withUnsafeMutableBytes { inBuf in
             out.withUnsafeMutableBytes { outBuf in
                 BZ2_bzBuffToBuffCompress(outBuf.baseAddress!.assumingMemoryBound(to: CChar.self), &length,
-                                         inBuf.baseAddress?.assumingMemoryBound(to: CChar.self) ?? UnsafeMutablePointer(mutating: ""),
-                                         UInt32(inBuf.count), 9, 0, 0)
+                                         inBuf.baseAddress!.assumingMemoryBound(to: CChar.self), UInt32(data.count), 9, 0, 0)
             }
         }
         precondition(status == BZ_OK, "bzip2 compression failed (\(status))")
