@@ -91,7 +91,7 @@ let package = Package(
         .target(
             name: "ImagingXIndexPostgres",
             dependencies: ["ImagingXIndex", .product(name: "PostgresNIO", package: "postgres-nio"),
-                           .product(name: "Logging", package: "swift-log")],
+                           .product(name: "Logging", package: "swift-log"), .product(name: "NIOSSL", package: "swift-nio-ssl")],
             swiftSettings: release),
         .target(name: "ImagingX", dependencies: ["ImagingXMDFP", "ImagingXIndex", "ImagingXIndexPostgres", "ImagingXRemote"],
                 swiftSettings: release),

@@ -3,6 +3,7 @@ import ImagingXIndex
 import ImagingXModel
 import ImagingXScan
 import Logging
+import NIOSSL
 import PostgresNIO
 import Synchronization
 #if canImport(Glibc)
@@ -80,13 +81,35 @@ public final class PostgresIndexStore: FileIndexStore, @unchecked Sendable {
 
     func connect() throws -> PostgresConnection {
         var config = PostgresConnection.Configuration(host: url.host, port: url.port, username: url.user, password: url.password,
-                                                      database: url.database, tls: .disable)
+                                                      database: url.database, tls: try Self.tls(url))
         config.options.connectTimeout = .seconds(Int64(url.connectTimeout))
         config.options.additionalStartupParameters = [("application_name", "imagingx")]
         let id = nextID.wrappingAdd(1, ordering: .relaxed).oldValue
         return try Self.bounded(PostgresConnection.connect(on: MultiThreadedEventLoopGroup.singleton.next(), configuration: config,
                                                            id: id, logger: logger),
                                 seconds: Int64(url.connectTimeout) + 5)
+    }
+
+    /// libpq's `sslmode` as postgres-nio's TLS setting.
+    static func tls(_ url: PostgresURL) throws -> PostgresConnection.Configuration.TLS {
+        var config = TLSConfiguration.makeClientConfiguration()
+        if let cert = url.sslRootCert { config.trustRoots = .file(cert) }
+        switch url.sslMode {
+        case .disable:
+            return .disable
+        case .allow, .prefer:
+            config.certificateVerification = .none
+            return .prefer(try NIOSSLContext(configuration: config))
+        case .require:
+            config.certificateVerification = url.sslRootCert == nil ? .none : .noHostnameVerification
+            return .require(try NIOSSLContext(configuration: config))
+        case .verifyCA:
+            config.certificateVerification = .noHostnameVerification
+            return .require(try NIOSSLContext(configuration: config))
+        case .verifyFull:
+            config.certificateVerification = .fullVerification
+            return .require(try NIOSSLContext(configuration: config))
+        }
     }
 
     /// Runs `body` on a connection of the store's own; on a lost connection (or a timeout, or a
@@ -137,6 +160,8 @@ public final class PostgresIndexStore: FileIndexStore, @unchecked Sendable {
     static func retryable(_ error: any Error) -> Bool {
         if error is Timeout { return true }
         if let e = error as? PSQLError {
+            // A certificate that is not trusted stays so.
+            if e.underlying is NIOSSLError { return false }
             switch e.code {
             case .connectionError, .serverClosedConnection, .uncleanShutdown, .clientClosedConnection, .messageDecodingFailure:
                 return true
@@ -163,6 +188,14 @@ public final class PostgresIndexStore: FileIndexStore, @unchecked Sendable {
             }
             if let underlying = e.underlying { return "\(e.code): \(describe(underlying))" }
             return "\(e.code)"
+        }
+        if let e = error as? NIOSSLError {
+            let text = "\(e)"
+            if text.contains("CERTIFICATE_VERIFY_FAILED") {
+                return "TLS: the server's certificate is not trusted (CERTIFICATE_VERIFY_FAILED); give its authority's certificate "
+                    + "as sslrootcert=FILE in the address (or PGSSLROOTCERT)"
+            }
+            return "TLS: \(text)"
         }
         if let e = error as? NIOConnectionError {
             let causes = e.connectionErrors.map { "\($0.target): \($0.error)" }

@@ -3,7 +3,7 @@ import ImagingXIndex
 import Glibc
 #endif
 
-/// A `--db postgres://user[:password]@host[:port]/dbname[?connect_timeout=S]` address.
+/// A `--db postgres://user[:password]@host[:port]/dbname[?connect_timeout=S&sslmode=M&sslrootcert=F]` address.
 /// The password comes from the URL or, when the URL has none, from PGPASSWORD; it is never part of
 /// `redacted` (what messages name) or of any description.
 public struct PostgresURL: Sendable, Equatable, CustomStringConvertible, CustomDebugStringConvertible {
@@ -14,6 +14,26 @@ public struct PostgresURL: Sendable, Equatable, CustomStringConvertible, CustomD
     public var database: String
     /// Seconds a connection attempt may take.
     public var connectTimeout: Int = 10
+    /// TLS as libpq's `sslmode` (and PGSSLMODE) has it; `prefer` by default, as libpq.
+    public var sslMode: SSLMode = .prefer
+    /// PEM certificates of the authorities to trust (`sslrootcert`, PGSSLROOTCERT); without it
+    /// the verifying modes trust the system's authorities.
+    public var sslRootCert: String?
+
+    public enum SSLMode: String, Sendable, CaseIterable {
+        /// No TLS.
+        case disable
+        /// TLS when the server offers it, without checking its certificate (libpq's `allow` tries
+        /// plain first; both connect either way).
+        case allow, prefer
+        /// TLS or no connection; the certificate is checked against `sslrootcert` when one is
+        /// given (as libpq does), else not.
+        case require
+        /// TLS with the server's certificate signed by a trusted authority.
+        case verifyCA = "verify-ca"
+        /// … and naming the host connected to.
+        case verifyFull = "verify-full"
+    }
 
     public static func isPostgres(_ s: String) -> Bool {
         s.hasPrefix("postgres://") || s.hasPrefix("postgresql://")
@@ -94,6 +114,7 @@ public struct PostgresURL: Sendable, Equatable, CustomStringConvertible, CustomD
         } else {
             port = 5432
         }
+        var modeGiven = false
         for pair in query.split(separator: "&") where !pair.isEmpty {
             let kv = pair.split(separator: "=", maxSplits: 1)
             let key = String(kv[0])
@@ -102,18 +123,34 @@ public struct PostgresURL: Sendable, Equatable, CustomStringConvertible, CustomD
             case "connect_timeout":
                 guard let s = Int(value), (1...600).contains(s) else { throw Invalid(reason: "connect_timeout must be 1 to 600 seconds") }
                 connectTimeout = s
-            case "sslmode" where value == "disable" || value == "prefer" || value == "allow":
-                break  // no TLS is attempted (loopback and cluster-internal servers)
+            case "sslmode":
+                guard let mode = SSLMode(rawValue: value) else {
+                    throw Invalid(reason: "sslmode must be one of " + SSLMode.allCases.map(\.rawValue).joined(separator: ", "))
+                }
+                sslMode = mode
+                modeGiven = true
+            case "sslrootcert":
+                sslRootCert = try Self.unescape(Substring(value))
             default:
-                throw Invalid(reason: "unsupported parameter '\(key)' in the PostgreSQL address (known: connect_timeout, sslmode=disable)")
+                throw Invalid(reason: "unsupported parameter '\(key)' in the PostgreSQL address (known: connect_timeout, sslmode, sslrootcert)")
             }
+        }
+        if !modeGiven, let env = environment["PGSSLMODE"], !env.isEmpty {
+            guard let mode = SSLMode(rawValue: env) else {
+                throw Invalid(reason: "PGSSLMODE must be one of " + SSLMode.allCases.map(\.rawValue).joined(separator: ", "))
+            }
+            sslMode = mode
+        }
+        if sslRootCert == nil, let env = environment["PGSSLROOTCERT"], !env.isEmpty { sslRootCert = env }
+        if let cert = sslRootCert, access(cert, R_OK) != 0 {
+            throw Invalid(reason: "the root certificate '\(cert)' (sslrootcert or PGSSLROOTCERT) cannot be read")
         }
     }
 
     /// The process's PGPASSWORD and PGUSER.
     public static var processEnvironment: [String: String] {
         var out: [String: String] = [:]
-        for key in ["PGPASSWORD", "PGUSER"] {
+        for key in ["PGPASSWORD", "PGUSER", "PGSSLMODE", "PGSSLROOTCERT"] {
             if let v = getenv(key) { out[key] = String(cString: v) }
         }
         return out

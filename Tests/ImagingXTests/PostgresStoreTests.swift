@@ -21,6 +21,15 @@ struct PostgresStoreTests {
         #expect(d.port == 5432)
         #expect(d.password == "fromenv")
         #expect(d.connectTimeout == 3)
+        #expect(d.sslMode == .disable)
+
+        // TLS as libpq: prefer by default; PGSSLMODE and PGSSLROOTCERT when the URL says nothing.
+        #expect(u.sslMode == .prefer && u.sslRootCert == nil)
+        let t = try PostgresURL("postgres://u@h/db?sslmode=verify-full&sslrootcert=%2Fetc%2Fhostname")
+        #expect(t.sslMode == .verifyFull && t.sslRootCert == "/etc/hostname")
+        let te = try PostgresURL("postgres://u@h/db", environment: ["PGSSLMODE": "require", "PGSSLROOTCERT": "/etc/hostname"])
+        #expect(te.sslMode == .require && te.sslRootCert == "/etc/hostname")
+        #expect(try PostgresURL("postgres://u@h/db?sslmode=disable", environment: ["PGSSLMODE": "require"]).sslMode == .disable)
 
         // A password in the URL wins over PGPASSWORD; PGUSER fills a missing user.
         #expect(try PostgresURL("postgres://a:url@h/db", environment: ["PGPASSWORD": "env"]).password == "url")
@@ -43,7 +52,9 @@ struct PostgresStoreTests {
         ("postgres://u@/db", "no host"),
         ("postgres://h/db", "no user"),
         ("postgres://u@[::1/db", "closing ]"),
-        ("postgres://u@h/db?sslmode=require", "unsupported parameter 'sslmode'"),
+        ("postgres://u@h/db?sslmode=strict", "sslmode must be one of disable, allow, prefer, require, verify-ca, verify-full"),
+        ("postgres://u@h/db?sslmode=verify-full&sslrootcert=/nonexistent/root.crt", "cannot be read"),
+        ("postgres://u@h/db?ssl=true", "unsupported parameter 'ssl'"),
         ("postgres://u@h/db?connect_timeout=0", "connect_timeout"),
         ("postgres://u:%zz@h/db", "two hex digits"),
         ("mysql://u@h/db", "postgres://"),

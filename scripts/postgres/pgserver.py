@@ -24,8 +24,9 @@ def bin_dir():
 class Server:
     user = "imagingx"
 
-    def __init__(self, password="s3cret-Pw-%d" % os.getpid()):
+    def __init__(self, password="s3cret-Pw-%d" % os.getpid(), tls=False):
         self.password = password
+        self.tls = tls
         self.bin = bin_dir()
         self.port = free_port()
         self.dir = tempfile.mkdtemp(prefix="imagingx-pg-", dir="/tmp")
@@ -56,6 +57,8 @@ class Server:
         os.unlink(pwfile)
         if r.returncode != 0:
             raise RuntimeError("initdb failed: " + r.stderr[-2000:])
+        if self.tls:
+            self._configure_tls()
         # Loopback only; small shared memory; 100 connections are plenty for 4 writers and readers.
         r = self._cmd([os.path.join(self.bin, "pg_ctl"), "-D", self.data, "-l", os.path.join(self.dir, "log"), "-w", "-t", "60",
                        "-o", f"-k {self.data} -h 127.0.0.1 -p {self.port} -c fsync=off -c max_connections=100", "start"],
@@ -65,6 +68,29 @@ class Server:
             raise RuntimeError("pg_ctl start failed: " + r.stdout + r.stderr + log)
         self.started = True
         return self
+
+    def _configure_tls(self):
+        """TLS only: a self-signed certificate for 127.0.0.1 (openssl, which Debian's postgresql
+        brings), `ssl = on`, and pg_hba.conf accepting TLS connections and rejecting plain ones.
+        `self.cert` is the certificate clients must trust."""
+        key, cert = os.path.join(self.data, "server.key"), os.path.join(self.data, "server.crt")
+        r = subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+                            "-keyout", key, "-out", cert, "-days", "2", "-subj", "/CN=imagingx test PostgreSQL",
+                            "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost", "-addext", "basicConstraints=critical,CA:TRUE"],
+                           capture_output=True, text=True, timeout=60)
+        if r.returncode != 0:
+            raise RuntimeError("openssl failed: " + r.stderr[-1000:])
+        os.chmod(key, 0o600)
+        if self.run_as:
+            for f in (key, cert):
+                os.chown(f, self.run_as.pw_uid, self.run_as.pw_gid)
+        self.cert = os.path.join(self.dir, "root.crt")
+        shutil.copyfile(cert, self.cert)
+        os.chmod(self.cert, 0o644)
+        with open(os.path.join(self.data, "postgresql.conf"), "a") as f:
+            f.write("\nssl = on\nssl_cert_file = 'server.crt'\nssl_key_file = 'server.key'\n")
+        with open(os.path.join(self.data, "pg_hba.conf"), "w") as f:
+            f.write("local all all scram-sha-256\nhostssl all all 127.0.0.1/32 scram-sha-256\nhostnossl all all 127.0.0.1/32 reject\n")
 
     def kill_now(self):
         """Stops the server at once (`pg_ctl stop -m immediate`: no goodbye to the clients)."""

@@ -23,6 +23,8 @@ line per check:
   (f) the password (given by PGPASSWORD, or in the URL) appears in no output or message;
   (k) the writer lock's own connection ended mid-job: taken again, or the job stops when another
       session took it (scripts/postgres/pg_lock.py);
+  (l) TLS: verify-full with sslrootcert, require, disable refused by a TLS-only server, an
+      untrusted certificate (scripts/postgres/pg_tls.py);
   (h) the dataset pass, unsharded and by 4 concurrent shard writers (scripts/postgres/pg_datasets.py);
   (g) the server stops (immediate shutdown) during a job and stays down: the job exits 1 with the
       error within 60 s, the index holds only whole, correct records, and a rerun completes it.
@@ -37,6 +39,7 @@ from crash_test import make_tree  # noqa: E402
 import pgserver  # noqa: E402
 import pg_datasets  # noqa: E402
 import pg_lock  # noqa: E402
+import pg_tls  # noqa: E402
 
 failures = []
 outputs = []  # every message imagingx printed (checked for the password)
@@ -264,6 +267,9 @@ def main():
         # (k) the writer lock's connection lost mid-job
         pg_lock.run_checks(binary, tree, expected_stats, server, env, check, outputs)
         pg_lock.shard_count_checks(binary, tree, server, env, check, run, "b")
+
+        # (l) TLS
+        pg_tls.run_checks(binary, tree, scan(binary, tree), check, run, outputs)
 
         # (e) refusals
         key = f"imagingx-index root {tree}"
