@@ -25,7 +25,9 @@ One `ok`/`FAIL` line per check:
   (i) refusals: serve to an address where no server listens fails at start with a clear message
       within 40 s; the PostgreSQL server stopped (immediate shutdown) while serving: every request
       gets a JSON 503 within 20 s, and the service answers again (the same bytes) once the
-      server is back; `serve` prints no password, nor does any answer or error it gave.
+      server is back; the service's refusals hold (no token off loopback, a job outside the
+      roots); a password given in the URL works; `serve` prints no password, nor does any answer
+      or error it gave.
 Normalised, and only these: `indexed_at` of roots (times of day), the ids of files in (h) (see
 above), and the ids POST /compat and /plans give (the SQLite service, shared by (h) and (h2), has
 saved (h)'s already; each stored plan is read back by its own id and compared).
@@ -531,6 +533,14 @@ def main():
         check(back is not None and after == before,
               f"(i) the server back: the service answers again ({back if back is None else round(back, 1)} s), the same bytes as before")
         check(single.proc.poll() is None, "(i) the service kept running through the outage")
+        # The service's own refusals hold on PostgreSQL: no token off loopback, paths outside the roots.
+        r = subprocess.run([binary, "serve", "--db", server.url("single"), "--host", "0.0.0.0", "--port", "0", "--root", tree],
+                           capture_output=True, env=env, timeout=60)
+        answers.append(r.stderr.decode(errors="replace"))
+        outside = single.request("/api/v1/jobs", "POST", {"root": "/etc"})
+        check(r.returncode == 2 and "without a token" in r.stderr.decode() and outside[0] == 403,
+              f"(i) refusals as on SQLite: --host 0.0.0.0 without a token exits {r.returncode}; a job outside the roots: {outside[0]}")
+
         # The password in the URL (no PGPASSWORD): served, and named nowhere.
         bare = {k: v for k, v in env.items() if k != "PGPASSWORD"}
         inurl = Serve(binary, server.url("single", password=True), tree, bare, os.path.join(work, "serve-url.log"))
