@@ -30,7 +30,7 @@ public struct IndexedSelection: Sendable {
     public var names: [String]
     public var fingerprints: [DatasetFingerprint]
 
-    public static func load(_ ids: [Int64], store: IndexStore) throws(IndexAnalysisError) -> IndexedSelection {
+    public static func load(_ ids: [Int64], store: any ServiceIndexStore) throws(IndexAnalysisError) -> IndexedSelection {
         var seen = Set<Int64>()
         var datasets: [IndexedDataset] = []
         var fingerprints: [DatasetFingerprint] = []
@@ -53,7 +53,7 @@ public struct IndexedSelection: Sendable {
 
 extension Application {
     /// Pairwise compatibility and fusion groups of indexed datasets.
-    public static func compat(indexed ids: [Int64], store: IndexStore, weights: CompatWeights = CompatWeights(),
+    public static func compat(indexed ids: [Int64], store: any ServiceIndexStore, weights: CompatWeights = CompatWeights(),
                               threshold: Double = 0.6, catalog: Catalog? = nil) throws(IndexAnalysisError) -> (IndexedSelection, CompatReport) {
         guard ids.count >= 2 else { throw .tooFewDatasets(ids.count) }
         let selection = try IndexedSelection.load(ids, store: store)
@@ -73,7 +73,7 @@ extension Application {
 
     /// A resampling/normalisation plan of indexed datasets from their stored case summaries;
     /// `exportDirectory` receives the nnU-Net, MONAI, MDFP and CSV files when given.
-    public static func plan(indexed ids: [Int64], store: IndexStore, target: [Double]? = nil,
+    public static func plan(indexed ids: [Int64], store: any ServiceIndexStore, target: [Double]? = nil,
                             exportDirectory: String? = nil) throws(IndexAnalysisError) -> (IndexedSelection, PlanResult) {
         guard !ids.isEmpty else { throw .tooFewDatasets(0) }
         let selection = try IndexedSelection.load(ids, store: store)

@@ -299,6 +299,21 @@ extension Application {
         }
         return try IndexStore(path: database, create: !readOnly, readOnly: readOnly)
     }
+
+    /// The index `serve` reads and its jobs write, by the same rule (created when missing).
+    public static func openServiceStore(_ database: String) throws(IndexError) -> any ServiceIndexStore {
+        if PostgresURL.isPostgres(database) { return try PostgresIndexStore(url: database) }
+        return try IndexStore(path: database)
+    }
+
+    /// What messages may call a `--db`: a PostgreSQL address without its password.
+    public static func databaseName(_ database: String) -> String {
+        guard PostgresURL.isPostgres(database) else { return database }
+        if let url = try? PostgresURL(database, environment: PostgresURL.processEnvironment) { return url.redacted }
+        // Unparseable: the scheme and what follows the last '@' (never the user info).
+        let scheme = database.hasPrefix("postgresql://") ? "postgresql://" : "postgres://"
+        return scheme + (database.lastIndex(of: "@").map { String(database[database.index(after: $0)...]) } ?? "…")
+    }
 }
 
 /// UTC timestamps as ISO 8601 text (what the index stores).

@@ -47,10 +47,11 @@ public enum JobError: Error, Sendable, CustomStringConvertible, Equatable {
     }
 }
 
-/// Runs index jobs one root at a time each, on their own threads, against one store. Jobs on
-/// different roots queue on the store's writer lock; a second job on a root being indexed is refused.
+/// Runs index jobs one root at a time each, on their own threads, against one store (SQLite or
+/// PostgreSQL). Jobs on different roots queue on the store's writer lock; a second job on a root
+/// being indexed is refused.
 public final class IndexJobs: Sendable {
-    public let store: IndexStore
+    public let store: any ServiceIndexStore
     /// Real paths of the roots jobs may index.
     public let roots: [String]
     let stats: Bool
@@ -60,7 +61,7 @@ public final class IndexJobs: Sendable {
     /// One writer at a time inside this process (the flock guards against other processes).
     private let writer = Mutex<Void>(())
 
-    public init(store: IndexStore, roots: [String], stats: Bool = false) {
+    public init(store: any ServiceIndexStore, roots: [String], stats: Bool = false) {
         self.store = store
         self.roots = roots
         self.stats = stats
@@ -124,6 +125,12 @@ public final class IndexJobs: Sendable {
         }
     }
 
+    /// Whether a job runs the dataset pass after the file pass on this store: every store that
+    /// keeps datasets (SQLite and PostgreSQL both do).
+    static func datasetPass(on store: any ServiceIndexStore) -> Bool {
+        store is any DatasetIndexStore
+    }
+
     private func update(_ id: Int, _ change: (inout IndexJob) -> Void) {
         state.withLock { s in
             if var j = s.jobs[id] {
@@ -135,10 +142,13 @@ public final class IndexJobs: Sendable {
 
     private func run(id: Int, root: String, flag: CancelFlag) {
         writer.withLock { _ in
-            var request = IndexRequest(paths: [root], database: store.path)
+            var request = IndexRequest(paths: [root], database: store.location)
             request.stats = stats
+            request.datasets = Self.datasetPass(on: store)
             do throws(IndexError) {
-                let lock = try store.lockForWriting()
+                // SQLite: the index file's lock; PostgreSQL: the root's advisory lock (busy while
+                // `index` writers, shards included, write that root).
+                let lock = try store.writerLock(roots: [root], shard: nil)
                 defer { lock.release() }
                 let result = try Application.index(request, store: store, cancel: flag) { p in self.update(id) { $0.progress = p } }
                 let errors = (try? store.errorRecords(root: root, limit: 100)) ?? []

@@ -105,23 +105,7 @@ extension IndexStore {
         }
     }
 
-    /// The datasets a listing asks for: filtered by modality, layout and a piece of the name or
-    /// folder (case-insensitive), in the order `sort` names (largest first for the counts).
-    public func datasets(matching q: DatasetQuery) throws(IndexError) -> [IndexedDataset] {
-        var all = try datasets()
-        if let m = q.modality { all = all.filter { $0.modality == m } }
-        if let layout = q.layout { all = all.filter { $0.layout == layout } }
-        if let text = q.text?.lowercased(), !text.isEmpty {
-            all = all.filter { $0.name.lowercased().contains(text) || $0.folder.lowercased().contains(text) }
-        }
-        switch q.sort {
-        case .name: all.sort { ($0.name.lowercased(), $0.id) < ($1.name.lowercased(), $1.id) }
-        case .files: all.sort { ($1.files, $0.id) < ($0.files, $1.id) }
-        case .cases: all.sort { ($1.cases, $0.id) < ($0.cases, $1.id) }
-        case .bytes: all.sort { ($1.bytes, $0.id) < ($0.bytes, $1.id) }
-        }
-        return all
-    }
+    // `datasets(matching:)`: ServiceIndexStore.swift (the same on every store).
 
     public func dataset(id: Int64) throws(IndexError) -> IndexedDataset? {
         try guarded {

@@ -25,30 +25,25 @@ public struct FileQuery: Sendable, Equatable {
 
     public init() {}
 
-    /// The WHERE clause and its arguments.
+    /// The WHERE clause and its arguments (SQLite's SQL for `filters`).
     func clause() -> (String, [(any DatabaseValueConvertible)?]) {
         var terms: [String] = []
         var args: [(any DatabaseValueConvertible)?] = []
-        func add(_ sql: String, _ value: (any DatabaseValueConvertible)?) {
-            terms.append(sql)
-            args.append(value)
+        for f in filters {
+            switch f.kind {
+            case .equal: terms.append(f.column + " = ?")
+            case .atLeast: terms.append(f.column + " >= ?")
+            case .atMost: terms.append(f.column + " <= ?")
+            case .above: terms.append(f.column + " > ?")
+            case .hasFinding: terms.append("f.id IN (SELECT file_id FROM file_findings WHERE code = ?)")
+            case .pathContains: terms.append("instr(f.path, ?) > 0")
+            }
+            switch f.value {
+            case .integer(let v): args.append(v)
+            case .number(let v): args.append(v)
+            case .text(let v): args.append(v)
+            }
         }
-        if let root { add("f.root_id = ?", root) }
-        if let dataset { add("f.dataset_id = ?", dataset) }
-        if let format { add("f.format = ?", format) }
-        if let modality { add("f.modality = ?", modality) }
-        if let status { add("f.status = ?", status) }
-        if let dtype { add("f.dtype = ?", dtype) }
-        if let finding { add("f.id IN (SELECT file_id FROM file_findings WHERE code = ?)", finding) }
-        if let pathContains { add("instr(f.path, ?) > 0", pathContains) }
-        if let ndim { add("f.ndim = ?", ndim) }
-        for k in 0..<3 {
-            if let v = minDims[k] { add("f.dim\(k) >= ?", v) }
-            if let v = maxDims[k] { add("f.dim\(k) <= ?", v) }
-            if let v = minSpacing[k] { add("f.spacing\(k) >= ?", v) }
-            if let v = maxSpacing[k] { add("f.spacing\(k) <= ?", v) }
-        }
-        if let after { add("f.id > ?", after) }
         return (terms.isEmpty ? "" : " WHERE " + terms.joined(separator: " AND "), args)
     }
 }

@@ -13,16 +13,6 @@ import PostgresNIO
 extension PostgresIndexStore: DatasetIndexStore {
     public var sharesShards: Bool { true }
 
-    static let datasetColumns = "d.id, d.root_id, r.path, d.folder, d.name, d.layout, d.modality, d.files, d.bytes, d.cases, d.cases_failed, d.catalog_id, d.fingerprinted_at"
-
-    static func dataset(_ row: PostgresRow) throws -> IndexedDataset {
-        let (id, root, path, folder, name, layout, modality, files, bytes, cases, failed, catalog, at) =
-            try row.decode((Int64, Int64, String, String, String, String, String?, Int64, Int64, Int64, Int64, String?, String?).self)
-        return IndexedDataset(id: id, rootID: root, root: path, folder: folder, name: name, layout: layout, modality: modality,
-                              files: Int(files), bytes: Int(bytes), cases: Int(cases), casesFailed: Int(failed), catalogID: catalog,
-                              fingerprintedAt: at)
-    }
-
     public func datasets(root: Int64?) throws(IndexError) -> [IndexedDataset] {
         try withConnection("datasets") { c in
             var binds = PostgresBindings()

@@ -194,6 +194,8 @@ struct Routes: Sendable {
         func text(_ name: String) throws -> String? {
             guard let v = p.get(name) else { return nil }
             guard !v.isEmpty, v.utf8.count <= 1024 else { throw APIError.badRequest("\(name) must be 1 to 1024 bytes") }
+            // No stored text holds NUL (PostgreSQL cannot; SQLite's instr would stop at it and match everything).
+            guard !v.utf8.contains(0) else { throw APIError.badRequest("\(name) must not contain a NUL character") }
             return v
         }
         func integer(_ name: String) throws -> Int? {

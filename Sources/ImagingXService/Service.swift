@@ -5,6 +5,7 @@ import Logging
 
 /// How `imagingx serve` runs.
 public struct ServiceConfiguration: Sendable {
+    /// The index: an SQLite file, or a `postgres://` address (a shared index on PostgreSQL).
     public var database: String
     /// Folders the API may index and name (real paths are compared, links followed).
     public var roots: [String]
@@ -49,13 +50,13 @@ public enum ServiceStartError: Error, CustomStringConvertible {
 
 /// The running service's shared state.
 public final class ServiceState: Sendable {
-    public let store: IndexStore
+    public let store: any ServiceIndexStore
     public let jobs: IndexJobs
     public let catalog: any CatalogStore
     public let configuration: ServiceConfiguration
     public let portal: Portal
 
-    init(configuration: ServiceConfiguration, store: IndexStore, roots: [String]) {
+    init(configuration: ServiceConfiguration, store: any ServiceIndexStore, roots: [String]) {
         self.configuration = configuration
         self.store = store
         jobs = IndexJobs(store: store, roots: roots, stats: configuration.stats)
@@ -94,8 +95,9 @@ public enum ImagingXServer {
     /// Opens the index, builds the router and serves until the task is cancelled (Ctrl-C).
     /// `onReady` gets the URL once the server listens.
     public static func run(_ configuration: ServiceConfiguration, roots: [String], onReady: @escaping @Sendable (String) -> Void) async throws {
-        let store: IndexStore
-        do { store = try IndexStore(path: configuration.database) } catch { throw ServiceStartError.index(error) }
+        let store: any ServiceIndexStore
+        do { store = try Application.openServiceStore(configuration.database) } catch { throw ServiceStartError.index(error) }
+        defer { store.disconnect() }
         let state = ServiceState(configuration: configuration, store: store, roots: roots)
         let router = makeRouter(state)
         var logger = Logger(label: "imagingx.serve")

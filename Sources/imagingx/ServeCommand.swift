@@ -15,7 +15,7 @@ struct ServeCommand: ParsableCommand {
             API request then needs `Authorization: Bearer TOKEN`. Paths given to the API must lie inside a --root.
             """)
 
-    @Option(help: "The index file (created when missing).")
+    @Option(help: "The index file (created when missing), or a PostgreSQL index: postgres://user@host:port/dbname (password from PGPASSWORD).")
     var db: String = "imagingx-index.sqlite"
 
     @Option(name: .customLong("root"), help: "A folder the API may index (repeatable).")
@@ -68,7 +68,7 @@ struct ServeCommand: ParsableCommand {
         Task {
             do {
                 try await ImagingXServer.run(config, roots: realRoots) { url in
-                    writeStderr("imagingx: serving \(db) at \(url) (Ctrl-C stops; the index stays)\n")
+                    writeStderr("imagingx: serving \(Application.databaseName(db)) at \(url) (Ctrl-C stops; the index stays)\n")
                 }
             } catch {
                 failure.set("\(error)")
