@@ -302,7 +302,7 @@ extension Application {
 
     /// The index `serve` reads and its jobs write, by the same rule (created when missing).
     public static func openServiceStore(_ database: String) throws(IndexError) -> any ServiceIndexStore {
-        if PostgresURL.isPostgres(database) { return try PostgresIndexStore(url: database) }
+        if PostgresURL.isPostgres(database) { return try PostgresIndexStore(url: database, bounds: .requests) }
         return try IndexStore(path: database)
     }
 

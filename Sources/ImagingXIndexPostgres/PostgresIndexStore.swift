@@ -28,20 +28,37 @@ public final class PostgresIndexStore: FileIndexStore, @unchecked Sendable {
     /// The writer lock this store took (checked before each write), weakly: released with its holder.
     private let heldLock = Mutex<WeakLock>(WeakLock())
     private let nextID = Atomic<Int>(1)
-    /// Seconds one statement (a batch's, a page's) may take before the connection is dropped
-    /// and the statement tried again (a batch of 1,000 rows takes well under a second here).
-    public static let statementTimeout: Int64 = 60
+    /// How long a call may take: each statement, the waits between attempts, and all attempts
+    /// together.
+    public struct Bounds: Sendable {
+        /// Seconds one statement (a batch's, a page's) may take before the connection is dropped
+        /// and the statement tried again (a batch of 1,000 rows takes well under a second here).
+        public var statementSeconds: Int64
+        public var retryDelays: [Double]
+        /// No new attempt starts after this many seconds of one call.
+        public var deadlineSeconds: Double
+        /// The most a connection (TCP, TLS and the startup exchange) may take, below the address's `connect_timeout`.
+        public var connectSeconds: Int
+
+        /// Index jobs and `export`: patient (a restarting server comes back).
+        public static let jobs = Bounds(statementSeconds: 60, retryDelays: [0.25, 0.5, 1, 2, 4], deadlineSeconds: 600, connectSeconds: 600)
+        /// The service's requests: a hung or absent server becomes a 503 in seconds, not minutes.
+        public static let requests = Bounds(statementSeconds: 5, retryDelays: [0.25, 0.5, 1], deadlineSeconds: 8, connectSeconds: 4)
+    }
+    public let bounds: Bounds
+    var statementTimeout: Int64 { bounds.statementSeconds }
     /// Seconds a reused connection has to answer `SELECT 1`.
     static let pingTimeout: Int64 = 5
-    static let retryDelays: [Double] = [0.25, 0.5, 1, 2, 4]
+    static let retryDelays = Bounds.jobs.retryDelays
     /// Rows per INSERT (PostgreSQL takes at most 65,535 parameters in one statement).
     static let rowsPerInsert = 1000
 
-    public init(url text: String, readOnly: Bool = false) throws(IndexError) {
+    public init(url text: String, readOnly: Bool = false, bounds: Bounds = .jobs) throws(IndexError) {
         do { url = try PostgresURL(text, environment: PostgresURL.processEnvironment) } catch {
             throw .cannotOpen(path: Self.safeName(text), detail: error.reason)
         }
         self.readOnly = readOnly
+        self.bounds = bounds
         try migrate()
     }
 
@@ -82,12 +99,13 @@ public final class PostgresIndexStore: FileIndexStore, @unchecked Sendable {
     func connect() throws -> PostgresConnection {
         var config = PostgresConnection.Configuration(host: url.host, port: url.port, username: url.user, password: url.password,
                                                       database: url.database, tls: try Self.tls(url))
-        config.options.connectTimeout = .seconds(Int64(url.connectTimeout))
+        let connectSeconds = Int64(min(url.connectTimeout, bounds.connectSeconds))
+        config.options.connectTimeout = .seconds(connectSeconds)
         config.options.additionalStartupParameters = [("application_name", "imagingx")]
         let id = nextID.wrappingAdd(1, ordering: .relaxed).oldValue
         return try Self.bounded(PostgresConnection.connect(on: MultiThreadedEventLoopGroup.singleton.next(), configuration: config,
                                                            id: id, logger: logger),
-                                seconds: Int64(url.connectTimeout) + 5)
+                                seconds: connectSeconds + 2)
     }
 
     /// libpq's `sslmode` as postgres-nio's TLS setting.
@@ -117,6 +135,7 @@ public final class PostgresIndexStore: FileIndexStore, @unchecked Sendable {
     /// times with backoff. `body` must be safe to run again: every write is one transaction.
     func withConnection<T>(_ what: String, _ body: (PostgresConnection) throws -> T) throws(IndexError) -> T {
         var attempt = 0
+        let started = DispatchTime.now().uptimeNanoseconds
         while true {
             var connection: PostgresConnection?
             do {
@@ -141,8 +160,9 @@ public final class PostgresIndexStore: FileIndexStore, @unchecked Sendable {
                 if let connection { _ = try? Self.bounded(connection.close(), seconds: 5) }
                 if let e = error as? IndexError { throw e }
                 let retry = Self.retryable(error)
-                if retry && attempt < Self.retryDelays.count {
-                    usleep(UInt32(Self.retryDelays[attempt] * 1e6))
+                let elapsed = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
+                if retry && attempt < bounds.retryDelays.count && elapsed + bounds.retryDelays[attempt] < bounds.deadlineSeconds {
+                    usleep(UInt32(bounds.retryDelays[attempt] * 1e6))
                     attempt += 1
                     continue
                 }
@@ -208,12 +228,12 @@ public final class PostgresIndexStore: FileIndexStore, @unchecked Sendable {
     }
 
     static func query(_ c: PostgresConnection, _ sql: String, _ binds: PostgresBindings = PostgresBindings(),
-                      logger: Logger) throws -> PostgresQueryResult {
-        try bounded(c.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger), seconds: statementTimeout)
+                      logger: Logger, seconds: Int64 = Bounds.jobs.statementSeconds) throws -> PostgresQueryResult {
+        try bounded(c.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger), seconds: seconds)
     }
 
     func query(_ c: PostgresConnection, _ sql: String, _ binds: PostgresBindings = PostgresBindings()) throws -> PostgresQueryResult {
-        try Self.query(c, sql, binds, logger: logger)
+        try Self.query(c, sql, binds, logger: logger, seconds: statementTimeout)
     }
 
     /// `body` between BEGIN and COMMIT. On any failure `withConnection` closes the connection,

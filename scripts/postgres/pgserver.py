@@ -92,6 +92,16 @@ class Server:
         with open(os.path.join(self.data, "pg_hba.conf"), "w") as f:
             f.write("local all all scram-sha-256\nhostssl all all 127.0.0.1/32 scram-sha-256\nhostnossl all all 127.0.0.1/32 reject\n")
 
+    def pids(self):
+        """The postmaster's PID and its children's (backends and helpers)."""
+        try:
+            with open(os.path.join(self.data, "postmaster.pid")) as f:
+                main = int(f.readline())
+        except (OSError, ValueError):
+            return []
+        children = subprocess.run(["pgrep", "-P", str(main)], capture_output=True, text=True).stdout.split()
+        return [main] + [int(c) for c in children]
+
     def kill_now(self):
         """Stops the server at once (`pg_ctl stop -m immediate`: no goodbye to the clients)."""
         self._cmd([os.path.join(self.bin, "pg_ctl"), "-D", self.data, "-m", "immediate", "-w", "-t", "30", "stop"], timeout=60)

@@ -29,14 +29,14 @@ One `ok`/`FAIL` line per check:
   (i) refusals: serve to an address where no server listens fails at start with a clear message
       within 40 s; the PostgreSQL server stopped (immediate shutdown) while serving: every request
       gets a JSON 503 within 20 s, and the service answers again (the same bytes) once the
-      server is back; the service's refusals hold (no token off loopback, a job outside the
+      server is back; the server hung (SIGSTOP): JSON 503s within 20 s, answers once it runs on; the service's refusals hold (no token off loopback, a job outside the
       roots); a password given in the URL works; `serve` prints no password, nor does any answer
       or error it gave.
 Normalised, and only these: `indexed_at` of roots and `fingerprinted_at` of datasets (times of day), the ids of files in (h) (see
 above), and the ids POST /compat and /plans give (the SQLite service, shared by (h) and (h2), has
 saved (h)'s already; each stored plan is read back by its own id and compared).
 """
-import argparse, http.client, json, os, shutil, sqlite3, subprocess, sys, threading, time
+import argparse, http.client, json, os, shutil, signal, sqlite3, subprocess, sys, threading, time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
@@ -541,6 +541,38 @@ def main():
         check(back is not None and after == before,
               f"(i) the server back: the service answers again ({back if back is None else round(back, 1)} s), the same bytes as before")
         check(single.proc.poll() is None, "(i) the service kept running through the outage")
+
+        # (i) the server hung (every PostgreSQL process stopped by SIGSTOP: connections accepted by
+        # the kernel, nothing answered): requests get JSON 503s within the service's bounds, and
+        # answers again once the server runs on.
+        pids = server.pids()
+        for pid in pids:
+            os.kill(pid, signal.SIGSTOP)
+        hung = []
+        try:
+            for u in ["/api/v1/files?limit=3", "/api/v1/health"]:
+                t0 = time.time()
+                try:
+                    status, body, ctype = single.request(u, timeout=90)
+                except Exception as e:  # noqa: BLE001
+                    status, body, ctype = None, str(e).encode(), ""
+                hung.append((u, status, time.time() - t0, (load(body) or {}) if isinstance(load(body), dict) else {}))
+        finally:
+            for pid in pids:
+                os.kill(pid, signal.SIGCONT)
+        check(pids and all(st == 503 and t < 20 and e.get("code") == "index_unavailable" for _, st, t, e in hung),
+              "(i) the server hung (SIGSTOP): JSON 503s within 20 s (" + ", ".join(f"{st} in {t:.1f} s" for _, st, t, _ in hung) + ")")
+        t0 = time.time()
+        back = None
+        while time.time() - t0 < 60:
+            try:
+                if single.request("/api/v1/files?limit=3", timeout=30)[0] == 200:
+                    back = time.time() - t0
+                    break
+            except Exception:  # noqa: BLE001
+                pass
+            time.sleep(0.2)
+        check(back is not None, f"(i) … and answers again once it runs on ({back if back is None else round(back, 1)} s)")
         # The service's own refusals hold on PostgreSQL: no token off loopback, paths outside the roots.
         r = subprocess.run([binary, "serve", "--db", server.url("single"), "--host", "0.0.0.0", "--port", "0", "--root", tree],
                            capture_output=True, env=env, timeout=60)
