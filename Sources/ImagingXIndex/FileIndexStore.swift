@@ -82,7 +82,7 @@ extension IndexStore: FileIndexStore {
                 func optional(_ column: Int32) -> Int64? {
                     sqlite3_column_type(s, column) == SQLITE_NULL ? nil : sqlite3_column_int64(s, column)
                 }
-                func text(_ column: Int32) -> String? {
+                func string(_ column: Int32) -> String? {
                     guard sqlite3_column_type(s, column) != SQLITE_NULL, let t = sqlite3_column_text(s, column) else { return nil }
                     return String(decoding: UnsafeBufferPointer(start: t, count: Int(sqlite3_column_bytes(s, column))), as: UTF8.self)
                 }
@@ -101,8 +101,8 @@ extension IndexStore: FileIndexStore {
                                  file: StoredFile(id: sqlite3_column_int64(s, 1), datasetID: optional(2), device: optional(3),
                                                   inode: optional(4), size: sqlite3_column_int64(s, 5), mtimeNs: optional(6),
                                                   ctimeNs: optional(7), statsRead: sqlite3_column_int64(s, 8) != 0,
-                                                  hadFindings: sqlite3_column_int64(s, 9) > 0, etag: text(10),
-                                                  lastModified: text(11))))
+                                                  hadFindings: sqlite3_column_int64(s, 9) > 0, etag: string(10),
+                                                  lastModified: string(11))))
                 }
                 return page
             }

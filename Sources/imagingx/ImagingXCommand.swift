@@ -60,6 +60,7 @@ struct Scan: ParsableCommand {
     func validate() throws {
         if paths.contains(where: RemoteScanRequest.isRemote) {
             guard paths.count == 1 else { throw ValidationError("give one s3:// URL alone, not with other paths") }
+            guard shard == nil else { throw ValidationError("--shard with s3:// is for `imagingx index` (scan s3:// reads the whole prefix)") }
             guard ioDepth >= 1, ioDepth <= 4096 else { throw ValidationError("--io-depth must be 1...4096") }
             guard requestTimeout > 0 else { throw ValidationError("--request-timeout must be positive") }
         }
