@@ -14,6 +14,7 @@ Faults, each for the object keys that contain a given substring (repeatable opti
   --truncate SUB      send the headers and half the body, then close the connection
   --ignore-range SUB  drop the Range header: the whole object comes back with 200
   --list-status CODE  answer every listing (GET on the bucket) with CODE and an S3 error body
+  --stall-list        send nothing to a listing for --stall-seconds
 Writes "listening PORT" on stdout when ready. Counts: GET /__proxy_stats (JSON): requests, listings,
 ranged_gets (object GETs with a Range header) and the keys they asked for (ranged_keys).
 """
@@ -189,6 +190,10 @@ async def handle(args, memory, reader, writer):
                     STATS["ranged_keys"].append(key)
                 if method == "GET" and not is_object and url.path.strip("/") != "":
                     STATS["listings"] += 1
+                    if args.stall_list:
+                        count("stall_list")
+                        await asyncio.sleep(args.stall_seconds)
+                        raise StopIteration
                     if args.list_status:
                         count("list_status")
                         code = args.list_status
@@ -259,6 +264,7 @@ async def main():
     p.add_argument("--truncate", action="append", default=[])
     p.add_argument("--ignore-range", action="append", default=[])
     p.add_argument("--list-status", type=int, default=0)
+    p.add_argument("--stall-list", action="store_true", help="send nothing to a listing for --stall-seconds")
     args = p.parse_args()
     memory = Memory(args.memory_root, args.bucket, args.copies) if args.memory_root else None
     if args.upstream:

@@ -197,15 +197,19 @@ def index_checks(imagingx, work, env, endpoint, s3, url, base, procs):
         finally:
             con.close()
 
-    for status in (403, 503):
-        bad, bport = start_proxy(endpoint, procs, "--list-status", str(status))
-        code, out, err = cli("index", url, "--db", db, "--no-datasets", "--request-timeout", "5",
-                             e=dict(env, AWS_ENDPOINT_URL_S3=f"http://127.0.0.1:{bport}"))
+    for status, fault, timeout_s in (("403", ["--list-status", "403"], "5"), ("503", ["--list-status", "503"], "5"),
+                                     ("no answer within the request timeout", ["--stall-list", "--stall-seconds", "30"], "1")):
+        bad, bport = start_proxy(endpoint, procs, *fault)
+        t = time.time()
+        code, out, err = cli("index", url, "--db", db, "--no-datasets", "--request-timeout", timeout_s,
+                             e=dict(env, AWS_ENDPOINT_URL_S3=f"http://127.0.0.1:{bport}"), limit=60)
+        secs = time.time() - t
         stop(bad)
         row = root_row(db)
-        check(f"(e) a listing answered {status}: exit 1, the root unavailable with the reason, every row kept",
-              code == 1 and "unavailable" in err and str(status) in err and row is not None and row[0] == 0
-              and str(status) in (row[1] or "") and export(db) == fresh, f"exit {code} {row} {err[-300:]}")
+        check(f"(e) a listing answered {'by a stall' if 'timeout' in status else status}: exit 1 ({secs:.1f} s), "
+              "the root unavailable with the reason, every row kept",
+              code == 1 and "unavailable" in err and status in err and row is not None and row[0] == 0
+              and status in (row[1] or "") and export(db) == fresh and secs < 30, f"exit {code} {row} {err[-300:]}")
     code, out, err = cli("index", url, "--db", db, "--no-datasets", e=env)
     row = root_row(db)
     check("(e) the next good listing makes the root available again, nothing read",
