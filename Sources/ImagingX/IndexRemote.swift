@@ -134,8 +134,11 @@ extension Application {
         var passed: [(path: String, file: StoredFile)] = []
         var chosen: [(object: S3Object, path: String)] = []
         var stored: [String: StoredFile] = [:]
+        var last: String?
         for object in listed {
-            guard let path = remote.relative(object.key) else { continue }
+            // (A key listed twice, by a store that repeats itself across pages, is one object.)
+            guard let path = remote.relative(object.key), path != last else { continue }
+            last = path
             if let shard = request.shard, !StoredCursor.owns(shard, path: path) { continue }
             outcome.seen += 1
             let (gone, old) = storedCount > 0 ? cursor.advance(to: path) : ([], nil)

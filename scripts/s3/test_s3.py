@@ -188,6 +188,12 @@ def index_checks(imagingx, work, env, endpoint, s3, url, base, procs):
     code, out, err = cli("index", url, "--db", sharded, "--no-datasets", "--shard", "2/4")
     check("(d) re-running one shard reads nothing and keeps the other shards' rows",
           code == 0 and " 0 read" in err and export(sharded) == single, err[-300:])
+    with_stats = os.path.join(work, "s3-index-stats.sqlite")
+    code, out, err = cli("index", url, "--db", with_stats, "--no-datasets", "--stats")
+    code2, out2, err2 = cli("index", url, "--db", with_stats, "--no-datasets", "--stats")
+    check("index s3:// --stats: export --stats equals scan s3:// --stats; the re-index reads nothing",
+          code == 0 and code2 == 0 and export(with_stats, "--stats") == scan("--stats") and " 0 read" in err2,
+          f"exit {code}/{code2} {err[-200:]} {err2[-200:]}")
     stop(proxy)
 
     def root_row(d):
@@ -219,7 +225,7 @@ def index_checks(imagingx, work, env, endpoint, s3, url, base, procs):
           code == 1 and "no-such-bucket" in err and export(db) == fresh, f"exit {code} {err[-300:]}")
 
     stored = b""
-    for d in (db, sharded):
+    for d in (db, sharded, with_stats):
         for suffix in ("", "-wal", "-shm"):
             if os.path.exists(d + suffix):
                 stored += open(d + suffix, "rb").read()
