@@ -23,7 +23,10 @@ Checks (each prints one line; the last line is "N passed, N failed"):
     (e) a listing answered 403 (or 503 beyond the retries) keeps the stored rows and marks the
         root unavailable with the reason (exit 1); the next good listing makes it available again;
     (f) the secret key appears in no output and nowhere in the SQLite files;
-    and without --no-datasets it is a usage error that says why.
+    with --stats the export equals `scan s3:// --stats`; into PostgreSQL (a throwaway server,
+    scripts/postgres/pgserver.py) the export is the same, and a database made before schema step
+    v2 is refused for export until `index` adds the columns; without --no-datasets it is a usage
+    error that says why.
 """
 import argparse, json, os, re, signal, socket, subprocess, sys, time
 
@@ -106,6 +109,36 @@ def proxy_stats(pport):
         return json.loads(r.read())
 
 
+def postgres_checks(cli, export, url, penv, pport, fresh):
+    """`index s3://` into PostgreSQL (scripts/postgres/pgserver.py's throwaway server): the same
+    export, an unchanged re-index reads nothing, and a database made before schema step v2 is
+    refused for reading until `index` upgrades it."""
+    sys.path.insert(0, os.path.join(os.path.dirname(HERE), "postgres"))
+    import pgserver
+    server = pgserver.Server()
+    try:
+        server.start()
+        server.createdb("s3")
+        pg = server.url("s3")
+        e = dict(penv, PGPASSWORD=server.password)
+        code, _, err = cli("index", url, "--db", pg, "--no-datasets", e=e)
+        before = proxy_stats(pport)
+        code2, _, err2 = cli("index", url, "--db", pg, "--no-datasets", e=e)
+        gets = proxy_stats(pport)["ranged_gets"] - before["ranged_gets"]
+        check(f"PostgreSQL: index s3:// then export equals scan s3://; the re-index reads nothing ({gets} ranged GETs)",
+              code == 0 and code2 == 0 and export(pg, e=e) == fresh and gets == 0 and " 0 read" in err2, err[-200:] + err2[-200:])
+        server.psql("s3", "ALTER TABLE files DROP COLUMN etag; ALTER TABLE files DROP COLUMN last_modified; "
+                          "DELETE FROM schema_migrations WHERE identifier = 'v2'")
+        old = export(pg, e=e)
+        code3, _, err3 = cli("index", url, "--db", pg, "--no-datasets", e=e)
+        steps = server.psql("s3", "SELECT string_agg(identifier, ',' ORDER BY identifier) FROM schema_migrations").stdout.strip()
+        check("PostgreSQL: a database before step v2 is refused for export, then `index` adds the columns and reads again",
+              old.startswith("export failed") and "older" in old and code3 == 0 and steps == "v1,v2"
+              and export(pg, e=e) == fresh and " 0 unchanged" in err3, f"{old[:200]} {steps} {err3[-200:]}")
+    finally:
+        server.stop()
+
+
 def index_checks(imagingx, work, env, endpoint, s3, url, base, procs):
     """`index s3://…` and `export` (see the module's doc string, (a) to (f))."""
     import sqlite3
@@ -127,8 +160,8 @@ def index_checks(imagingx, work, env, endpoint, s3, url, base, procs):
         code, out, err = cli("scan", url, "--quiet", *extra)
         return out if code == 0 else f"scan failed: {err[-300:]}"
 
-    def export(d, *extra):
-        code, out, err = cli("export", "--db", d, *extra)
+    def export(d, *extra, e=penv):
+        code, out, err = cli("export", "--db", d, *extra, e=e)
         return out if code == 0 else f"export failed: {err[-300:]}"
 
     before = proxy_stats(pport)
@@ -194,6 +227,7 @@ def index_checks(imagingx, work, env, endpoint, s3, url, base, procs):
     check("index s3:// --stats: export --stats equals scan s3:// --stats; the re-index reads nothing",
           code == 0 and code2 == 0 and export(with_stats, "--stats") == scan("--stats") and " 0 read" in err2,
           f"exit {code}/{code2} {err[-200:]} {err2[-200:]}")
+    postgres_checks(cli, export, url, penv, pport, fresh)
     stop(proxy)
 
     def root_row(d):
@@ -204,7 +238,7 @@ def index_checks(imagingx, work, env, endpoint, s3, url, base, procs):
             con.close()
 
     for status, fault, timeout_s in (("403", ["--list-status", "403"], "5"), ("503", ["--list-status", "503"], "5"),
-                                     ("no answer within the request timeout", ["--stall-list", "--stall-seconds", "30"], "1")):
+                                     ("timeout", ["--stall-list", "--stall-seconds", "30"], "1")):
         bad, bport = start_proxy(endpoint, procs, *fault)
         t = time.time()
         code, out, err = cli("index", url, "--db", db, "--no-datasets", "--request-timeout", timeout_s,
