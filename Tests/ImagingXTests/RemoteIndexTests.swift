@@ -142,7 +142,7 @@ struct RemoteIndexTests {
         close(socket)
         var request = IndexRequest(paths: ["s3://b/data/"], database: db)
         request.datasets = false
-        request.remote.requestTimeout = 2
+        request.remote.requestTimeout = 0.5  // a refused connection is retried by the client until the deadline
         request.remote.environment = ["AWS_ENDPOINT_URL_S3": "http://127.0.0.1:\(port)", "AWS_ACCESS_KEY_ID": "AKIDTEST",
                                       "AWS_SECRET_ACCESS_KEY": "secret-canary-4411", "AWS_REGION": "us-east-1", "HOME": dir.path]
         let result = try Application.index(request)
