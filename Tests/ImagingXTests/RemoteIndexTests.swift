@@ -117,6 +117,41 @@ struct RemoteIndexTests {
         #expect(back.first?.fileStat == nil)
     }
 
+    @Test("export: an s3:// root's records carry s3://bucket/key (alone, with --root in any form, and beside a folder's)")
+    func exportPaths() throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let db = dir.appendingPathComponent("i.sqlite").path
+        let folder = dir.appendingPathComponent("local").path
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        let real = try #require(Application.canonicalRoot(folder).resolved)
+        do {
+            let store = try IndexStore(path: db)
+            for (rootPath, path) in [("s3://b/", "a/x.png"), ("s3://b2/data/c", "ct/IM1.dcm"), (real, "y.png")] {
+                let root = try store.root(path: rootPath)
+                try store.write([ImageRecord(path: path)], root: root.id, statsRead: false, stored: [:])
+            }
+        }
+        func paths(_ roots: [String]) throws -> [String] {
+            var request = ExportRequest(database: db)
+            request.roots = roots
+            let out = dir.appendingPathComponent("out.jsonl").path
+            request.destination = .file(out)
+            _ = try Application.export(request)
+            return try String(contentsOfFile: out, encoding: .utf8).split(separator: "\n").map { line in
+                let json = try JSONSerialization.jsonObject(with: Data(line.utf8)) as! [String: Any]
+                return json["path"] as! String
+            }
+        }
+        #expect(try paths(["s3://b"]) == ["s3://b/a/x.png"])
+        #expect(try paths(["s3://b2/data/c"]) == ["s3://b2/data/ct/IM1.dcm"])
+        #expect(try paths([folder]) == ["y.png"])
+        // Several roots: in the order `scan` gives roots (by path), a folder's paths prefixed with it.
+        let all = try paths([])
+        #expect(Set(all) == ["s3://b/a/x.png", "s3://b2/data/ct/IM1.dcm", real + "/y.png"])
+        #expect(all == [real + "/y.png", "s3://b/a/x.png", "s3://b2/data/ct/IM1.dcm"])
+    }
+
     @Test("a listing that fails (no server) keeps the stored rows and marks the root unavailable; no credential is stored")
     func failedListingKeepsRows() throws {
         let dir = try temporaryDirectory()
