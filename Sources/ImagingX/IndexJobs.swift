@@ -137,6 +137,8 @@ public final class IndexJobs: Sendable {
         writer.withLock { _ in
             var request = IndexRequest(paths: [root], database: store.path)
             request.stats = stats
+            // An s3:// root has the file pass only (the dataset pass reads local folders).
+            request.datasets = !RemoteScanRequest.isRemote(root)
             do throws(IndexError) {
                 let lock = try store.lockForWriting()
                 defer { lock.release() }
