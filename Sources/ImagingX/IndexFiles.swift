@@ -22,6 +22,8 @@ public struct IndexRequest: Sendable {
     /// Only shard K of N (one root): its directories' files and the cases of its folders; the
     /// index is then a part for `merge`, with its manifest beside it.
     public var shard: Shard?
+    /// How `s3://bucket/prefix` roots are reached (IndexRemote.swift).
+    public var remote = RemoteIndexOptions()
 
     /// The options that change what an index holds (a merge checks its parts agree on them).
     var outputOptions: [String: String] {
@@ -98,7 +100,7 @@ extension Application {
                              progress: @escaping (IndexProgress) -> Void = { _ in }) throws(IndexError) -> IndexResult {
         let store = try openStore(request.database)
         defer { store.disconnect() }
-        let lock = try store.writerLock(roots: request.paths.map { canonicalRoot($0).resolved ?? FileIO.absolute($0) }, shard: request.shard)
+        let lock = try store.writerLock(roots: request.paths.map(indexRootPath), shard: request.shard)
         defer { lock.release() }
         let result = try index(request, store: store, cancel: cancel, progress: progress)
         // A shard's SQLite file is a part for `merge`; shards sharing a PostgreSQL index are already one.
@@ -120,6 +122,12 @@ extension Application {
         var outcomes: [RootOutcome] = []
         var cancelled = false
         for given in request.paths {
+            // An object store's prefix: its own pass (IndexRemote.swift).
+            if RemoteScanRequest.isRemote(given) {
+                outcomes.append(try indexRemote(given, request: request, store: store, cancel: cancel, progress: progress))
+                if cancel?.isCancelled == true { cancelled = true; break }
+                continue
+            }
             let path = Self.canonicalRoot(given)
             var outcome = RootOutcome(path: path.resolved ?? FileIO.absolute(given), available: path.resolved != nil)
             guard let resolved = path.resolved else {
@@ -374,7 +382,7 @@ extension Application {
         do { all = try store.roots() } catch { throw .index(error) }
         var ids: [Int64] = []
         for given in request.roots {
-            let path = canonicalRoot(given).resolved ?? FileIO.absolute(given)
+            let path = indexRootPath(given)
             guard let root = all.first(where: { $0.path == path || $0.path == given }) else { throw .notIndexed(root: given) }
             ids.append(root.id)
         }
@@ -392,7 +400,7 @@ extension Application {
         let buffer = ByteBuffer(capacity: 1 << 20)
         var count = 0
         do {
-            try store.forEachRecord(roots: ids) { r in
+            try forEachExportRecord(store, roots: ids, all: all) { r in
                 encoding.encode(r, into: buffer)
                 count += 1
                 if buffer.count >= 1 << 20 {

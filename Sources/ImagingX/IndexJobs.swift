@@ -144,7 +144,8 @@ public final class IndexJobs: Sendable {
         writer.withLock { _ in
             var request = IndexRequest(paths: [root], database: store.location)
             request.stats = stats
-            request.datasets = Self.datasetPass(on: store)
+            // An s3:// root has the file pass only (the dataset pass reads local folders).
+            request.datasets = Self.datasetPass(on: store) && !RemoteScanRequest.isRemote(root)
             do throws(IndexError) {
                 // SQLite: the index file's lock; PostgreSQL: the root's advisory lock (busy while
                 // `index` writers, shards included, write that root).

@@ -10,6 +10,9 @@ public struct RemoteScanRequest: Sendable {
     public var url: String
     public var format: OutputFormat = .jsonl
     public var stats = false
+    /// The `file_stat` fields: null for an object (it has no device, inode or ctime; its
+    /// version, ETag and LastModified, is what `index s3://` keeps), as `export --file-stat` prints them.
+    public var fileStat = false
     public var includeHidden = false
     /// Requests in flight (`--io-depth`).
     public var ioDepth = 64
@@ -73,7 +76,7 @@ extension Application {
         let sink: FileSink
         do { sink = try openSink(request.destination) } catch { throw .output(error) }
         defer { sink.close() }
-        let encoding = RecordEncoding(format: request.format, stats: request.stats)
+        let encoding = RecordEncoding(format: request.format, stats: request.stats, fileStat: request.fileStat)
         sink.write(encoding.header)
         // The sink is used by the one task below while this thread waits for it.
         nonisolated(unsafe) let output = sink

@@ -72,7 +72,8 @@ extension IndexStore: FileIndexStore {
                 // re-indexing an unchanged tree besides the walk's `stat`, and generic `Row`
                 // decoding spent most of it looking up type metadata.
                 let statement = try db.cachedStatement(sql: """
-                    SELECT path, id, dataset_id, device, inode, size_bytes, mtime_ns, ctime_ns, stats_read, finding_count
+                    SELECT path, id, dataset_id, device, inode, size_bytes, mtime_ns, ctime_ns, stats_read, finding_count,
+                        etag, last_modified
                     FROM files WHERE root_id = ? AND path > ? AND id <= ? ORDER BY path LIMIT ?
                     """)
                 try statement.setArguments([root, after, maxID, limit])
@@ -80,6 +81,10 @@ extension IndexStore: FileIndexStore {
                 defer { sqlite3_reset(s) }
                 func optional(_ column: Int32) -> Int64? {
                     sqlite3_column_type(s, column) == SQLITE_NULL ? nil : sqlite3_column_int64(s, column)
+                }
+                func string(_ column: Int32) -> String? {
+                    guard sqlite3_column_type(s, column) != SQLITE_NULL, let t = sqlite3_column_text(s, column) else { return nil }
+                    return String(decoding: UnsafeBufferPointer(start: t, count: Int(sqlite3_column_bytes(s, column))), as: UTF8.self)
                 }
                 var page: [(path: String, file: StoredFile)] = []
                 page.reserveCapacity(limit)
@@ -96,7 +101,8 @@ extension IndexStore: FileIndexStore {
                                  file: StoredFile(id: sqlite3_column_int64(s, 1), datasetID: optional(2), device: optional(3),
                                                   inode: optional(4), size: sqlite3_column_int64(s, 5), mtimeNs: optional(6),
                                                   ctimeNs: optional(7), statsRead: sqlite3_column_int64(s, 8) != 0,
-                                                  hadFindings: sqlite3_column_int64(s, 9) > 0)))
+                                                  hadFindings: sqlite3_column_int64(s, 9) > 0, etag: string(10),
+                                                  lastModified: string(11))))
                 }
                 return page
             }
@@ -120,7 +126,7 @@ extension IndexRoot {
 extension StoredFile {
     /// For stores in other modules.
     public init(rowID id: Int64, datasetID: Int64?, device: Int64?, inode: Int64?, size: Int64, mtimeNs: Int64?, ctimeNs: Int64?,
-                statsRead: Bool, hadFindings: Bool) {
+                statsRead: Bool, hadFindings: Bool, etag: String? = nil, lastModified: String? = nil) {
         self.id = id
         self.datasetID = datasetID
         self.device = device
@@ -130,5 +136,7 @@ extension StoredFile {
         self.ctimeNs = ctimeNs
         self.statsRead = statsRead
         self.hadFindings = hadFindings
+        self.etag = etag
+        self.lastModified = lastModified
     }
 }

@@ -16,6 +16,16 @@ public struct StoredFile: Sendable, Equatable {
     public var statsRead: Bool
     /// Its row has findings (rows in `file_findings` to clear when it is replaced).
     public var hadFindings = false
+    /// An object's ETag and LastModified as last listed (schema v2; nil for files).
+    public var etag: String?
+    public var lastModified: String?
+
+    /// An object of an `s3://` root is unchanged when its listed size, LastModified and ETag all
+    /// equal the stored ones. A listing without an ETag or a LastModified proves nothing: read.
+    public func unchanged(size: Int, lastModified: String, etag: String) -> Bool {
+        guard !etag.isEmpty, !lastModified.isEmpty, let storedETag = self.etag, let storedTime = self.lastModified else { return false }
+        return self.size == Int64(size) && storedETag == etag && storedTime == lastModified
+    }
 
     /// The walk's `stat` equals what was stored (device, inode, size, mtime and ctime, in ns).
     public func unchanged(_ s: FileStat) -> Bool {
@@ -62,6 +72,7 @@ public enum FileRows {
         "stats_read", "stats_error", "stat_count", "stat_min", "stat_max", "stat_mean", "stat_std",
         "stat_p00_5", "stat_p50", "stat_p99_5", "stat_nan_count", "stat_inf_count",
         "device", "inode", "mtime_ns", "ctime_ns",
+        "etag", "last_modified",
     ]
 
     /// New files: a plain single-row INSERT. (INSERT OR REPLACE would make SQLite journal every
@@ -124,6 +135,8 @@ public enum FileRows {
         } else {
             for _ in 0..<4 { b.null() }
         }
+        b.text(r.objectVersion?.etag)
+        b.text(r.objectVersion?.lastModified)
     }
 
     /// The columns `record(_:)` reads, in its order (after the root's path prefix).
@@ -202,6 +215,11 @@ public enum FileRows {
         if let device = next(Int64.self), let inode = next(Int64.self), let mtime = next(Int64.self), let ctime = next(Int64.self) {
             r.fileStat = FileStat(device: UInt64(bitPattern: device), inode: UInt64(bitPattern: inode), size: r.sizeBytes,
                                   mtimeNs: mtime, ctimeNs: ctime)
+        } else {
+            i = offset + selectColumns.count - 2
+        }
+        if let etag = next(String.self), let lastModified = next(String.self) {
+            r.objectVersion = ObjectVersion(etag: etag, lastModified: lastModified)
         }
         return r
     }

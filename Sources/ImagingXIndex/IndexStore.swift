@@ -49,7 +49,7 @@ public final class IndexStore: Sendable {
     public let pool: DatabasePool
 
     /// The schema's steps, oldest first. A file holding a step not listed here is newer.
-    public static let schemaSteps = ["v1"]
+    public static let schemaSteps = ["v1", "v2"]
     public static let application = "imagingx-index"
 
     /// Opens (and with `create`, creates) the index at `path`, bringing its schema up to date.
@@ -184,8 +184,22 @@ public enum Schema {
             try db.execute(sql: "INSERT INTO meta(key, value) VALUES ('application', ?), ('created_schema', 'v1')",
                            arguments: [IndexStore.application])
         }
+        m.registerMigration("v2") { db in try db.execute(sql: v2) }
         return m
     }
+
+    /// Step v2: an object's version, for the roots of `index s3://bucket/prefix`. An object has
+    /// no device, inode or ctime; what tells a changed object from an unchanged one is its size
+    /// (`size_bytes`), LastModified and ETag as ListObjectsV2 lists them. They get columns of their
+    /// own, text exactly as listed (compared, never parsed: stores differ in LastModified's
+    /// precision, and an ETag is an opaque token), rather than hashed into `device`/`inode`, which
+    /// keep their meaning for files and stay NULL for objects (so `--file-stat` gives nulls for
+    /// an object, in `scan s3://` and `export` alike). NULL for files and for an object whose
+    /// read failed (it is read again next time).
+    public static let v2 = """
+        ALTER TABLE files ADD COLUMN etag TEXT;
+        ALTER TABLE files ADD COLUMN last_modified TEXT;
+        """
 
     public static let v1 = """
         CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);

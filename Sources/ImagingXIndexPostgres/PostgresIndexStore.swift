@@ -268,6 +268,10 @@ public final class PostgresIndexStore: FileIndexStore, @unchecked Sendable {
                 if !unknown.isEmpty { throw IndexError.newerSchema(path: location, unknown: unknown.sorted()) }
                 if readOnly {
                     if tables.isEmpty { throw IndexError.missing(path: location) }
+                    if applied.count < PostgresSchema.steps.count {
+                        throw IndexError.database(path: location, detail: "the index's schema is older than this version; "
+                                                  + "run `imagingx index` on it once to upgrade it")
+                    }
                     return
                 }
                 if !applied.contains("v1") {
@@ -277,6 +281,13 @@ public final class PostgresIndexStore: FileIndexStore, @unchecked Sendable {
                     binds.append(IndexStore.application)
                     _ = try query(c, "INSERT INTO meta(key, value) VALUES ('application', $1), ('created_schema', 'v1')", binds)
                     _ = try query(c, "INSERT INTO schema_migrations(identifier) VALUES ('v1')")
+                }
+                // Later steps, each once, in order (the same steps as SQLite's migrator).
+                for (step, statements) in PostgresSchema.statements.dropFirst() where !applied.contains(step) {
+                    for statement in statements { _ = try query(c, statement) }
+                    var binds = PostgresBindings()
+                    binds.append(step)
+                    _ = try query(c, "INSERT INTO schema_migrations(identifier) VALUES ($1)", binds)
                 }
             }
         }
@@ -439,13 +450,17 @@ public final class PostgresIndexStore: FileIndexStore, @unchecked Sendable {
             binds.append(maxID)
             binds.append(Int64(limit))
             return try query(c, """
-                SELECT path, id, dataset_id, device, inode, size_bytes, mtime_ns, ctime_ns, stats_read, finding_count
+                SELECT path, id, dataset_id, device, inode, size_bytes, mtime_ns, ctime_ns, stats_read, finding_count, etag, last_modified
                 FROM files WHERE root_id = $1 AND path > $2 AND id <= $3 ORDER BY path LIMIT $4
                 """, binds).rows.map { row in
-                let (path, id, dataset, device, inode, size, mtime, ctime, stats, findings) =
-                    try row.decode((String, Int64, Int64?, Int64?, Int64?, Int64, Int64?, Int64?, Int64, Int64).self)
+                let r = row.makeRandomAccess()
+                let (path, id, dataset, device, inode) = (try r[0].decode(String.self), try r[1].decode(Int64.self), try r[2].decode(Int64?.self),
+                                                          try r[3].decode(Int64?.self), try r[4].decode(Int64?.self))
+                let (size, mtime, ctime, stats, findings) = (try r[5].decode(Int64.self), try r[6].decode(Int64?.self), try r[7].decode(Int64?.self),
+                                                             try r[8].decode(Int64.self), try r[9].decode(Int64.self))
                 return (path: path, file: StoredFile(rowID: id, datasetID: dataset, device: device, inode: inode, size: size, mtimeNs: mtime,
-                                                     ctimeNs: ctime, statsRead: stats != 0, hadFindings: findings > 0))
+                                                     ctimeNs: ctime, statsRead: stats != 0, hadFindings: findings > 0,
+                                                     etag: try r[10].decode(String?.self), lastModified: try r[11].decode(String?.self)))
             }
         }
     }

@@ -13,6 +13,12 @@ public enum PostgresSchema {
     /// The statements of step v1, in an order PostgreSQL accepts.
     public static var v1: [String] { translate(Schema.v1) }
 
+    /// The statements of step v2 (an object's ETag and LastModified columns).
+    public static var v2: [String] { translate(Schema.v2) }
+
+    /// Each step's statements, in `steps` order.
+    public static var statements: [(step: String, sql: [String])] { [("v1", v1), ("v2", v2)] }
+
     /// Bookkeeping of the PostgreSQL store itself: the applied steps (GRDB's `grdb_migrations` on SQLite).
     public static let migrationsTable = "CREATE TABLE schema_migrations (identifier TEXT COLLATE \"C\" PRIMARY KEY)"
 

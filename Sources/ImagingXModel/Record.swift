@@ -147,6 +147,9 @@ public struct ImageRecord: Sendable, Equatable {
     public var slice: SliceGeometry?
     /// The file's device, inode, size and times (`scan --file-stat`; `ReadOptions.fileStat`).
     public var fileStat: FileStat?
+    /// An object's version as its store's listing gave it (`index s3://…`: what decides whether
+    /// the object changed). In memory and in the index only: not written by the sinks.
+    public var objectVersion: ObjectVersion?
 
     public init(path: String) { self.path = path }
 
@@ -192,5 +195,17 @@ public struct SliceGeometry: Sendable, Equatable {
         self.rows = rows
         self.frames = frames
         self.isLocalizer = isLocalizer
+    }
+}
+
+/// An object's ETag and LastModified, as text exactly as ListObjectsV2 gave them (compared for
+/// equality only, never parsed).
+public struct ObjectVersion: Sendable, Equatable {
+    public var etag: String
+    public var lastModified: String
+
+    public init(etag: String, lastModified: String) {
+        self.etag = etag
+        self.lastModified = lastModified
     }
 }

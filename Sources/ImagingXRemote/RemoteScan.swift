@@ -57,9 +57,21 @@ public final class RemoteScanner: Sendable {
     /// Reads `objects` (from `objects()`), `ioDepth` at a time, and hands each record to `emit`
     /// in the objects' order. `siblings` are the listing's sizes by key (pair and data files).
     public func scan(_ objects: [S3Object], listing: [S3Object]? = nil, emit: (ImageRecord) -> Void) async {
+        await scan(objects, sizes: Self.sizes(listing ?? objects), emit: emit)
+    }
+
+    /// The listing's sizes by key, for `scan(_:sizes:stop:emit:)`.
+    public static func sizes(_ listing: [S3Object]) -> [String: Int] {
         var sizes: [String: Int] = [:]
-        for o in listing ?? objects { sizes[o.key] = o.size }
-        let siblings = sizes
+        sizes.reserveCapacity(listing.count)
+        for o in listing { sizes[o.key] = o.size }
+        return sizes
+    }
+
+    /// As `scan(_:listing:emit:)`, with the listing's sizes by key made once; once `stop` answers
+    /// true no further object is started (those in flight are read and emitted).
+    public func scan(_ objects: [S3Object], sizes siblings: [String: Int], stop: () -> Bool = { false },
+                     emit: (ImageRecord) -> Void) async {
         let readers = ReaderPool(options: ReadOptions(stats: options.stats), siblings: { siblings[$0] })
         let depth = max(1, options.ioDepth)
         await withTaskGroup(of: (Int, ImageRecord).self) { group in
@@ -77,7 +89,7 @@ public final class RemoteScanner: Sendable {
                     emit(r)
                     emitted += 1
                 }
-                if next < objects.count { start(next); next += 1 }
+                if next < objects.count, !stop() { start(next); next += 1 }
             }
         }
     }

@@ -60,7 +60,7 @@ struct Scan: ParsableCommand {
     func validate() throws {
         if paths.contains(where: RemoteScanRequest.isRemote) {
             guard paths.count == 1 else { throw ValidationError("give one s3:// URL alone, not with other paths") }
-            guard !fileStat else { throw ValidationError("--file-stat applies to local files only") }
+            guard shard == nil else { throw ValidationError("--shard with s3:// is for `imagingx index` (scan s3:// reads the whole prefix)") }
             guard ioDepth >= 1, ioDepth <= 4096 else { throw ValidationError("--io-depth must be 1...4096") }
             guard requestTimeout > 0 else { throw ValidationError("--request-timeout must be positive") }
         }
@@ -72,7 +72,7 @@ struct Scan: ParsableCommand {
         try validateShard(shard, output: output)
     }
 
-    @Flag(help: "Add each file's device, inode, mtime_ns and ctime_ns (what an index compares).")
+    @Flag(help: "Add each file's device, inode, mtime_ns and ctime_ns (what an index compares; null for s3:// objects).")
     var fileStat = false
 
     @Option(help: ArgumentHelp("Only shard K of N (0 ≤ K < N): the files of the directories whose hash falls to K. Needs --output; `imagingx merge` joins the parts.", valueName: "K/N"))
@@ -139,6 +139,7 @@ extension Scan {
         var request = RemoteScanRequest(url: paths[0])
         request.format = OutputFormat(rawValue: format)!
         request.stats = stats
+        request.fileStat = fileStat
         request.includeHidden = all
         request.ioDepth = ioDepth
         request.unsigned = noSignRequest

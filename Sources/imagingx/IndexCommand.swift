@@ -12,11 +12,12 @@ struct IndexCommand: ParsableCommand {
         discussion: """
             A file whose device, inode, size, mtime and ctime are unchanged is not opened again; files that are \
             gone leave the index; a folder that is missing (an unmounted disk) is marked unavailable and keeps its \
-            rows. Exit status: 0 when every root was indexed, 1 when a root is unavailable or the index cannot be \
+            rows. An s3://bucket/prefix root is listed instead of walked: an object whose size, LastModified and ETag \
+            are unchanged is not read again, and a listing that fails keeps the rows. Exit status: 0 when every root was indexed, 1 when a root is unavailable or the index cannot be \
             used (another job writing it, a damaged or newer file), 2 on usage errors.
             """)
 
-    @Argument(help: "Folders to index.")
+    @Argument(help: "Folders to index, or s3://bucket/prefix (object storage; needs --no-datasets).")
     var paths: [String]
 
     @Option(help: ArgumentHelp("The index file (created when missing), or a PostgreSQL database: postgres://USER@HOST:PORT/DBNAME "
@@ -42,9 +43,25 @@ struct IndexCommand: ParsableCommand {
                                + "with PostgreSQL, N writers share the one database (each dataset is reduced when the last shard's part is in).", valueName: "K/N"))
     var shard: String?
 
+    @Option(help: "s3:// only: requests in flight (default 64).")
+    var ioDepth: Int = 64
+
+    @Flag(help: "s3:// only: anonymous requests (public buckets); no credentials are read.")
+    var noSignRequest = false
+
+    @Option(help: "s3:// only: seconds one request may take, body included, before it is retried (default 30).")
+    var requestTimeout: Double = 30
+
     func validate() throws {
         if let jobs, jobs < 1 { throw ValidationError("--jobs must be at least 1") }
         if paths.isEmpty { throw ValidationError("give at least one folder") }
+        if paths.contains(where: RemoteScanRequest.isRemote) {
+            if !noDatasets {
+                throw ValidationError("s3:// roots need --no-datasets: the dataset pass reads folders on a local disk, not objects")
+            }
+            guard ioDepth >= 1, ioDepth <= 4096 else { throw ValidationError("--io-depth must be 1...4096") }
+            guard requestTimeout > 0 else { throw ValidationError("--request-timeout must be positive") }
+        }
         try validateShard(shard, output: db)
         if shard != nil, paths.count != 1 { throw ValidationError("--shard indexes one folder") }
         if PostgresURL.isPostgres(db) {
@@ -65,6 +82,9 @@ struct IndexCommand: ParsableCommand {
         request.includeHidden = all
         request.datasets = !noDatasets
         request.shard = shard.flatMap(Shard.init(spec:))
+        request.remote.ioDepth = ioDepth
+        request.remote.unsigned = noSignRequest
+        request.remote.requestTimeout = requestTimeout
         let bar = ProgressBar(label: "index", enabled: !quiet && isatty(2) == 1)
         let result: IndexResult
         do {

@@ -8,6 +8,10 @@ So the figure is our client's (requests in flight × latency), not moto's; --mot
 (objects / wall seconds, listing included), requests, and peak RSS (/usr/bin/time).
 
   bench_s3.py --imagingx .build/release/imagingx --sample-data SampleData [--copies 100] [--delay-ms 20] [--moto]
+
+--index: instead, `index s3://bench/ --no-datasets` into a new SQLite file (the first index: every
+object read by Range), then the same again (unchanged: the listing only, 1,000 keys a page), at
+--io-depth 64: objects/s of each, with the listings and ranged GETs the proxy counted.
 """
 import argparse, json, os, re, signal, socket, subprocess, sys, time
 
@@ -32,6 +36,40 @@ def scan(imagingx, url, depth, env, limit=900):
             "files_per_s": round(objects / secs), "requests_per_s": round(requests / secs), "peak_rss_mb": round(rss / 1024, 1)}
 
 
+def index_bench(imagingx, env, port, depth, work):
+    """The first index and an unchanged re-index of s3://bench/ (objects/s, requests)."""
+    import tempfile, urllib.request
+    def stats():
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/__proxy_stats", timeout=30) as r:
+            s = json.loads(r.read())
+        return s["listings"], s["ranged_gets"]
+    folder = tempfile.mkdtemp(dir=work)
+    db = os.path.join(folder, "bench-index.sqlite")
+    rows = []
+    for label in ("first index", "unchanged re-index", "unchanged re-index"):
+        l0, g0 = stats()
+        cmd = ["timeout", "900", "/usr/bin/time", "-f", "RSS_KB %M", imagingx, "index", "s3://bench/", "--db", db, "--no-datasets",
+               "--io-depth", str(depth)]
+        t = time.time()
+        p = subprocess.run(cmd, capture_output=True, env=env, text=True)
+        secs = time.time() - t
+        if p.returncode != 0:
+            raise SystemExit(f"index failed ({p.returncode}): {p.stderr[-800:]}")
+        l1, g1 = stats()
+        m = re.search(r": (\d+) files, (\d+) read, (\d+) unchanged", p.stderr)
+        objects, read = int(m.group(1)), int(m.group(2))
+        rss = int(re.search(r"RSS_KB (\d+)", p.stderr).group(1))
+        row = {"run": label, "objects": objects, "read": read, "listings": l1 - l0, "ranged_gets": g1 - g0,
+               "seconds": round(secs, 2), "objects_per_s": round(objects / secs), "peak_rss_mb": round(rss / 1024, 1)}
+        rows.append(row)
+        print(json.dumps(row), flush=True)
+    print()
+    print("| run | objects | read | listing pages | ranged GETs | seconds | objects/s | peak RSS MB |")
+    print("|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        print(f"| {r['run']} | {r['objects']} | {r['read']} | {r['listings']} | {r['ranged_gets']} | {r['seconds']} | {r['objects_per_s']} | {r['peak_rss_mb']} |")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--imagingx", required=True)
@@ -40,6 +78,8 @@ def main():
     ap.add_argument("--delay-ms", type=float, default=20)
     ap.add_argument("--depths", default="1,8,64,256")
     ap.add_argument("--moto", action="store_true")
+    ap.add_argument("--index", action="store_true", help="the first index and an unchanged re-index instead of the scan curve")
+    ap.add_argument("--work", default="/tmp")
     a = ap.parse_args()
     imagingx = os.path.abspath(a.imagingx)
     port = free_port()
@@ -52,6 +92,9 @@ def main():
         proxy.stdout.readline()
         env = dict(os.environ, AWS_ENDPOINT_URL_S3=f"http://127.0.0.1:{port}", AWS_ACCESS_KEY_ID="bench",
                    AWS_SECRET_ACCESS_KEY="bench-secret", AWS_REGION="us-east-1")
+        if a.index:
+            index_bench(imagingx, env, port, 64, a.work)
+            return
         for depth in [int(d) for d in a.depths.split(",")]:
             # At depth 1 every request waits its delay in turn: a tenth of the copies keeps it short.
             url = "s3://bench/copy0000" if depth == 1 and a.copies >= 10 else "s3://bench/"

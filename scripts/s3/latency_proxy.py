@@ -13,13 +13,16 @@ Faults, each for the object keys that contain a given substring (repeatable opti
   --stall SUB         send nothing for --stall-seconds (longer than the client's timeout)
   --truncate SUB      send the headers and half the body, then close the connection
   --ignore-range SUB  drop the Range header: the whole object comes back with 200
-Writes "listening PORT" on stdout when ready. Counts: GET /__proxy_stats (JSON).
+  --list-status CODE  answer every listing (GET on the bucket) with CODE and an S3 error body
+  --stall-list        send nothing to a listing for --stall-seconds
+Writes "listening PORT" on stdout when ready. Counts: GET /__proxy_stats (JSON): requests, listings,
+ranged_gets (object GETs with a Range header) and the keys they asked for (ranged_keys).
 """
 import argparse, asyncio, json, os, ssl, sys, time
 from urllib.parse import urlsplit, parse_qs, quote, unquote
 from xml.sax.saxutils import escape
 
-STATS = {"requests": 0, "by_fault": {}, "max_in_flight": 0}
+STATS = {"requests": 0, "by_fault": {}, "max_in_flight": 0, "listings": 0, "ranged_gets": 0, "ranged_keys": []}
 IN_FLIGHT = 0
 SEEN_FIRST = set()
 
@@ -182,6 +185,22 @@ async def handle(args, memory, reader, writer):
                 key = unquote(url.path.lstrip("/").split("/", 1)[1]) if url.path.count("/") >= 2 else ""
                 hmap = {k.lower(): v for k, v in headers}
                 is_object = method == "GET" and key != ""
+                if is_object and "range" in hmap:
+                    STATS["ranged_gets"] += 1
+                    STATS["ranged_keys"].append(key)
+                if method == "GET" and not is_object and url.path.strip("/") != "":
+                    STATS["listings"] += 1
+                    if args.stall_list:
+                        count("stall_list")
+                        await asyncio.sleep(args.stall_seconds)
+                        raise StopIteration
+                    if args.list_status:
+                        count("list_status")
+                        code = args.list_status
+                        writer.write(response(code, {"Content-Type": "application/xml"},
+                                              error_body("AccessDenied" if code == 403 else "SlowDown" if code == 503 else "Error", "injected")))
+                        await writer.drain()
+                        continue
                 if is_object:
                     for spec in args.status:
                         sub, _, code = spec.rpartition("=")
@@ -246,6 +265,8 @@ async def main():
     p.add_argument("--ignore-range", action="append", default=[])
     p.add_argument("--tls-cert", help="serve HTTPS with this PEM certificate (and --tls-key)")
     p.add_argument("--tls-key")
+    p.add_argument("--list-status", type=int, default=0)
+    p.add_argument("--stall-list", action="store_true", help="send nothing to a listing for --stall-seconds")
     args = p.parse_args()
     memory = Memory(args.memory_root, args.bucket, args.copies) if args.memory_root else None
     if args.upstream:

@@ -13,9 +13,22 @@ Checks (each prints one line; the last line is "N passed, N failed"):
     records; Range ignored (200 + whole body) gives the same records; 403, a stalled response
     and a truncated body become error records naming the object, within the time bound;
   - the secret key never appears in any output, even when the store refuses it;
-  - a missing bucket ends the command with exit 1 and a message.
+  - a missing bucket ends the command with exit 1 and a message;
+  - `index s3://… --no-datasets` (through the proxy, which counts listings and ranged GETs):
+    (a) then `export` equals `scan s3://` byte for byte (JSONL, CSV, --file-stat);
+    (b) a re-index of the unchanged prefix reads no object (zero ranged GETs), export unchanged;
+    (c) after objects are added, replaced and deleted, the re-index reads only those, removes the
+        deleted one, and the export equals a fresh `scan s3://`;
+    (d) `--shard K/4` for K = 0..3, one after another into one SQLite file, equals the single index;
+    (e) a listing answered 403 (or 503 beyond the retries) keeps the stored rows and marks the
+        root unavailable with the reason (exit 1); the next good listing makes it available again;
+    (f) the secret key appears in no output and nowhere in the SQLite files;
+    with --stats the export equals `scan s3:// --stats`; into PostgreSQL (a throwaway server,
+    scripts/postgres/pgserver.py) the export is the same, and a database made before schema step
+    v2 is refused for export until `index` adds the columns; without --no-datasets it is a usage
+    error that says why.
 """
-import argparse, json, os, signal, socket, subprocess, sys, time
+import argparse, json, os, re, signal, socket, subprocess, sys, time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SECRET = "SECRET-canary-7f3a9b-do-not-print"
@@ -77,6 +90,181 @@ def compare(local, remote, prefix):
             if k != "path" and a.get(k) != b.get(k):
                 return f"{a['path']}: field {k}: local {json.dumps(a.get(k))[:200]} remote {json.dumps(b.get(k))[:200]}"
     return ""
+
+
+def start_proxy(endpoint, procs, *faults):
+    """A latency proxy (5 ms) in front of moto; returns (process, port)."""
+    pport = free_port()
+    proxy = subprocess.Popen(["timeout", "600", sys.executable, os.path.join(HERE, "latency_proxy.py"),
+                              "--port", str(pport), "--upstream", endpoint, "--delay-ms", "5"] + list(faults),
+                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, start_new_session=True)
+    procs.append(proxy)
+    proxy.stdout.readline()
+    return proxy, pport
+
+
+def proxy_stats(pport):
+    import urllib.request
+    with urllib.request.urlopen(f"http://127.0.0.1:{pport}/__proxy_stats", timeout=10) as r:
+        return json.loads(r.read())
+
+
+def postgres_checks(cli, export, url, penv, pport, fresh):
+    """`index s3://` into PostgreSQL (scripts/postgres/pgserver.py's throwaway server): the same
+    export, an unchanged re-index reads nothing, and a database made before schema step v2 is
+    refused for reading until `index` upgrades it."""
+    sys.path.insert(0, os.path.join(os.path.dirname(HERE), "postgres"))
+    import pgserver
+    server = pgserver.Server()
+    try:
+        server.start()
+        server.createdb("s3")
+        pg = server.url("s3")
+        e = dict(penv, PGPASSWORD=server.password)
+        code, _, err = cli("index", url, "--db", pg, "--no-datasets", e=e)
+        before = proxy_stats(pport)
+        code2, _, err2 = cli("index", url, "--db", pg, "--no-datasets", e=e)
+        gets = proxy_stats(pport)["ranged_gets"] - before["ranged_gets"]
+        check(f"PostgreSQL: index s3:// then export equals scan s3://; the re-index reads nothing ({gets} ranged GETs)",
+              code == 0 and code2 == 0 and export(pg, e=e) == fresh and gets == 0 and " 0 read" in err2, err[-200:] + err2[-200:])
+        server.psql("s3", "ALTER TABLE files DROP COLUMN etag; ALTER TABLE files DROP COLUMN last_modified; "
+                          "DELETE FROM schema_migrations WHERE identifier = 'v2'")
+        old = export(pg, e=e)
+        code3, _, err3 = cli("index", url, "--db", pg, "--no-datasets", e=e)
+        steps = server.psql("s3", "SELECT string_agg(identifier, ',' ORDER BY identifier) FROM schema_migrations").stdout.strip()
+        check("PostgreSQL: a database before step v2 is refused for export, then `index` adds the columns and reads again",
+              old.startswith("export failed") and "older" in old and code3 == 0 and steps == "v1,v2"
+              and export(pg, e=e) == fresh and " 0 unchanged" in err3, f"{old[:200]} {steps} {err3[-200:]}")
+    finally:
+        server.stop()
+
+
+def index_checks(imagingx, work, env, endpoint, s3, url, base, procs):
+    """`index s3://…` and `export` (see the module's doc string, (a) to (f))."""
+    import sqlite3
+    proxy, pport = start_proxy(endpoint, procs)
+    penv = dict(env, AWS_ENDPOINT_URL_S3=f"http://127.0.0.1:{pport}")
+    outputs = []
+
+    def cli(*args, e=penv, limit=120):
+        code, out, err, secs = run([imagingx] + list(args), e, limit)
+        outputs.append(out + err)
+        return code, out, err
+
+    db = os.path.join(work, "s3-index.sqlite")
+    code, out, err = cli("index", url, "--db", db)
+    check("index s3:// without --no-datasets: a usage error that says why",
+          code == 2 and "--no-datasets" in err and "local disk" in err and not os.path.exists(db), f"exit {code} {err[-300:]}")
+
+    def scan(*extra):
+        code, out, err = cli("scan", url, "--quiet", *extra)
+        return out if code == 0 else f"scan failed: {err[-300:]}"
+
+    def export(d, *extra, e=penv):
+        code, out, err = cli("export", "--db", d, *extra, e=e)
+        return out if code == 0 else f"export failed: {err[-300:]}"
+
+    before = proxy_stats(pport)
+    code, out, err = cli("index", url, "--db", db, "--no-datasets")
+    first = proxy_stats(pport)
+    expected = scan()
+    got = export(db)
+    n = len(records(expected))
+    check(f"(a) index s3:// then export equals scan s3:// byte for byte ({n} records, {first['ranged_gets'] - before['ranged_gets']} ranged GETs)",
+          code == 0 and got == expected and n > 40 and f"{n} read" in err, f"exit {code} {err[-300:]}")
+    check("(a) export --format csv equals scan s3:// --format csv",
+          export(db, "--format", "csv") == scan("--format", "csv"))
+    check("(a) export --file-stat equals scan s3:// --file-stat (an object's file_stat fields are null)",
+          export(db, "--file-stat") == scan("--file-stat") and '"device":null' in scan("--file-stat"))
+
+    before = proxy_stats(pport)
+    code, out, err = cli("index", url, "--db", db, "--no-datasets")
+    after = proxy_stats(pport)
+    gets, lists = after["ranged_gets"] - before["ranged_gets"], after["listings"] - before["listings"]
+    check(f"(b) re-index unchanged: {gets} objects read, {lists} listing(s), export unchanged",
+          code == 0 and gets == 0 and lists >= 1 and f"{n} unchanged" in err and export(db) == expected,
+          f"exit {code} gets {gets} {err[-300:]}")
+
+    # (c) one object added, one replaced (other bytes), one deleted.
+    prefix = url[len(f"s3://{BUCKET}/"):]
+    added, replaced, deleted = prefix + "added/new-chest.png", prefix + "xray-png/chest_1.png", prefix + "ct-series/IM0004.dcm"
+    keys = [o["Key"] for o in s3.list_objects_v2(Bucket=BUCKET, Prefix=prefix)["Contents"]]
+    if replaced not in keys or deleted not in keys:
+        check("(c) the objects to replace and delete exist", False, f"{replaced} {deleted} not among {keys[:60]}")
+        replaced = next(k for k in keys if k.endswith(".png"))
+        deleted = next(k for k in keys if k.endswith(".dcm"))
+    other = next(k for k in keys if k.endswith(".jpg"))
+    body = s3.get_object(Bucket=BUCKET, Key=other)["Body"].read()
+    s3.put_object(Bucket=BUCKET, Key=added, Body=s3.get_object(Bucket=BUCKET, Key=replaced)["Body"].read())
+    s3.put_object(Bucket=BUCKET, Key=replaced, Body=body)
+    s3.delete_object(Bucket=BUCKET, Key=deleted)
+    before = proxy_stats(pport)
+    code, out, err = cli("index", url, "--db", db, "--no-datasets")
+    after = proxy_stats(pport)
+    read_keys = set(after["ranged_keys"][len(before["ranged_keys"]):])
+    fresh = scan()
+    check(f"(c) after an add, a replace and a delete: only {sorted(read_keys)} read, 1 removed, export equals a fresh scan",
+          code == 0 and read_keys == {added, replaced} and "1 removed" in err and export(db) == fresh and fresh != expected
+          and len(records(fresh)) == n, f"exit {code} read {sorted(read_keys)} {err[-300:]}")
+
+    sharded = os.path.join(work, "s3-index-shards.sqlite")
+    seen = 0
+    ok = True
+    for k in range(4):
+        code, out, err = cli("index", url, "--db", sharded, "--no-datasets", "--shard", f"{k}/4")
+        ok = ok and code == 0
+        m = re.search(r"/: (\d+) files, ", err)
+        seen += int(m.group(1)) if code == 0 and m else 0
+    single = export(db)
+    check(f"(d) --shard K/4 four times into one SQLite index equals the single index ({seen} objects over 4 shards)",
+          ok and seen == n and export(sharded) == single, f"seen {seen}")
+    code, out, err = cli("index", url, "--db", sharded, "--no-datasets", "--shard", "2/4")
+    check("(d) re-running one shard reads nothing and keeps the other shards' rows",
+          code == 0 and " 0 read" in err and export(sharded) == single, err[-300:])
+    with_stats = os.path.join(work, "s3-index-stats.sqlite")
+    code, out, err = cli("index", url, "--db", with_stats, "--no-datasets", "--stats")
+    code2, out2, err2 = cli("index", url, "--db", with_stats, "--no-datasets", "--stats")
+    check("index s3:// --stats: export --stats equals scan s3:// --stats; the re-index reads nothing",
+          code == 0 and code2 == 0 and export(with_stats, "--stats") == scan("--stats") and " 0 read" in err2,
+          f"exit {code}/{code2} {err[-200:]} {err2[-200:]}")
+    postgres_checks(cli, export, url, penv, pport, fresh)
+    stop(proxy)
+
+    def root_row(d):
+        con = sqlite3.connect(f"file:{d}?mode=ro", uri=True)
+        try:
+            return con.execute("SELECT available, unavailable_reason, files FROM roots WHERE path = ?", (url,)).fetchone()
+        finally:
+            con.close()
+
+    for status, fault, timeout_s in (("403", ["--list-status", "403"], "5"), ("503", ["--list-status", "503"], "5"),
+                                     ("timeout", ["--stall-list", "--stall-seconds", "30"], "1")):
+        bad, bport = start_proxy(endpoint, procs, *fault)
+        t = time.time()
+        code, out, err = cli("index", url, "--db", db, "--no-datasets", "--request-timeout", timeout_s,
+                             e=dict(env, AWS_ENDPOINT_URL_S3=f"http://127.0.0.1:{bport}"), limit=60)
+        secs = time.time() - t
+        stop(bad)
+        row = root_row(db)
+        check(f"(e) a listing answered {'by a stall' if 'timeout' in status else status}: exit 1 ({secs:.1f} s), "
+              "the root unavailable with the reason, every row kept",
+              code == 1 and "unavailable" in err and status in err and row is not None and row[0] == 0
+              and status in (row[1] or "") and export(db) == fresh and secs < 30, f"exit {code} {row} {err[-300:]}")
+    code, out, err = cli("index", url, "--db", db, "--no-datasets", e=env)
+    row = root_row(db)
+    check("(e) the next good listing makes the root available again, nothing read",
+          code == 0 and row[0] == 1 and row[1] is None and " 0 read" in err and export(db) == fresh, f"{row} {err[-300:]}")
+    code, out, err = cli("index", f"s3://no-such-bucket-{pport}/x", "--db", db, "--no-datasets", e=env)
+    check("(e) a missing bucket: exit 1 naming it, the other root's rows untouched",
+          code == 1 and "no-such-bucket" in err and export(db) == fresh, f"exit {code} {err[-300:]}")
+
+    stored = b""
+    for d in (db, sharded, with_stats):
+        for suffix in ("", "-wal", "-shm"):
+            if os.path.exists(d + suffix):
+                stored += open(d + suffix, "rb").read()
+    check("(f) the secret key is in no index output and nowhere in the SQLite files",
+          SECRET not in "".join(outputs) and SECRET.encode() not in stored and len(stored) > 0)
 
 
 def main():
@@ -219,6 +407,8 @@ def main():
                                 dict(env, AWS_ACCESS_KEY_ID="", HOME=a.work), 60)
         check("--no-sign-request: anonymous requests give the local records (moto answers them)",
               code == 0 and not compare(local, records(out), base), compare(local, records(out), base) + err[-300:])
+
+        index_checks(imagingx, a.work, env, endpoint, s3, url, base, procs)
     finally:
         for p in procs:
             stop(p)
