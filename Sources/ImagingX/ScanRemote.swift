@@ -24,9 +24,18 @@ public struct RemoteScanRequest: Sendable {
     /// Where credentials, region and endpoint come from (the process's environment by default).
     public var environment: [String: String]?
 
+    /// Only shard K of N: the objects whose folder relative to the prefix's folder falls to K
+    /// (as `index s3:// --shard` owns them); the part needs a file (`destination`).
+    public var shard: Shard?
+
     public init(url: String) { self.url = url }
 
     public static func isRemote(_ path: String) -> Bool { path.hasPrefix("s3://") }
+
+    /// What a part's manifest records (the options that change the output), as a local scan's.
+    var outputOptions: [String: String] {
+        ["format": format.rawValue, "stats": String(stats), "file_stat": String(fileStat), "include_hidden": String(includeHidden)]
+    }
 }
 
 public struct RemoteScanResult: Sendable {
@@ -66,6 +75,12 @@ extension Application {
         }
         guard request.ioDepth >= 1, request.ioDepth <= 4096 else { throw .usage("--io-depth must be 1...4096") }
         guard request.requestTimeout > 0 else { throw .usage("--request-timeout must be positive") }
+        var partFile: String?
+        if request.shard != nil {
+            guard case .file(let path) = request.destination else { throw .usage("--shard needs --output FILE (the part's manifest is written beside it)") }
+            partFile = path
+        }
+        let root = RemoteRoot(url: request.url)
         let config: S3Config
         do {
             config = try S3Config.fromEnvironment(request.environment ?? ProcessInfo.processInfo.environment,
@@ -92,12 +107,16 @@ extension Application {
             let client = S3Client(config: config, connections: chosen.ioDepth, requestTimeout: chosen.requestTimeout,
                                   maxAttempts: chosen.maxAttempts)
             let scanner = RemoteScanner(client: client, location: location, options: chosen)
-            let objects: [S3Object]
+            var objects: [S3Object]
             do throws(S3Error) {
                 objects = try await scanner.objects()
             } catch {
                 await client.shutdown()
                 return .failure(.listing(error.message))
+            }
+            if let shard = request.shard, let root {
+                // An object belongs to the shard of its folder relative to the prefix's folder.
+                objects = objects.filter { o in root.relative(o.key).map { StoredCursor.owns(shard, path: $0) } ?? false }
             }
             var summary = ScanSummary()
             let buffer = ByteBuffer()
@@ -119,7 +138,17 @@ extension Application {
             return .success(RemoteScanResult(summary: summary, requests: counts.requests, retries: counts.retries,
                                              rangeIgnored: counts.rangeIgnored, seconds: seconds))
         }
-        return try outcome.get()
+        let result = try outcome.get()
+        if let shard = request.shard, let partFile {
+            var st = stat()
+            _ = fstat(sink.fd, &st)
+            let manifest = ShardManifest(command: "scan", roots: [root?.path ?? request.url], options: request.outputOptions,
+                                         shard: shard.index, shards: shard.count, records: result.summary.files, bytes: Int(st.st_size))
+            do { try manifest.write(beside: partFile) } catch {
+                throw .output(.cannotWrite(path: ShardManifest.path(for: partFile), reason: error.description))
+            }
+        }
+        return result
     }
 
     /// Runs `body` on the concurrency pool and waits for it on this (non-pool) thread.

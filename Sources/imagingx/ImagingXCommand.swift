@@ -60,7 +60,6 @@ struct Scan: ParsableCommand {
     func validate() throws {
         if paths.contains(where: RemoteScanRequest.isRemote) {
             guard paths.count == 1 else { throw ValidationError("give one s3:// URL alone, not with other paths") }
-            guard shard == nil else { throw ValidationError("--shard with s3:// is for `imagingx index` (scan s3:// reads the whole prefix)") }
             guard ioDepth >= 1, ioDepth <= 4096 else { throw ValidationError("--io-depth must be 1...4096") }
             guard requestTimeout > 0 else { throw ValidationError("--request-timeout must be positive") }
         }
@@ -144,6 +143,7 @@ extension Scan {
         request.ioDepth = ioDepth
         request.unsigned = noSignRequest
         request.requestTimeout = requestTimeout
+        request.shard = shard.flatMap(Shard.init(spec:))
         if let output, output != "-" { request.destination = .file(output) }
         // Updated from the scan's task only, while this thread waits.
         nonisolated(unsafe) let bar = ProgressBar(label: "scan", enabled: !quiet && isatty(2) == 1)

@@ -332,6 +332,24 @@ def main():
               code == 0 and code2 == 0 and remote_csv.replace(f"s3://{BUCKET}/{base}/", "") == local_csv
               and remote_csv.count("\n") == uploaded + 1, err2[-300:])
 
+        # Shards of a prefix, merged: the single scan's output byte for byte (JSON Lines and CSV).
+        for fmt in ("jsonl", "csv"):
+            _, single_out, _, _ = run([imagingx, "scan", url, "--quiet", "--format", fmt], env)
+            parts, counts, ok = [], [], True
+            for k in range(4):
+                part = os.path.join(a.work, f"s3-part{k}.{fmt}")
+                code, _, err, _ = run([imagingx, "scan", url, "--quiet", "--format", fmt, "--shard", f"{k}/4", "-o", part], env)
+                ok &= code == 0 and os.path.exists(part + ".shard.json")
+                parts.append(part)
+                counts.append(sum(1 for _ in open(part, encoding="utf-8")) - (1 if fmt == "csv" else 0) if os.path.exists(part) else -1)
+            merged = os.path.join(a.work, f"s3-merged.{fmt}")
+            code, _, err, _ = run([imagingx, "merge"] + parts + ["-o", merged])
+            got = open(merged, encoding="utf-8").read() if code == 0 else ""
+            check(f"scan s3:// --shard K/4 ({fmt}), merged: the single scan byte for byte (objects per shard {counts})",
+                  ok and code == 0 and got == single_out and sum(counts) == uploaded and all(c > 0 for c in counts), err[-300:])
+        code, out, err, _ = run([imagingx, "scan", url, "--shard", "0/4"], env)
+        check("scan s3:// --shard without --output: a usage error", code == 2 and "--output" in err, f"exit {code} {err[-200:]}")
+
         # Through the proxy, forwarding to moto.
         def proxied(*faults, timeout_s=None, extra=(), limit=120):
             pport = free_port()
